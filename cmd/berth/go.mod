@@ -1,0 +1,3 @@
+module berth.dev/cmd/berth
+
+go 1.26.8

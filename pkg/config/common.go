@@ -1,0 +1,50 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Common holds what every Berth daemon shares.
+type Common struct {
+	Root     string `env:"BERTH_ROOT" envDefault:"/var/lib/berth" doc:"root of persistent data; each daemon keeps its store under <root>/<daemon>"`
+	State    string `env:"BERTH_STATE" envDefault:"/run/berth" doc:"runtime state: sockets, the embedded NATS address, shim state"`
+	LogLevel string `env:"BERTH_LOG_LEVEL" envDefault:"info" doc:"debug, info, warn or error"`
+	NATSURL  string `env:"BERTH_NATS_URL" doc:"external NATS server(s), comma separated; empty runs NATS embedded in the gateway"`
+	NATSCred string `env:"BERTH_NATS_CREDS" doc:"NATS credentials file (JWT + nkey) for an external server"`
+}
+
+// Socket returns the path of a daemon's unix socket in the state dir.
+func (c Common) Socket(daemon string) string {
+	if daemon == "gateway" {
+		return filepath.Join(c.State, "berth.sock")
+	}
+	return filepath.Join(c.State, daemon+".sock")
+}
+
+// DataDir returns (and creates) a daemon's directory under the root.
+func (c Common) DataDir(daemon string) (string, error) {
+	dir := filepath.Join(c.Root, daemon)
+	return dir, os.MkdirAll(dir, 0o711)
+}
+
+// NATSServers returns the configured external servers, or nil for embedded.
+func (c Common) NATSServers() []string {
+	if strings.TrimSpace(c.NATSURL) == "" {
+		return nil
+	}
+	var out []string
+	for _, s := range strings.Split(c.NATSURL, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// EmbeddedNATSFile is where the gateway records the address of the NATS
+// server it embeds, for the other daemons of the same stack.
+func (c Common) EmbeddedNATSFile() string {
+	return filepath.Join(c.State, "nats.url")
+}

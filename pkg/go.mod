@@ -1,0 +1,3 @@
+module berth.dev/pkg
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module berth.dev/services/gateway
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module berth.dev/services/imaged
+
+go 1.26.8

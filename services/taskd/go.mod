@@ -1,0 +1,3 @@
+module berth.dev/services/taskd
+
+go 1.26.8

@@ -1,0 +1,3 @@
+module berth.dev/test/e2e
+
+go 1.26.8
