@@ -13,7 +13,7 @@ const (
 	// Metadata is the gRPC metadata key carrying the namespace.
 	Metadata = "containerd-namespace"
 	// Default is the namespace ctr uses when none is given.
-	Default = "default"
+	Default   = "default"
 	maxLength = 76
 )
 

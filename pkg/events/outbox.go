@@ -1,0 +1,208 @@
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/containerd/typeurl/v2"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "berth.dev/proto/berth/events/v1"
+)
+
+// Keys beginning with 0x00 are reserved for the outbox; a daemon's own
+// records never start with that byte.
+var (
+	outboxPrefix = []byte("\x00outbox/")
+	instanceKey  = []byte("\x00outbox-instance")
+	sequenceKey  = []byte("\x00outbox-seq")
+)
+
+// Outbox records events in the daemon's badger store, in the transaction of
+// the change they describe, until the publisher has delivered them.
+type Outbox struct {
+	db       *badger.DB
+	source   string
+	instance string
+	seq      *badger.Sequence
+	kick     chan struct{}
+}
+
+// NewOutbox opens the outbox of db. source names the daemon in envelopes.
+func NewOutbox(db *badger.DB, source string) (*Outbox, error) {
+	instance, err := loadInstance(db)
+	if err != nil {
+		return nil, err
+	}
+	seq, err := db.GetSequence(sequenceKey, 1024)
+	if err != nil {
+		return nil, fmt.Errorf("outbox sequence: %w", err)
+	}
+	return &Outbox{db: db, source: source, instance: instance, seq: seq, kick: make(chan struct{}, 1)}, nil
+}
+
+// loadInstance returns the random id of this database, created once. Event
+// ids embed it so that a wiped store never reuses an id the stream has seen.
+func loadInstance(db *badger.DB) (string, error) {
+	var id string
+	err := db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(instanceKey)
+		if err == nil {
+			return item.Value(func(v []byte) error { id = string(v); return nil })
+		}
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			return err
+		}
+		b := make([]byte, 6)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		id = hex.EncodeToString(b)
+		return txn.Set(instanceKey, []byte(id))
+	})
+	return id, err
+}
+
+// Close releases the sequence lease.
+func (o *Outbox) Close() error { return o.seq.Release() }
+
+// Recorder adds events to the transaction it was handed with.
+type Recorder struct {
+	o     *Outbox
+	txn   *badger.Txn
+	added int
+}
+
+// Add records an event. ev is one of containerd's event messages.
+func (r *Recorder) Add(namespace, topic string, ev proto.Message) error {
+	payload, err := typeurl.MarshalAnyToProto(ev)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", topic, err)
+	}
+	return r.AddEnvelope(&eventsv1.Envelope{
+		Timestamp: timestamppb.Now(),
+		Namespace: namespace,
+		Topic:     topic,
+		Event:     payload,
+	})
+}
+
+// AddEnvelope records an already built envelope (used for forwarded
+// events); its id and source are assigned here.
+func (r *Recorder) AddEnvelope(env *eventsv1.Envelope) error {
+	n, err := r.o.seq.Next()
+	if err != nil {
+		return fmt.Errorf("outbox sequence: %w", err)
+	}
+	env.Id = fmt.Sprintf("%s-%s-%d", r.o.source, r.o.instance, n)
+	if env.Source == "" {
+		env.Source = r.o.source
+	}
+	if env.Timestamp == nil {
+		env.Timestamp = timestamppb.Now()
+	}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return err
+	}
+	key := make([]byte, len(outboxPrefix)+8)
+	copy(key, outboxPrefix)
+	binary.BigEndian.PutUint64(key[len(outboxPrefix):], n)
+	r.added++
+	return r.txn.Set(key, data)
+}
+
+// Update runs fn in a read-write transaction; events fn adds are committed
+// with its changes or not at all. A conflicting concurrent transaction is
+// retried, so fn must not have side effects outside the transaction.
+func (o *Outbox) Update(ctx context.Context, fn func(txn *badger.Txn, rec *Recorder) error) error {
+	for attempt := 0; ; attempt++ {
+		rec := &Recorder{o: o}
+		err := o.db.Update(func(txn *badger.Txn) error {
+			rec.txn = txn
+			return fn(txn, rec)
+		})
+		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt+1) * time.Millisecond):
+			}
+			continue
+		}
+		if err == nil && rec.added > 0 {
+			o.Kick()
+		}
+		return err
+	}
+}
+
+// Kick wakes the publisher.
+func (o *Outbox) Kick() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+type pending struct {
+	key []byte
+	env *eventsv1.Envelope
+	raw []byte
+}
+
+// next returns up to limit undelivered events, oldest first.
+func (o *Outbox) next(limit int) ([]pending, error) {
+	var out []pending
+	err := o.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix, PrefetchValues: true, PrefetchSize: limit})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(out) < limit; it.Next() {
+			item := it.Item()
+			raw, err := item.ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			env := &eventsv1.Envelope{}
+			if err := proto.Unmarshal(raw, env); err != nil {
+				return fmt.Errorf("outbox entry %x: %w", item.Key(), err)
+			}
+			out = append(out, pending{key: item.KeyCopy(nil), env: env, raw: raw})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// done removes delivered events.
+func (o *Outbox) done(keys [][]byte) error {
+	wb := o.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// Pending counts undelivered events (for tests and metrics).
+func (o *Outbox) Pending() (int, error) {
+	n := 0
+	err := o.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: outboxPrefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,5 @@
+// Package grpcserver builds the gRPC server every Berth daemon serves on its
+// unix socket. Its interceptors are the one place where a request's
+// namespace and logger enter the context and where errdefs errors become
+// gRPC status codes, so handlers return plain wrapped errors.
+package grpcserver

@@ -1,0 +1,90 @@
+package grpcserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+
+	"berth.dev/pkg/log"
+)
+
+// MaxMessageSize bounds a single message; larger ones get ResourceExhausted.
+// containerd uses 16 MiB, and ctr's content writes stay below it.
+const MaxMessageSize = 16 << 20
+
+// New returns a server with Berth's interceptors, health and reflection.
+// extra options (for example the gateway's UnknownServiceHandler) are added.
+func New(logger *zap.Logger, extra ...grpc.ServerOption) *grpc.Server {
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(MaxMessageSize),
+		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),
+		grpc.ChainStreamInterceptor(streamInterceptor(logger)),
+	}
+	srv := grpc.NewServer(append(opts, extra...)...)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	reflection.Register(srv)
+	return srv
+}
+
+// Listen opens a unix socket at path, root-owned with mode 0660. A stale
+// socket left by a crashed daemon is replaced; a live one is an error, so
+// two daemons never share a socket.
+func Listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(path); err == nil {
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("socket %s is in use by another process", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Serve serves srv on the unix socket at path until ctx ends, then stops
+// gracefully (bounded, so a stuck stream cannot hold shutdown forever).
+func Serve(ctx context.Context, srv *grpc.Server, path string) error {
+	l, err := Listen(path)
+	if err != nil {
+		return err
+	}
+	log.G(ctx).Info("serving", zap.String("socket", path))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		srv.Stop()
+	}
+	os.Remove(path)
+	return nil
+}
