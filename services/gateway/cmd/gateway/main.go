@@ -1,0 +1,125 @@
+// Command gateway serves Berth's node socket: containerd's v1 API, routed to
+// the daemon that owns each service, plus the namespaces, version,
+// introspection and events services it owns itself.
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"runtime/debug"
+
+	"berth.dev/pkg/bus"
+	"berth.dev/pkg/config"
+	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/namespace"
+	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/daemons"
+	"berth.dev/services/gateway/internal/eventstream"
+	nsstore "berth.dev/services/gateway/internal/namespace"
+	"berth.dev/services/gateway/internal/router"
+	"berth.dev/services/gateway/internal/server"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	config.Common
+	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+}
+
+// release is set at build time with -ldflags "-X main.release=...".
+var release = "0.1.0"
+
+func main() {
+	var cfg Config
+	daemon.Main("gateway", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
+		return run(ctx, d, cfg)
+	})
+}
+
+func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
+	if cfg.NATSServers() == nil {
+		nats, err := bus.Embed(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		if err != nil {
+			return err
+		}
+		defer nats.Shutdown()
+	}
+	backends, err := dialBackends(cfg.Common)
+	if err != nil {
+		return err
+	}
+	defer closeAll(backends)
+	uuid, err := serverUUID(d.DB)
+	if err != nil {
+		return err
+	}
+	namespaces := nsstore.New(d.DB, d.Outbox)
+	set := daemons.New(backends)
+	rt := router.New(func(ctx context.Context, method string) error {
+		ns, ok := namespace.FromContext(ctx)
+		if !ok || !router.Writes(method) {
+			return nil
+		}
+		if err := namespace.Validate(ns); err != nil {
+			return err
+		}
+		return namespaces.Ensure(ctx, ns)
+	}, backends...)
+	broadcaster := eventstream.New()
+	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
+
+	srv := d.GRPCServer(rt.ServerOptions()...)
+	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
+	(&server.Version{Release: release, Revision: revision()}).Register(srv)
+	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
+	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
+}
+
+func dialBackends(c config.Common) ([]*router.Backend, error) {
+	specs := []struct {
+		name     string
+		services []string
+	}{
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
+		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
+	}
+	var out []*router.Backend
+	for _, s := range specs {
+		b, err := router.Dial(s.name, c.Socket(s.name), s.services...)
+		if err != nil {
+			closeAll(out)
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+func closeAll(bs []*router.Backend) {
+	for _, b := range bs {
+		b.Close()
+	}
+}
+
+func ownPlugins() []*adminv1.Plugin {
+	return []*adminv1.Plugin{
+		{Type: "io.containerd.event.v1", Id: "exchange"},
+		daemon.GRPCPlugin("namespaces"),
+		daemon.GRPCPlugin("version"),
+		daemon.GRPCPlugin("introspection"),
+		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+	}
+}
+
+func revision() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,162 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+)
+
+// Router sends each call to its backend.
+type Router struct {
+	backends []*Backend
+	byName   map[string]*Backend
+	// onCall sees every forwarded call before it goes out (the gateway
+	// records namespaces there).
+	onCall func(ctx context.Context, method string) error
+}
+
+// New returns a router over backends. onCall may be nil.
+func New(onCall func(ctx context.Context, method string) error, backends ...*Backend) *Router {
+	r := &Router{backends: backends, byName: map[string]*Backend{}, onCall: onCall}
+	for _, b := range backends {
+		r.byName[b.Name] = b
+	}
+	return r
+}
+
+// ServerOptions installs the router as the server's handler of unknown
+// services, with the codec that lets frames through.
+func (r *Router) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ForceServerCodec(codec{}),
+		grpc.UnknownServiceHandler(r.handle),
+	}
+}
+
+// Backends returns the daemons behind the router.
+func (r *Router) Backends() []*Backend { return r.backends }
+
+// Backend returns the named daemon.
+func (r *Router) Backend(name string) (*Backend, bool) {
+	b, ok := r.byName[name]
+	return b, ok
+}
+
+func (r *Router) lookup(method string) *Backend {
+	i := strings.LastIndexByte(method, '/')
+	if i <= 1 {
+		return nil
+	}
+	service := method[1:i]
+	for _, b := range r.backends {
+		if b.owns(service) {
+			return b
+		}
+	}
+	return nil
+}
+
+// forwarded metadata: what containerd clients send that daemons read.
+var forwardKeys = []string{"containerd-namespace", "containerd-lease", "grpc-timeout"}
+
+func outgoing(ctx context.Context) context.Context {
+	in, _ := metadata.FromIncomingContext(ctx)
+	out := metadata.MD{}
+	for _, k := range forwardKeys {
+		if v := in.Get(k); len(v) > 0 {
+			out.Set(k, v...)
+		}
+	}
+	return metadata.NewOutgoingContext(ctx, out)
+}
+
+func (r *Router) handle(_ any, ss grpc.ServerStream) error {
+	method, ok := grpc.MethodFromServerStream(ss)
+	if !ok {
+		return status.Error(codes.Internal, "no method in stream")
+	}
+	b := r.lookup(method)
+	if b == nil {
+		return status.Errorf(codes.Unimplemented, "unknown service or method %s", method)
+	}
+	ctx, cancel := context.WithCancel(ss.Context())
+	defer cancel()
+	if r.onCall != nil {
+		if err := r.onCall(ctx, method); err != nil {
+			return err
+		}
+	}
+	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(codec{}))
+	if err != nil {
+		return unavailable(b, err)
+	}
+	sendErr := make(chan error, 1)
+	go func() { sendErr <- pumpToBackend(ss, cs) }()
+	if err := pumpToClient(cs, ss); err != nil {
+		return unavailable(b, err)
+	}
+	// The backend finished; a client still sending gets its answer anyway.
+	return nil
+}
+
+func pumpToBackend(ss grpc.ServerStream, cs grpc.ClientStream) error {
+	for {
+		f := &frame{}
+		if err := ss.RecvMsg(f); err != nil {
+			if errors.Is(err, io.EOF) {
+				return cs.CloseSend()
+			}
+			return err
+		}
+		if err := cs.SendMsg(f); err != nil {
+			return err
+		}
+	}
+}
+
+func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
+	md, err := cs.Header()
+	if err != nil {
+		return err
+	}
+	if len(md) > 0 {
+		if err := ss.SendHeader(md); err != nil {
+			return err
+		}
+	}
+	for {
+		f := &frame{}
+		if err := cs.RecvMsg(f); err != nil {
+			ss.SetTrailer(cs.Trailer())
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		if err := ss.SendMsg(f); err != nil {
+			return err
+		}
+	}
+}
+
+// unavailable names the daemon when it could not be reached, so an operator
+// knows which one to look at; statuses the daemon itself returned pass
+// unchanged.
+func unavailable(b *Backend, err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable || !transportFailure(st.Message()) {
+		return err
+	}
+	return status.Errorf(codes.Unavailable, "%s is unavailable (%s): %s", b.Name, b.Socket, st.Message())
+}
+
+func transportFailure(msg string) bool {
+	return strings.Contains(msg, "connection error") || strings.Contains(msg, "error reading from server") ||
+		strings.Contains(msg, "transport is closing") || strings.Contains(msg, "dial")
+}
