@@ -16,8 +16,18 @@ import (
 )
 
 // Dial returns a lazily connecting client for the unix socket at path. The
-// connection re-establishes itself when the daemon restarts.
+// connection re-establishes itself when the daemon restarts. Errors come
+// back as errdefs errors.
 func Dial(path string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return DialRaw(path, append([]grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(unaryErrors),
+		grpc.WithChainStreamInterceptor(streamErrors),
+	}, extra...)...)
+}
+
+// DialRaw is Dial without error conversion, for forwarding calls whose
+// status must reach the original caller unchanged.
+func DialRaw(path string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
@@ -34,8 +44,6 @@ func Dial(path string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 			grpc.MaxCallRecvMsgSize(grpcserver.MaxMessageSize),
 			grpc.MaxCallSendMsgSize(grpcserver.MaxMessageSize),
 		),
-		grpc.WithChainUnaryInterceptor(unaryErrors),
-		grpc.WithChainStreamInterceptor(streamErrors),
 	}
 	cc, err := grpc.NewClient("passthrough:///"+path, append(opts, extra...)...)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"go.uber.org/zap"
 )
 
@@ -23,6 +24,7 @@ func Open(dir string, logger *zap.Logger) (*badger.DB, error) {
 		WithBaseTableSize(2 << 20).
 		WithValueLogFileSize(16 << 20).
 		WithValueThreshold(4 << 10).
+		WithCompression(options.None).
 		WithBlockCacheSize(0).
 		WithIndexCacheSize(0).
 		WithNumCompactors(2).

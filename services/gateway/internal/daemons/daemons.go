@@ -68,6 +68,9 @@ func (s *Set) ask(ctx context.Context, b *router.Backend) DaemonPlugins {
 	plugins := s.last[b.Name]
 	if plugins == nil {
 		for _, svc := range b.Services {
+			if strings.HasSuffix(svc, ".") {
+				continue // a prefix for Berth's own APIs, not a containerd plugin
+			}
 			id := svc
 			if parts := strings.Split(svc, "."); len(parts) >= 3 {
 				id = parts[len(parts)-3]
