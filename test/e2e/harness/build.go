@@ -1,0 +1,89 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Daemons are started in this order and stopped in reverse.
+var Daemons = []string{"imaged", "snapshotd", "taskd", "gateway"}
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// RepoRoot returns the directory holding go.work.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("go.work not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// binaries maps each binary to its main package.
+var binaries = map[string]string{
+	"gateway":    "./services/gateway/cmd/gateway",
+	"imaged":     "./services/imaged/cmd/imaged",
+	"snapshotd":  "./services/snapshotd/cmd/snapshotd",
+	"taskd":      "./services/taskd/cmd/taskd",
+	"berth-shim": "./services/taskd/cmd/berth-shim",
+}
+
+// Binaries builds every daemon once per test process (BERTH_BIN_DIR skips
+// the build and uses prebuilt binaries) and returns their directory.
+func Binaries(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if dir := os.Getenv("BERTH_BIN_DIR"); dir != "" {
+			binDir = dir
+			return
+		}
+		root, err := RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binDir, err = os.MkdirTemp("", "berth-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		args := []string{"build", "-o", binDir + "/"}
+		for _, pkg := range binaries {
+			if _, err := os.Stat(filepath.Join(root, pkg)); err == nil {
+				args = append(args, pkg)
+			}
+		}
+		cmd := exec.Command("go", args...)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+// Has reports whether a binary was built (a daemon may not exist yet).
+func Has(t testing.TB, name string) bool {
+	_, err := os.Stat(filepath.Join(Binaries(t), name))
+	return err == nil
+}
