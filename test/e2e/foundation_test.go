@@ -1,0 +1,177 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/test/e2e/harness"
+)
+
+func TestCtrVersionAndNamespaces(t *testing.T) {
+	st := harness.Start(t)
+	out := st.MustCtr(t, "version")
+	if !strings.Contains(out, "Server:") || !strings.Contains(out, "UUID:") {
+		t.Fatalf("ctr version lacks the server part:\n%s", out)
+	}
+	st.MustCtr(t, "namespaces", "create", "e2e-one", "team=a")
+	st.MustCtr(t, "namespaces", "label", "e2e-one", "tier=gold")
+	out = st.MustCtr(t, "namespaces", "ls")
+	if !lineHas(out, "e2e-one", "team=a", "tier=gold") {
+		t.Fatalf("namespace labels not listed:\n%s", out)
+	}
+	if _, err := st.Ctr(t, "namespaces", "create", "e2e-one"); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("second create: %v", err)
+	}
+	if _, err := st.Ctr(t, "namespaces", "create", "bad..name"); err == nil || !strings.Contains(err.Error(), "invalid argument") {
+		t.Fatalf("malformed name: %v", err)
+	}
+	st.MustCtr(t, "namespaces", "rm", "e2e-one")
+	if out := st.MustCtr(t, "namespaces", "ls", "-q"); strings.Contains(out, "e2e-one") {
+		t.Fatalf("namespace still listed after rm:\n%s", out)
+	}
+	if _, err := st.Ctr(t, "namespaces", "rm", "e2e-one"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("rm of a missing namespace: %v", err)
+	}
+}
+
+func TestCtrPluginsListsEveryDaemon(t *testing.T) {
+	st := harness.Start(t)
+	out := st.MustCtr(t, "plugins", "ls")
+	for _, id := range []string{"namespaces", "events", "introspection", "version"} {
+		if !lineHas(out, "io.containerd.grpc.v1", " "+id+" ", "ok") {
+			t.Errorf("gateway plugin %s not ok:\n%s", id, out)
+		}
+	}
+	for daemon, ids := range map[string][]string{"imaged": {"content", "images", "leases"}, "snapshotd": {"snapshots", "diff"}, "taskd": {"containers", "tasks"}} {
+		if !harness.Has(t, daemon) {
+			continue
+		}
+		for _, id := range ids {
+			if !lineHas(out, "io.containerd.grpc.v1", " "+id+" ", "ok") {
+				t.Errorf("%s plugin %s not ok:\n%s", daemon, id, out)
+			}
+		}
+	}
+}
+
+func TestCtrEventsReceivesNamespaceEvents(t *testing.T) {
+	st := harness.Start(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ctr", "--address", st.Socket, "events")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	lines := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// The subscription starts asynchronously: create namespaces until one
+	// event arrives, then check the rest arrive in order.
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		name := "ev" + string(rune('a'+i%26)) + strings.Repeat("x", i/26)
+		st.MustCtr(t, "namespaces", "create", name)
+		select {
+		case l := <-lines:
+			if !strings.Contains(l, "/namespaces/create") {
+				t.Fatalf("unexpected event line %q", l)
+			}
+			st.MustCtr(t, "namespaces", "rm", name)
+			waitLine(t, lines, "/namespaces/delete", name)
+			return
+		case <-deadline:
+			t.Fatal("no event received")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func TestDaemonDownIsUnavailableThenRecovers(t *testing.T) {
+	st := harness.Start(t)
+	daemon, probe := "imaged", []string{"content", "ls"}
+	if !harness.Has(t, daemon) {
+		daemon, probe = "snapshotd", []string{"snapshots", "ls"}
+	}
+	if !harness.Has(t, daemon) {
+		t.Skip("no daemon behind the gateway was built")
+	}
+	st.MustCtr(t, probe...)
+	st.Kill(t, daemon)
+	_, err := st.Ctr(t, probe...)
+	if err == nil || !strings.Contains(err.Error(), daemon+" is unavailable") {
+		t.Fatalf("call to a killed %s: %v", daemon, err)
+	}
+	// The rest keeps serving.
+	st.MustCtr(t, "namespaces", "ls")
+	out := st.MustCtr(t, "plugins", "ls")
+	if !strings.Contains(out, "error") {
+		t.Fatalf("plugins ls does not show the killed daemon as failing:\n%s", out)
+	}
+	st.StartDaemon(t, daemon)
+	waitFor(t, 10*time.Second, func() error { _, err := st.Ctr(t, probe...); return err })
+}
+
+func lineHas(out string, parts ...string) bool {
+	for _, l := range strings.Split(out, "\n") {
+		ok := true
+		for _, p := range parts {
+			if !strings.Contains(l+" ", p) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func waitLine(t *testing.T, lines <-chan string, parts ...string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("stream ended waiting for %q", parts)
+			}
+			if lineHas(l, parts...) {
+				return l
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for a line with %q", parts)
+		}
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %v: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
