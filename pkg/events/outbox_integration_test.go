@@ -1,0 +1,246 @@
+//go:build integration
+
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	apievents "github.com/containerd/containerd/api/events"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
+
+	"berth.dev/pkg/bus"
+	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/store"
+	eventsv1 "berth.dev/proto/berth/events/v1"
+)
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// natsServer runs a JetStream server on a fixed port and store dir, so it
+// can be stopped and started again like an external NATS going down.
+type natsServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	srv  *server.Server
+}
+
+func (n *natsServer) start() {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		n.t.Fatal("nats not ready")
+	}
+	n.srv = srv
+}
+
+func (n *natsServer) stop() {
+	if n.srv != nil {
+		n.srv.Shutdown()
+		n.srv.WaitForShutdown()
+		n.srv = nil
+	}
+}
+
+func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
+
+type publisher struct {
+	db     *badger.DB
+	outbox *events.Outbox
+	bus    *bus.Bus
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startPublisher(t *testing.T, dir, url string) *publisher {
+	db, err := store.Open(dir, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, err := events.NewOutbox(db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bus.Connect(bus.Options{Name: "test", Servers: []string{url}, Stream: daemon.StreamConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &publisher{db: db, outbox: ob, bus: b, cancel: cancel}
+	p.wg.Add(1)
+	go func() { defer p.wg.Done(); ob.Run(ctx, b) }()
+	return p
+}
+
+func (p *publisher) close() {
+	p.cancel()
+	p.wg.Wait()
+	p.bus.Close()
+	p.outbox.Close()
+	p.db.Close()
+}
+
+func (p *publisher) record(t *testing.T, ns, name string) {
+	err := p.outbox.Update(context.Background(), func(txn *badger.Txn, rec *events.Recorder) error {
+		if err := txn.Set([]byte("rec/"+name), []byte("x")); err != nil {
+			return err
+		}
+		return rec.Add(ns, events.TopicImageCreate, &apievents.ImageCreate{Name: name})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readAll returns the names of every image event in the stream.
+func readAll(t *testing.T, url string) []string {
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := nc.JetStream()
+	sub, err := js.SubscribeSync(events.SubjectAll(), nats.DeliverAll(), nats.OrderedConsumer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for {
+		msg, err := sub.NextMsg(500 * time.Millisecond)
+		if err != nil {
+			return names
+		}
+		env := &eventsv1.Envelope{}
+		if err := proto.Unmarshal(msg.Data, env); err != nil {
+			t.Fatal(err)
+		}
+		if want := events.Subject(env.Namespace, env.Topic); msg.Subject != want {
+			t.Errorf("subject %s, want %s", msg.Subject, want)
+		}
+		var ev apievents.ImageCreate
+		if err := env.Event.UnmarshalTo(&ev); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, ev.Name)
+	}
+}
+
+func waitDrained(t *testing.T, ob *events.Outbox) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		n, err := ob.Pending()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still pending", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestEventsSurviveNATSOutageAndRestart(t *testing.T) {
+	tmp := t.TempDir()
+	ns := &natsServer{t: t, port: freePort(t), dir: filepath.Join(tmp, "nats")}
+	t.Cleanup(ns.stop)
+	ns.start()
+	p := startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	p.record(t, "k8s.io", "before")
+	waitDrained(t, p.outbox)
+
+	// NATS goes down between the write and the read.
+	ns.stop()
+	p.record(t, "k8s.io", "during-1")
+	p.record(t, "default", "during-2")
+	if n, _ := p.outbox.Pending(); n != 2 {
+		t.Fatalf("pending while NATS is down = %d, want 2", n)
+	}
+	ns.start()
+	waitDrained(t, p.outbox)
+
+	// A daemon restart must not republish delivered events.
+	p.close()
+	p = startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	defer p.close()
+	p.record(t, "default", "after-restart")
+	waitDrained(t, p.outbox)
+
+	got := readAll(t, ns.url())
+	want := []string{"before", "during-1", "during-2", "after-restart"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("stream holds %v, want %v", got, want)
+	}
+}
+
+func TestRepublishedEventIsDeduplicated(t *testing.T) {
+	tmp := t.TempDir()
+	ns := &natsServer{t: t, port: freePort(t), dir: filepath.Join(tmp, "nats")}
+	t.Cleanup(ns.stop)
+	ns.start()
+	p := startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	defer p.close()
+	p.record(t, "default", "once")
+	waitDrained(t, p.outbox)
+	// A crash after the stream acknowledged but before the outbox entry was
+	// removed republishes the same message id.
+	nc, err := nats.Connect(ns.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := nc.JetStream()
+	msgs := readRaw(t, js)
+	if len(msgs) != 1 {
+		t.Fatalf("stream has %d messages, want 1", len(msgs))
+	}
+	ack, err := js.PublishMsg(msgs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ack.Duplicate {
+		t.Fatal("republished event was not recognised as a duplicate")
+	}
+	if got := readAll(t, ns.url()); len(got) != 1 {
+		t.Fatalf("stream holds %v after a republish", got)
+	}
+}
+
+func readRaw(t *testing.T, js nats.JetStreamContext) []*nats.Msg {
+	sub, err := js.SubscribeSync(events.SubjectAll(), nats.DeliverAll(), nats.OrderedConsumer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	var out []*nats.Msg
+	for {
+		m, err := sub.NextMsg(500 * time.Millisecond)
+		if err != nil {
+			return out
+		}
+		out = append(out, &nats.Msg{Subject: m.Subject, Data: m.Data, Header: nats.Header{nats.MsgIdHdr: m.Header.Values(nats.MsgIdHdr)}})
+	}
+}
