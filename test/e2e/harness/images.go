@@ -32,9 +32,21 @@ var applets = []string{"sh", "echo", "sleep", "true", "false", "cat", "ls", "ps"
 // userland for containers without any registry.
 func BusyboxImage(t testing.TB) v1.Image {
 	t.Helper()
+	if _, err := os.Stat(BusyboxPath); err != nil {
+		t.Skipf("busybox-static not installed: %v", err)
+	}
+	img, err := BuildBusybox()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+// BuildBusybox is BusyboxImage for programs.
+func BuildBusybox() (v1.Image, error) {
 	bb, err := os.ReadFile(BusyboxPath)
 	if err != nil {
-		t.Skipf("busybox-static not installed: %v", err)
+		return nil, err
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -54,31 +66,29 @@ func BusyboxImage(t testing.TB) v1.Image {
 	passwd := "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644, Size: int64(len(passwd)), ModTime: mtime})
 	io.WriteString(tw, passwd)
-	tw.Close()
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
 	data := buf.Bytes()
 	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(data)), nil
 	})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	img, err := mutate.AppendLayers(empty.Image, layer)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cf, err := img.ConfigFile()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", goarch()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
 	cf.Config.Env = []string{"PATH=/bin"}
 	cf.Config.Cmd = []string{"sh"}
-	img, err = mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return mutate.ConfigFile(img, cf)
 }
 
 // Registry starts an in-process registry on loopback and returns host:port.
@@ -114,5 +124,3 @@ func DockerArchive(t testing.TB, path, ref string, img v1.Image) {
 }
 
 func nopLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
-func goarch() string { return runtime.GOARCH }

@@ -1,0 +1,51 @@
+# Berth: build, run and test the stack. Targets that start daemons or run
+# containers need root.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+BIN ?= $(CURDIR)/bin
+export BERTH_ROOT ?= /var/lib/berth
+export BERTH_STATE ?= /run/berth
+
+.PHONY: all build deps up down demo test test-unit test-integration test-e2e genproto bench fuzz
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	go build -o $(BIN)/ ./services/gateway/cmd/gateway $(wildcard ./services/imaged/cmd/imaged) \
+		$(wildcard ./services/snapshotd/cmd/snapshotd) $(wildcard ./services/taskd/cmd/taskd) \
+		$(wildcard ./services/taskd/cmd/berth-shim) $(wildcard ./cmd/berth)
+
+deps:
+	scripts/install-deps
+
+up: build
+	BIN=$(BIN) scripts/up
+
+down:
+	scripts/down
+
+demo: deps
+	$(MAKE) up
+	BIN=$(BIN) scripts/demo
+
+test:
+	scripts/test
+
+test-unit:
+	scripts/test unit
+
+test-integration:
+	scripts/test integration
+
+test-e2e:
+	scripts/test e2e
+
+genproto:
+	scripts/genproto
+
+bench:
+	scripts/bench/all
+
+fuzz:
+	scripts/fuzz
