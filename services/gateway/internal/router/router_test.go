@@ -1,0 +1,224 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	eventsapi "github.com/containerd/containerd/api/services/events/v1"
+	versionapi "github.com/containerd/containerd/api/services/version/v1"
+	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/errdefs"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"berth.dev/pkg/grpcclient"
+	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/namespace"
+)
+
+// backendServer stands for a daemon: it answers Version with the namespace
+// it saw, streams three events, and fails on demand.
+type backendServer struct {
+	versionapi.UnimplementedVersionServer
+	eventsapi.UnimplementedEventsServer
+}
+
+func (backendServer) Version(ctx context.Context, _ *emptypb.Empty) (*versionapi.VersionResponse, error) {
+	ns, _ := namespace.FromContext(ctx)
+	if ns == "missing" {
+		return nil, fmt.Errorf("thing in %q: %w", ns, errdefs.ErrNotFound)
+	}
+	return &versionapi.VersionResponse{Version: "backend", Revision: ns}, nil
+}
+
+func (backendServer) Subscribe(req *eventsapi.SubscribeRequest, ss eventsapi.Events_SubscribeServer) error {
+	for i := 0; i < 3; i++ {
+		if err := ss.Send(&types.Envelope{Topic: fmt.Sprintf("/t/%d", i), Namespace: strings.Join(req.Filters, ",")}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type fixture struct {
+	backendSock, gatewaySock string
+	stopBackend              func()
+	client                   *grpc.ClientConn
+}
+
+func startBackend(t testing.TB, sock string) func() {
+	srv := grpcserver.New(zap.NewNop())
+	versionapi.RegisterVersionServer(srv, backendServer{})
+	eventsapi.RegisterEventsServer(srv, backendServer{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { grpcserver.Serve(ctx, srv, sock); close(done) }()
+	waitSocket(t, sock)
+	return func() { cancel(); <-done }
+}
+
+func waitSocket(t testing.TB, sock string) {
+	cc, err := grpcclient.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := versionapi.NewVersionClient(cc).Version(ctx, &emptypb.Empty{}, grpc.WaitForReady(true)); err != nil && status.Code(err) != codes.Unimplemented {
+		t.Fatalf("backend not ready: %v", err)
+	}
+}
+
+func newFixture(t testing.TB) *fixture {
+	dir := t.TempDir()
+	f := &fixture{backendSock: filepath.Join(dir, "backend.sock"), gatewaySock: filepath.Join(dir, "gw.sock")}
+	f.stopBackend = startBackend(t, f.backendSock)
+	t.Cleanup(func() { f.stopBackend() })
+	b, err := Dial("testd", f.backendSock, "containerd.services.version.v1.Version", "containerd.services.events.v1.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	r := New(nil, b)
+	gw := grpcserver.New(zap.NewNop(), r.ServerOptions()...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { grpcserver.Serve(ctx, gw, f.gatewaySock); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	f.client, err = grpcclient.Dial(f.gatewaySock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.client.Close() })
+	waitSocket(t, f.gatewaySock)
+	return f
+}
+
+func TestForwardsUnaryWithNamespace(t *testing.T) {
+	f := newFixture(t)
+	ctx := namespace.WithNamespace(context.Background(), "k8s.io")
+	resp, err := versionapi.NewVersionClient(f.client).Version(ctx, &emptypb.Empty{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Version != "backend" || resp.Revision != "k8s.io" {
+		t.Fatalf("response %+v did not come from the backend with the namespace", resp)
+	}
+	_, err = versionapi.NewVersionClient(f.client).Version(namespace.WithNamespace(context.Background(), "missing"), &emptypb.Empty{})
+	if !errdefs.IsNotFound(err) {
+		t.Fatalf("backend's NotFound became %v", err)
+	}
+}
+
+func TestForwardsServerStream(t *testing.T) {
+	f := newFixture(t)
+	s, err := eventsapi.NewEventsClient(f.client).Subscribe(context.Background(), &eventsapi.SubscribeRequest{Filters: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var topics []string
+	for {
+		env, err := s.Recv()
+		if err != nil {
+			if !strings.Contains(err.Error(), "EOF") {
+				t.Fatal(err)
+			}
+			break
+		}
+		if env.Namespace != "a,b" {
+			t.Fatalf("request not forwarded intact: %q", env.Namespace)
+		}
+		topics = append(topics, env.Topic)
+	}
+	sort.Strings(topics)
+	if fmt.Sprint(topics) != "[/t/0 /t/1 /t/2]" {
+		t.Fatalf("received %v", topics)
+	}
+}
+
+func TestUnknownServiceIsUnimplemented(t *testing.T) {
+	f := newFixture(t)
+	err := f.client.Invoke(context.Background(), "/containerd.services.nothing.v1.Nothing/Do", &emptypb.Empty{}, &emptypb.Empty{})
+	if !errdefs.IsNotImplemented(err) || !strings.Contains(err.Error(), "containerd.services.nothing.v1.Nothing/Do") {
+		t.Fatalf("unknown service: %v", err)
+	}
+}
+
+func TestOversizedMessageIsRefused(t *testing.T) {
+	f := newFixture(t)
+	big := &eventsapi.SubscribeRequest{Filters: []string{strings.Repeat("x", grpcserver.MaxMessageSize+1)}}
+	// A client without Berth's own send limit, so the gateway is the one
+	// that refuses.
+	cc, err := grpc.NewClient("unix://"+f.gatewaySock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	s, err := eventsapi.NewEventsClient(cc).Subscribe(context.Background(), big)
+	if err == nil {
+		_, err = s.Recv()
+	}
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("oversized request: %v", err)
+	}
+}
+
+func TestBackendDownIsUnavailableNamingItThenRecovers(t *testing.T) {
+	f := newFixture(t)
+	client := versionapi.NewVersionClient(f.client)
+	f.stopBackend()
+	_, err := client.Version(context.Background(), &emptypb.Empty{})
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "testd is unavailable") {
+		t.Fatalf("backend down: %v", err)
+	}
+	f.stopBackend = startBackend(t, f.backendSock)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := client.Version(context.Background(), &emptypb.Empty{})
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("backend back, calls still fail: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestMetadataForwardedIsFiltered(t *testing.T) {
+	in := metadata.Pairs("containerd-namespace", "a", "containerd-lease", "l", "authorization", "secret", ":authority", "x")
+	ctx := outgoing(metadata.NewIncomingContext(context.Background(), in))
+	out, _ := metadata.FromOutgoingContext(ctx)
+	if len(out) != 2 || out.Get("containerd-lease")[0] != "l" {
+		t.Fatalf("forwarded metadata %v", out)
+	}
+}
+
+func TestWrites(t *testing.T) {
+	for m, want := range map[string]bool{
+		"/containerd.services.content.v1.Content/Write":         true,
+		"/containerd.services.images.v1.Images/Create":          true,
+		"/containerd.services.content.v1.Content/List":          false,
+		"/containerd.services.snapshots.v1.Snapshots/Stat":      false,
+		"/containerd.services.tasks.v1.Tasks/Delete":            false,
+		"/containerd.services.snapshots.v1.Snapshots/Prepare":   true,
+		"/containerd.services.containers.v1.Containers/Create":  true,
+		"/containerd.services.containers.v1.Containers/ListStr": false,
+	} {
+		if got := Writes(m); got != want {
+			t.Errorf("Writes(%s) = %v", m, got)
+		}
+	}
+}
+
