@@ -221,4 +221,3 @@ func TestWrites(t *testing.T) {
 		}
 	}
 }
-
