@@ -87,3 +87,13 @@ func Has(t testing.TB, name string) bool {
 	_, err := os.Stat(filepath.Join(Binaries(t), name))
 	return err == nil
 }
+
+// Main runs a test binary's tests and removes the binaries built for them.
+// Use it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if binDir != "" && os.Getenv("BERTH_BIN_DIR") == "" {
+		os.RemoveAll(binDir)
+	}
+	return code
+}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 
-	"berth.dev/pkg/bus"
+	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
@@ -38,7 +38,7 @@ func main() {
 
 func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if cfg.NATSServers() == nil {
-		nats, err := bus.Embed(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		nats, err := embedded.Start(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
 		if err != nil {
 			return err
 		}

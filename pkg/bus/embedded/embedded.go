@@ -1,4 +1,4 @@
-package bus
+package embedded
 
 import (
 	"fmt"
@@ -18,10 +18,10 @@ type Embedded struct {
 	addressFile string
 }
 
-// Embed starts a server on a free loopback port (so two stacks on one
+// Start starts a server on a free loopback port (so two stacks on one
 // machine never collide), stores JetStream data under storeDir, and records
 // host:port in addressFile for the other daemons.
-func Embed(storeDir, addressFile string) (*Embedded, error) {
+func Start(storeDir, addressFile string) (*Embedded, error) {
 	opts := &server.Options{
 		ServerName:         "berth-embedded",
 		Host:               "127.0.0.1",
