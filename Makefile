@@ -10,11 +10,12 @@ export BERTH_STATE ?= /run/berth
 
 all: build
 
+# Each daemon is built once its main package exists.
+MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/main.go))
+
 build:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ ./services/gateway/cmd/gateway $(wildcard ./services/imaged/cmd/imaged) \
-		$(wildcard ./services/snapshotd/cmd/snapshotd) $(wildcard ./services/taskd/cmd/taskd) \
-		$(wildcard ./services/taskd/cmd/berth-shim) $(wildcard ./cmd/berth)
+	go build -o $(BIN)/ $(MAINS)
 
 deps:
 	scripts/install-deps
