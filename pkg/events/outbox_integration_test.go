@@ -5,7 +5,6 @@ package events_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,57 +12,17 @@ import (
 
 	apievents "github.com/containerd/containerd/api/events"
 	"github.com/dgraph-io/badger/v4"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus"
+	"berth.dev/pkg/bus/bustest"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/store"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 )
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// natsServer runs a JetStream server on a fixed port and store dir, so it
-// can be stopped and started again like an external NATS going down.
-type natsServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	srv  *server.Server
-}
-
-func (n *natsServer) start() {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: n.port, JetStream: true, StoreDir: n.dir, NoSigs: true, NoLog: true})
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats not ready")
-	}
-	n.srv = srv
-}
-
-func (n *natsServer) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
-func (n *natsServer) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
 
 type publisher struct {
 	db     *badger.DB
@@ -165,31 +124,29 @@ func waitDrained(t *testing.T, ob *events.Outbox) {
 
 func TestEventsSurviveNATSOutageAndRestart(t *testing.T) {
 	tmp := t.TempDir()
-	ns := &natsServer{t: t, port: freePort(t), dir: filepath.Join(tmp, "nats")}
-	t.Cleanup(ns.stop)
-	ns.start()
-	p := startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	ns := bustest.Start(t)
+	p := startPublisher(t, filepath.Join(tmp, "db"), ns.URL())
 	p.record(t, "k8s.io", "before")
 	waitDrained(t, p.outbox)
 
 	// NATS goes down between the write and the read.
-	ns.stop()
+	ns.Stop()
 	p.record(t, "k8s.io", "during-1")
 	p.record(t, "default", "during-2")
 	if n, _ := p.outbox.Pending(); n != 2 {
 		t.Fatalf("pending while NATS is down = %d, want 2", n)
 	}
-	ns.start()
+	ns.Restart()
 	waitDrained(t, p.outbox)
 
 	// A daemon restart must not republish delivered events.
 	p.close()
-	p = startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	p = startPublisher(t, filepath.Join(tmp, "db"), ns.URL())
 	defer p.close()
 	p.record(t, "default", "after-restart")
 	waitDrained(t, p.outbox)
 
-	got := readAll(t, ns.url())
+	got := readAll(t, ns.URL())
 	want := []string{"before", "during-1", "during-2", "after-restart"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("stream holds %v, want %v", got, want)
@@ -198,16 +155,14 @@ func TestEventsSurviveNATSOutageAndRestart(t *testing.T) {
 
 func TestRepublishedEventIsDeduplicated(t *testing.T) {
 	tmp := t.TempDir()
-	ns := &natsServer{t: t, port: freePort(t), dir: filepath.Join(tmp, "nats")}
-	t.Cleanup(ns.stop)
-	ns.start()
-	p := startPublisher(t, filepath.Join(tmp, "db"), ns.url())
+	ns := bustest.Start(t)
+	p := startPublisher(t, filepath.Join(tmp, "db"), ns.URL())
 	defer p.close()
 	p.record(t, "default", "once")
 	waitDrained(t, p.outbox)
 	// A crash after the stream acknowledged but before the outbox entry was
 	// removed republishes the same message id.
-	nc, err := nats.Connect(ns.url())
+	nc, err := nats.Connect(ns.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +179,7 @@ func TestRepublishedEventIsDeduplicated(t *testing.T) {
 	if !ack.Duplicate {
 		t.Fatal("republished event was not recognised as a duplicate")
 	}
-	if got := readAll(t, ns.url()); len(got) != 1 {
+	if got := readAll(t, ns.URL()); len(got) != 1 {
 		t.Fatalf("stream holds %v after a republish", got)
 	}
 }

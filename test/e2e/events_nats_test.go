@@ -3,91 +3,28 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"testing"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
+	"berth.dev/pkg/bus/bustest"
 	"berth.dev/pkg/events"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 
 	"berth.dev/test/e2e/harness"
 )
 
-// externalNATS is a JetStream server the test stops and starts, standing for
-// an operator's NATS going down.
-type externalNATS struct {
-	t    *testing.T
-	opts server.Options
-	srv  *server.Server
-}
-
-func newExternalNATS(t *testing.T) *externalNATS {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	n := &externalNATS{t: t, opts: server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true}}
-	n.start()
-	t.Cleanup(n.stop)
-	return n
-}
-
-func (n *externalNATS) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.opts.Port) }
-
-func (n *externalNATS) start() {
-	opts := n.opts
-	srv, err := server.NewServer(&opts)
-	if err != nil {
-		n.t.Fatal(err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats not ready")
-	}
-	n.srv = srv
-}
-
-func (n *externalNATS) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
 // TestEventsSurviveExternalNATSRestart writes while NATS is down and reads
 // after it is back: a subscriber that stayed connected to the gateway gets
 // every event, once.
 func TestEventsSurviveExternalNATSRestart(t *testing.T) {
-	ext := newExternalNATS(t)
-	st := harness.Start(t, harness.WithEnv("BERTH_NATS_URL="+ext.url()))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", "--address", st.Socket, "events")
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	ext := bustest.Start(t)
+	st := harness.Start(t, harness.WithEnv("BERTH_NATS_URL="+ext.URL()))
+	lines := st.Events(t)
 	// Wait until the subscription is live.
 	waitFor(t, 20*time.Second, func() error {
 		st.MustCtr(t, "namespaces", "create", "probe"+fmt.Sprint(time.Now().UnixNano()))
@@ -99,10 +36,10 @@ func TestEventsSurviveExternalNATSRestart(t *testing.T) {
 		}
 	})
 
-	ext.stop()
+	ext.Stop()
 	st.MustCtr(t, "namespaces", "create", "while-down-1")
 	st.MustCtr(t, "namespaces", "create", "while-down-2")
-	ext.start()
+	ext.Restart()
 	waitLine(t, lines, "/namespaces/create", "while-down-1")
 	waitLine(t, lines, "/namespaces/create", "while-down-2")
 
@@ -111,7 +48,7 @@ func TestEventsSurviveExternalNATSRestart(t *testing.T) {
 	st.Restart(t, "gateway", false)
 	st.MustCtr(t, "namespaces", "create", "after-restart")
 	waitFor(t, 20*time.Second, func() error {
-		counts := streamCounts(t, ext.url())
+		counts := streamCounts(t, ext.URL())
 		for _, name := range []string{"while-down-1", "while-down-2", "after-restart"} {
 			if counts[name] != 1 {
 				return fmt.Errorf("%s is in the stream %d times (%v)", name, counts[name], counts)

@@ -3,9 +3,6 @@
 package e2e
 
 import (
-	"bufio"
-	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -62,25 +59,7 @@ func TestCtrPluginsListsEveryDaemon(t *testing.T) {
 
 func TestCtrEventsReceivesNamespaceEvents(t *testing.T) {
 	st := harness.Start(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", "--address", st.Socket, "events")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() })
-	lines := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines := st.Events(t)
 	// The subscription starts asynchronously: create namespaces until one
 	// event arrives, then check the rest arrive in order.
 	deadline := time.After(20 * time.Second)
