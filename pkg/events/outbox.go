@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"berth.dev/pkg/store"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 )
 
@@ -51,23 +52,12 @@ func NewOutbox(db *badger.DB, source string) (*Outbox, error) {
 // loadInstance returns the random id of this database, created once. Event
 // ids embed it so that a wiped store never reuses an id the stream has seen.
 func loadInstance(db *badger.DB) (string, error) {
-	var id string
-	err := db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get(instanceKey)
-		if err == nil {
-			return item.Value(func(v []byte) error { id = string(v); return nil })
-		}
-		if !errors.Is(err, badger.ErrKeyNotFound) {
-			return err
-		}
+	id, err := store.ValueOnce(db, instanceKey, func() ([]byte, error) {
 		b := make([]byte, 6)
-		if _, err := rand.Read(b); err != nil {
-			return err
-		}
-		id = hex.EncodeToString(b)
-		return txn.Set(instanceKey, []byte(id))
+		_, err := rand.Read(b)
+		return []byte(hex.EncodeToString(b)), err
 	})
-	return id, err
+	return string(id), err
 }
 
 // Close releases the sequence lease.

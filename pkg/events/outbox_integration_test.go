@@ -14,14 +14,12 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/bus/bustest"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/store"
-	eventsv1 "berth.dev/proto/berth/events/v1"
 )
 
 type publisher struct {
@@ -74,28 +72,11 @@ func (p *publisher) record(t *testing.T, ns, name string) {
 
 // readAll returns the names of every image event in the stream.
 func readAll(t *testing.T, url string) []string {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := nc.JetStream()
-	sub, err := js.SubscribeSync(events.SubjectAll(), nats.DeliverAll(), nats.OrderedConsumer())
-	if err != nil {
-		t.Fatal(err)
-	}
+	envs, subjects := bustest.Envelopes(t, url)
 	var names []string
-	for {
-		msg, err := sub.NextMsg(500 * time.Millisecond)
-		if err != nil {
-			return names
-		}
-		env := &eventsv1.Envelope{}
-		if err := proto.Unmarshal(msg.Data, env); err != nil {
-			t.Fatal(err)
-		}
-		if want := events.Subject(env.Namespace, env.Topic); msg.Subject != want {
-			t.Errorf("subject %s, want %s", msg.Subject, want)
+	for i, env := range envs {
+		if want := events.Subject(env.Namespace, env.Topic); subjects[i] != want {
+			t.Errorf("subject %s, want %s", subjects[i], want)
 		}
 		var ev apievents.ImageCreate
 		if err := env.Event.UnmarshalTo(&ev); err != nil {
@@ -103,6 +84,7 @@ func readAll(t *testing.T, url string) []string {
 		}
 		names = append(names, ev.Name)
 	}
+	return names
 }
 
 func waitDrained(t *testing.T, ob *events.Outbox) {

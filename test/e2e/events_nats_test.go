@@ -8,12 +8,9 @@ import (
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
-	"github.com/nats-io/nats.go"
-	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus/bustest"
 	"berth.dev/pkg/events"
-	eventsv1 "berth.dev/proto/berth/events/v1"
 
 	"berth.dev/test/e2e/harness"
 )
@@ -58,29 +55,11 @@ func TestEventsSurviveExternalNATSRestart(t *testing.T) {
 	})
 }
 
-// streamCounts reads the whole event stream and counts namespace events by
-// namespace name.
+// streamCounts counts the namespace events in the stream by name.
 func streamCounts(t *testing.T, url string) map[string]int {
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := nc.JetStream()
-	sub, err := js.SubscribeSync(events.SubjectAll(), nats.DeliverAll(), nats.OrderedConsumer())
-	if err != nil {
-		t.Fatal(err)
-	}
 	counts := map[string]int{}
-	for {
-		msg, err := sub.NextMsg(500 * time.Millisecond)
-		if err != nil {
-			return counts
-		}
-		env := &eventsv1.Envelope{}
-		if err := proto.Unmarshal(msg.Data, env); err != nil {
-			t.Fatal(err)
-		}
+	envs, _ := bustest.Envelopes(t, url)
+	for _, env := range envs {
 		if env.Topic == events.TopicNamespaceCreate {
 			var ev apievents.NamespaceCreate
 			if err := env.Event.UnmarshalTo(&ev); err != nil {
@@ -89,4 +68,5 @@ func streamCounts(t *testing.T, url string) map[string]int {
 			counts[ev.Name]++
 		}
 	}
+	return counts
 }
