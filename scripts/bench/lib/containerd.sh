@@ -1,0 +1,69 @@
+# Sourced by scripts/bench/*: starts a containerd baseline on its own
+# temporary root, state and socket (never the system's), and Berth's stack on
+# another, so both run side by side in one benchmark run.
+#
+#   CONTAINERD_BIN   containerd binary (default /usr/bin/containerd, Debian's 1.6.20)
+#   CONTAINERD_SHIM_DIR  directory holding its containerd-shim-runc-v2 (default: the binary's)
+#
+# After start_containerd: $CTRD_SOCK, $CTRD_ROOT. After start_berth: $BERTH_SOCK.
+# Both are stopped and their directories removed on exit.
+
+CONTAINERD_BIN=${CONTAINERD_BIN:-/usr/bin/containerd}
+
+bench_tmp=$(mktemp -d /tmp/berth-bench-XXXXXX)
+bench_pids=()
+
+bench_cleanup() {
+  for p in "${bench_pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${bench_pids[@]}"; do
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  # Shims and containers left by either runtime.
+  pkill -KILL -f "$bench_tmp" 2>/dev/null || true
+  for root in "$bench_tmp"/ctrd/state/runc/* "$bench_tmp"/berth/state/runc/*; do
+    [[ -d $root ]] || continue
+    for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" 2>/dev/null || true; done
+  done
+  grep -o " $bench_tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  rm -rf "$bench_tmp"
+}
+trap bench_cleanup EXIT
+
+start_containerd() {
+  local dir=$bench_tmp/ctrd shimdir
+  shimdir=${CONTAINERD_SHIM_DIR:-$(dirname "$(readlink -f "$CONTAINERD_BIN")")}
+  mkdir -p "$dir"
+  cat > "$dir/config.toml" <<TOML
+version = 2
+# CRI is not measured here and would start CNI machinery.
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+root = "$dir/root"
+state = "$dir/state"
+[grpc]
+  address = "$dir/containerd.sock"
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+[debug]
+  level = "warn"
+[metrics]
+  address = ""
+TOML
+  PATH=$shimdir:$PATH "$CONTAINERD_BIN" --config "$dir/config.toml" >"$dir/log" 2>&1 &
+  bench_pids+=($!)
+  CTRD_SOCK=$dir/containerd.sock CTRD_ROOT=$dir/root
+  for _ in $(seq 200); do [[ -S $CTRD_SOCK ]] && return 0; sleep 0.05; done
+  echo "containerd did not start:" >&2; tail -20 "$dir/log" >&2; return 1
+}
+
+start_berth() {
+  local bin=$1 dir=$bench_tmp/berth
+  mkdir -p "$dir"
+  BERTH_ROOT=$dir/root BERTH_STATE=$dir/state BERTH_LOG_LEVEL=warn BIN=$bin \
+    "$(dirname "${BASH_SOURCE[0]}")/../../up" >/dev/null
+  BERTH_SOCK=$dir/state/berth.sock
+  for p in "$dir"/state/pids/*.pid; do bench_pids+=("$(cat "$p")"); done
+}
+
+# ratio A B prints A/B with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
