@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"berth.dev/pkg/events"
+	"berth.dev/pkg/labels"
 	pkgns "berth.dev/pkg/namespace"
 )
 
@@ -96,7 +97,7 @@ func (s *Store) Create(ctx context.Context, ns *Namespace) error {
 	if err := pkgns.Validate(ns.Name); err != nil {
 		return err
 	}
-	if err := validateLabels(ns.Labels); err != nil {
+	if err := labels.Validate(ns.Labels); err != nil {
 		return err
 	}
 	err := s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
@@ -133,17 +134,21 @@ func (s *Store) Ensure(ctx context.Context, name string) error {
 
 // Update replaces the labels named by paths ("labels" or "labels.<key>");
 // with no paths every label is replaced.
-func (s *Store) Update(ctx context.Context, name string, labels map[string]string, paths []string) (*Namespace, error) {
+func (s *Store) Update(ctx context.Context, name string, update map[string]string, paths []string) (*Namespace, error) {
 	var out *Namespace
 	err := s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		ns, err := get(txn, name)
 		if err != nil {
 			return err
 		}
-		if ns.Labels, err = applyLabels(ns.Labels, labels, paths); err != nil {
-			return err
+		if len(paths) == 0 {
+			paths = []string{"labels"}
 		}
-		if err := validateLabels(ns.Labels); err != nil {
+		var rest []string
+		if ns.Labels, rest = labels.Update(ns.Labels, update, paths); len(rest) > 0 {
+			return labels.Unsupported(rest[0], "namespace")
+		}
+		if err := labels.Validate(ns.Labels); err != nil {
 			return err
 		}
 		if err := put(txn, ns); err != nil {
