@@ -1,0 +1,55 @@
+// Command imaged is Berth's image daemon: content store, images, leases and
+// garbage collection, served over containerd's API on imaged.sock.
+package main
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/opencontainers/go-digest"
+
+	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
+
+	"berth.dev/pkg/config"
+	"berth.dev/pkg/daemon"
+	"berth.dev/services/imaged/internal/content"
+	"berth.dev/services/imaged/internal/gc"
+	"berth.dev/services/imaged/internal/image"
+	"berth.dev/services/imaged/internal/lease"
+	"berth.dev/services/imaged/internal/server"
+)
+
+// Config is imaged's configuration.
+type Config struct {
+	config.Common
+	MetricsAddr string `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
+}
+
+func main() {
+	var cfg Config
+	daemon.Main("imaged", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
+		return run(ctx, d, cfg)
+	})
+}
+
+func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
+	blobs, err := content.New(filepath.Join(d.DataDir, "content"), d.DB, d.Outbox)
+	if err != nil {
+		return err
+	}
+	// What is written under a lease is held by it from the commit on.
+	blobs.OnCommit = func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error {
+		return lease.HoldFromContext(ctx, txn, ns, &leasesapi.Resource{ID: dgst.String(), Type: "content"})
+	}
+	images := image.New(d.DB, d.Outbox)
+	leases := lease.New(d.DB)
+	collector := &gc.Collector{DB: d.DB, Content: blobs}
+	d.Go(func() error { return collector.Run(ctx) })
+
+	srv := d.GRPCServer()
+	(&server.Content{Store: blobs, GC: collector}).Register(srv)
+	(&server.Images{Store: images, GC: collector}).Register(srv)
+	(&server.Leases{Store: leases, GC: collector}).Register(srv)
+	return d.Serve(ctx, srv, server.Admin{DB: d.DB}, cfg.MetricsAddr)
+}

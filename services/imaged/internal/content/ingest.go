@@ -1,0 +1,304 @@
+package content
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	apievents "github.com/containerd/containerd/api/events"
+	api "github.com/containerd/containerd/api/services/content/v1"
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/opencontainers/go-digest"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/labels"
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/store"
+)
+
+// ingestMeta is what an ingest remembers besides its data.
+type ingestMeta struct {
+	Namespace string        `json:"namespace"`
+	Ref       string        `json:"ref"`
+	Total     int64         `json:"total,omitempty"`
+	Expected  digest.Digest `json:"expected,omitempty"`
+	StartedAt time.Time     `json:"startedAt"`
+}
+
+// Writer is an open ingest, held by one writer until Close.
+type Writer struct {
+	s       *Store
+	dir     string
+	meta    ingestMeta
+	f       *os.File
+	h       hash.Hash
+	offset  int64
+	updated time.Time
+	closed  bool
+}
+
+// Ingests are per namespace and ref, as in containerd.
+func (s *Store) ingestDir(ns, ref string) string {
+	sum := sha256.Sum256([]byte(ns + "\x00" + ref))
+	return filepath.Join(s.root, "ingest", hex.EncodeToString(sum[:]))
+}
+
+// Writer opens (or resumes) the ingest ref in the caller's namespace. A ref
+// held by another writer is errdefs.ErrUnavailable, which clients retry.
+func (s *Store) Writer(ctx context.Context, ref string, total int64, expected string) (*Writer, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ref == "" {
+		return nil, fmt.Errorf("a write needs a ref: %w", errdefs.ErrInvalidArgument)
+	}
+	var exp digest.Digest
+	if expected != "" {
+		if exp, err = parseDigest(expected); err != nil {
+			return nil, err
+		}
+	}
+	dir := s.ingestDir(ns, ref)
+	s.mu.Lock()
+	if _, held := s.locks[dir]; held {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("ref %s locked by another writer: %w", ref, errdefs.ErrUnavailable)
+	}
+	s.locks[dir] = struct{}{}
+	s.mu.Unlock()
+	w, err := s.openIngest(dir, ingestMeta{Namespace: ns, Ref: ref, Total: total, Expected: exp, StartedAt: time.Now()})
+	if err != nil {
+		s.unlock(dir)
+		return nil, err
+	}
+	return w, nil
+}
+
+func (s *Store) unlock(dir string) {
+	s.mu.Lock()
+	delete(s.locks, dir)
+	s.mu.Unlock()
+}
+
+func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	var old ingestMeta
+	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil && json.Unmarshal(b, &old) == nil {
+		meta.StartedAt = old.StartedAt
+		if meta.Total == 0 {
+			meta.Total = old.Total
+		}
+		if meta.Expected == "" {
+			meta.Expected = old.Expected
+		}
+	}
+	b, _ := json.Marshal(meta)
+	if err := os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o600); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	// Resuming: rehash what is already there so the digest covers it.
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &Writer{s: s, dir: dir, meta: meta, f: f, h: h, offset: n, updated: time.Now()}, nil
+}
+
+// Status describes the ingest.
+func (w *Writer) Status() *api.Status {
+	return &api.Status{
+		Ref: w.meta.Ref, Offset: w.offset, Total: w.meta.Total, Expected: w.meta.Expected.String(),
+		StartedAt: timestamppb.New(w.meta.StartedAt), UpdatedAt: timestamppb.New(w.updated),
+	}
+}
+
+// Digest is the digest of what was written so far.
+func (w *Writer) Digest() digest.Digest { return digest.NewDigest(digest.SHA256, w.h) }
+
+// Write appends p.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.h.Write(p[:n])
+	w.offset += int64(n)
+	w.updated = time.Now()
+	return n, err
+}
+
+// Truncate restarts the ingest at offset 0 (the only offset containerd's
+// protocol truncates to).
+func (w *Writer) Truncate(size int64) error {
+	if size != 0 {
+		return fmt.Errorf("truncate to %d: only 0 is supported: %w", size, errdefs.ErrInvalidArgument)
+	}
+	if err := w.f.Truncate(0); err != nil {
+		return err
+	}
+	if _, err := w.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	w.h.Reset()
+	w.offset = 0
+	return nil
+}
+
+// Commit verifies the ingest against size and expected (when given), moves
+// it into the blob store and records it in the namespace. Committing a blob
+// the namespace already has is errdefs.ErrAlreadyExists.
+func (w *Writer) Commit(ctx context.Context, size int64, expected string, lbls map[string]string) (err error) {
+	if size == 0 {
+		size = w.meta.Total
+	}
+	exp := w.meta.Expected
+	if expected != "" {
+		if exp, err = parseDigest(expected); err != nil {
+			return err
+		}
+	}
+	if size > 0 && size != w.offset {
+		return fmt.Errorf("commit of %s: %d bytes written, %d expected: %w", w.meta.Ref, w.offset, size, errdefs.ErrFailedPrecondition)
+	}
+	dgst := w.Digest()
+	if exp != "" && exp != dgst {
+		return fmt.Errorf("commit of %s: unexpected digest %s, want %s: %w", w.meta.Ref, dgst, exp, errdefs.ErrFailedPrecondition)
+	}
+	if err := labels.Validate(lbls); err != nil {
+		return err
+	}
+	if err := w.f.Sync(); err != nil {
+		return err
+	}
+	blob := w.s.blobPath(dgst)
+	if _, err := os.Stat(blob); errors.Is(err, os.ErrNotExist) {
+		if err := os.Rename(filepath.Join(w.dir, "data"), blob); err != nil {
+			return fmt.Errorf("commit %s: %w", dgst, err)
+		}
+		syncDir(filepath.Dir(blob))
+	}
+	err = w.s.record(ctx, w.meta.Namespace, dgst, w.offset, lbls)
+	w.Close()
+	os.RemoveAll(w.dir)
+	return err
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func (s *Store) record(ctx context.Context, ns string, dgst digest.Digest, size int64, lbls map[string]string) error {
+	return s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+		if s.OnCommit != nil {
+			if err := s.OnCommit(ctx, txn, ns, dgst); err != nil {
+				return err
+			}
+		}
+		if ok, err := store.Exists(txn, Key(ns, dgst)); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("content %s: %w", dgst, errdefs.ErrAlreadyExists)
+		}
+		now := timestamppb.Now()
+		info := &api.Info{Digest: dgst.String(), Size: size, CreatedAt: now, UpdatedAt: now, Labels: lbls}
+		if err := store.Put(txn, Key(ns, dgst), info); err != nil {
+			return err
+		}
+		return rec.Add(ns, events.TopicContentCreate, &apievents.ContentCreate{Digest: dgst.String(), Size: size})
+	})
+}
+
+// Close releases the ingest for another writer; what was written stays
+// for a later resume.
+func (w *Writer) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	w.s.unlock(w.dir)
+	return w.f.Close()
+}
+
+// Status returns the state of an ingest without taking it.
+func (s *Store) Status(ctx context.Context, ref string) (*api.Status, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.status(s.ingestDir(ns, ref))
+}
+
+func (s *Store) status(dir string) (*api.Status, error) {
+	var meta ingestMeta
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", errdefs.ErrNotFound)
+	}
+	if err := json.Unmarshal(b, &meta); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(filepath.Join(dir, "data"))
+	if err != nil {
+		return nil, fmt.Errorf("ingest %s: %w", meta.Ref, errdefs.ErrNotFound)
+	}
+	return &api.Status{Ref: meta.Ref, Offset: st.Size(), Total: meta.Total, Expected: meta.Expected.String(),
+		StartedAt: timestamppb.New(meta.StartedAt), UpdatedAt: timestamppb.New(st.ModTime())}, nil
+}
+
+// ListStatuses returns the ingests of the caller's namespace.
+func (s *Store) ListStatuses(ctx context.Context) ([]*api.Status, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dirs, _ := filepath.Glob(filepath.Join(s.root, "ingest", "*"))
+	var out []*api.Status
+	for _, d := range dirs {
+		var meta ingestMeta
+		if b, err := os.ReadFile(filepath.Join(d, "meta.json")); err != nil || json.Unmarshal(b, &meta) != nil || meta.Namespace != ns {
+			continue
+		}
+		if st, err := s.status(d); err == nil {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+// Abort removes an ingest.
+func (s *Store) Abort(ctx context.Context, ref string) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	dir := s.ingestDir(ns, ref)
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("ingest %s: %w", ref, errdefs.ErrNotFound)
+	}
+	s.mu.Lock()
+	_, held := s.locks[dir]
+	s.mu.Unlock()
+	if held {
+		return fmt.Errorf("ingest %s is being written: %w", ref, errdefs.ErrUnavailable)
+	}
+	return os.RemoveAll(dir)
+}

@@ -1,0 +1,243 @@
+package gc
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
+	imagesapi "github.com/containerd/containerd/api/services/images/v1"
+	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/opencontainers/go-digest"
+	"go.uber.org/zap"
+
+	"berth.dev/pkg/log"
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/store"
+	"berth.dev/services/imaged/internal/content"
+	"berth.dev/services/imaged/internal/image"
+	"berth.dev/services/imaged/internal/lease"
+)
+
+const (
+	rootLabel       = "containerd.io/gc.root"
+	contentRefLabel = "containerd.io/gc.ref.content"
+	// SnapshotRefLabel prefixes labels naming snapshots (…<snapshotter>).
+	SnapshotRefLabel = "containerd.io/gc.ref.snapshot."
+	// manifests and indexes above this size are not parsed for children.
+	maxParse = 4 << 20
+)
+
+// Snapshots removes the snapshots of a namespace that nothing references.
+type Snapshots interface {
+	Sweep(ctx context.Context, ns string, keep map[string]map[string]bool) error
+}
+
+// Collector runs collections, one at a time.
+type Collector struct {
+	DB        *badger.DB
+	Content   *content.Store
+	Snapshots Snapshots // nil: snapshots are not collected
+
+	mu      sync.Mutex
+	pending chan struct{}
+}
+
+// Schedule asks for a collection soon, coalescing requests.
+func (c *Collector) Schedule() {
+	c.mu.Lock()
+	if c.pending == nil {
+		c.pending = make(chan struct{}, 1)
+	}
+	p := c.pending
+	c.mu.Unlock()
+	select {
+	case p <- struct{}{}:
+	default:
+	}
+}
+
+// Run performs scheduled collections until ctx ends.
+func (c *Collector) Run(ctx context.Context) error {
+	c.Schedule()
+	c.mu.Lock()
+	p := c.pending
+	c.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p:
+			// Let a burst of deletions finish first.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(200 * time.Millisecond):
+			}
+			if err := c.Collect(ctx); err != nil {
+				log.G(ctx).Warn("garbage collection failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+var collecting sync.Mutex
+
+// Collect runs a full collection over every namespace now.
+func (c *Collector) Collect(ctx context.Context) error {
+	collecting.Lock()
+	defer collecting.Unlock()
+	var nss []string
+	err := c.DB.View(func(txn *badger.Txn) error {
+		nss = namespaces(txn)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, ns := range nss {
+		if err := c.collect(namespace.WithNamespace(ctx, ns), ns); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// namespaces lists every namespace holding a record in imaged.
+func namespaces(txn *badger.Txn) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range []string{"content/", "image/", "lease/"} {
+		for _, k := range store.Keys(txn, p) {
+			ns, _, _ := strings.Cut(strings.TrimPrefix(k, p), "/")
+			if !seen[ns] {
+				seen[ns] = true
+				out = append(out, ns)
+			}
+		}
+	}
+	return out
+}
+
+func (c *Collector) collect(ctx context.Context, ns string) error {
+	marked := map[digest.Digest]bool{}
+	snaps := map[string]map[string]bool{}
+	var queue []digest.Digest
+	infos := map[digest.Digest]*contentapi.Info{}
+	err := c.DB.View(func(txn *badger.Txn) error {
+		if err := store.Each(txn, content.Prefix(ns), func() *contentapi.Info { return &contentapi.Info{} }, func(_ string, i *contentapi.Info) error {
+			infos[digest.Digest(i.Digest)] = i
+			if _, ok := i.Labels[rootLabel]; ok {
+				queue = append(queue, digest.Digest(i.Digest))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := store.Each(txn, image.Prefix(ns), func() *imagesapi.Image { return &imagesapi.Image{} }, func(_ string, img *imagesapi.Image) error {
+			if img.Target != nil {
+				queue = append(queue, digest.Digest(img.Target.Digest))
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		now := time.Now()
+		return store.Each(txn, lease.Prefix(ns), func() *leasesapi.Lease { return &leasesapi.Lease{} }, func(_ string, l *leasesapi.Lease) error {
+			if lease.Expired(l, now) {
+				return nil
+			}
+			for _, r := range lease.Resources(txn, ns, l.ID) {
+				switch {
+				case r.Type == "content":
+					queue = append(queue, digest.Digest(r.ID))
+				case strings.HasPrefix(r.Type, "snapshots/"):
+					keep(snaps, strings.TrimPrefix(r.Type, "snapshots/"), r.ID)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if marked[d] {
+			continue
+		}
+		marked[d] = true
+		info, ok := infos[d]
+		if !ok {
+			continue
+		}
+		for k, v := range info.Labels {
+			switch {
+			case strings.HasPrefix(k, contentRefLabel):
+				if dd, err := digest.Parse(v); err == nil {
+					queue = append(queue, dd)
+				}
+			case strings.HasPrefix(k, SnapshotRefLabel):
+				keep(snaps, strings.TrimPrefix(k, SnapshotRefLabel), v)
+			}
+		}
+		queue = append(queue, c.children(ctx, info)...)
+	}
+	for d := range infos {
+		if !marked[d] {
+			if err := c.Content.DeleteInNamespace(ctx, ns, d); err != nil {
+				return err
+			}
+			log.G(ctx).Debug("collected content", zap.String("namespace", ns), zap.String("digest", d.String()))
+		}
+	}
+	if c.Snapshots != nil {
+		return c.Snapshots.Sweep(ctx, ns, snaps)
+	}
+	return nil
+}
+
+func keep(snaps map[string]map[string]bool, snapshotter, key string) {
+	if snaps[snapshotter] == nil {
+		snaps[snapshotter] = map[string]bool{}
+	}
+	snaps[snapshotter][key] = true
+}
+
+// children returns what a manifest or index names, so that content stays
+// reachable even when a client did not label it.
+func (c *Collector) children(ctx context.Context, info *contentapi.Info) []digest.Digest {
+	if info.Size > maxParse || info.Size < 2 {
+		return nil
+	}
+	f, _, err := c.Content.Open(ctx, info.Digest)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var doc struct {
+		Config    *struct{ Digest digest.Digest }  `json:"config"`
+		Layers    []struct{ Digest digest.Digest } `json:"layers"`
+		Manifests []struct{ Digest digest.Digest } `json:"manifests"`
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxParse))
+	if err != nil || len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &doc) != nil {
+		return nil
+	}
+	var out []digest.Digest
+	if doc.Config != nil {
+		out = append(out, doc.Config.Digest)
+	}
+	for _, l := range doc.Layers {
+		out = append(out, l.Digest)
+	}
+	for _, m := range doc.Manifests {
+		out = append(out, m.Digest)
+	}
+	return out
+}

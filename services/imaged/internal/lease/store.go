@@ -1,0 +1,205 @@
+package lease
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	api "github.com/containerd/containerd/api/services/leases/v1"
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"berth.dev/pkg/filters"
+	"berth.dev/pkg/labels"
+	"berth.dev/pkg/lease"
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/store"
+)
+
+// ExpireLabel holds an RFC 3339 time after which the lease no longer holds
+// anything.
+const ExpireLabel = "containerd.io/gc.expire"
+
+// Store holds leases.
+type Store struct{ db *badger.DB }
+
+// New returns the store.
+func New(db *badger.DB) *Store { return &Store{db: db} }
+
+// Prefix is the record prefix of a namespace's leases.
+func Prefix(ns string) string { return "lease/" + ns + "/" }
+
+func key(ns, id string) string       { return Prefix(ns) + id }
+func resPrefix(ns, id string) string { return "leaseres/" + ns + "/" + id + "/" }
+func resKey(ns, id string, r *api.Resource) string {
+	return resPrefix(ns, id) + r.Type + "\x00" + r.ID
+}
+
+// Create adds a lease; an empty id gets a random one.
+func (s *Store) Create(ctx context.Context, id string, lbls map[string]string) (*api.Lease, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		b := make([]byte, 12)
+		rand.Read(b)
+		id = hex.EncodeToString(b)
+	}
+	if strings.ContainsAny(id, "/\x00") {
+		return nil, fmt.Errorf("lease id %q: %w", id, errdefs.ErrInvalidArgument)
+	}
+	if err := labels.Validate(lbls); err != nil {
+		return nil, err
+	}
+	l := &api.Lease{ID: id, CreatedAt: timestamppb.Now(), Labels: lbls}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		if ok, err := store.Exists(txn, key(ns, id)); err != nil {
+			return err
+		} else if ok {
+			return fmt.Errorf("lease %q: %w", id, errdefs.ErrAlreadyExists)
+		}
+		return store.Put(txn, key(ns, id), l)
+	})
+	return l, err
+}
+
+// Delete removes a lease and its holds.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := store.Delete(txn, key(ns, id)); err != nil {
+			return fmt.Errorf("lease %q: %w", id, err)
+		}
+		for _, k := range store.Keys(txn, resPrefix(ns, id)) {
+			if err := txn.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// List returns leases matching filters (id, labels).
+func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f, err := filters.Parse(fs...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.Lease
+	err = s.db.View(func(txn *badger.Txn) error {
+		return store.Each(txn, Prefix(ns), func() *api.Lease { return &api.Lease{} }, func(_ string, l *api.Lease) error {
+			if f.Match(filters.AdapterFunc(func(p []string) (string, bool) {
+				switch p[0] {
+				case "id":
+					return l.ID, true
+				case "labels":
+					return filters.LabelsAdaptor(l.Labels, p)
+				}
+				return "", false
+			})) {
+				out = append(out, l)
+			}
+			return nil
+		})
+	})
+	return out, err
+}
+
+// AddResource makes a lease hold a resource.
+func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error { return addResource(txn, ns, id, r) })
+}
+
+func addResource(txn *badger.Txn, ns, id string, r *api.Resource) error {
+	if r == nil || r.ID == "" || r.Type == "" {
+		return fmt.Errorf("resource needs a type and an id: %w", errdefs.ErrInvalidArgument)
+	}
+	if ok, err := store.Exists(txn, key(ns, id)); err != nil {
+		return err
+	} else if !ok {
+		return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
+	}
+	return txn.Set([]byte(resKey(ns, id, r)), nil)
+}
+
+// HoldFromContext adds a resource to the lease the request carries, if any,
+// inside txn: what is written under a lease is protected from the start.
+func HoldFromContext(ctx context.Context, txn *badger.Txn, ns string, r *api.Resource) error {
+	id, ok := lease.FromContext(ctx)
+	if !ok {
+		return nil
+	}
+	return addResource(txn, ns, id, r)
+}
+
+// DeleteResource releases a resource.
+func (s *Store) DeleteResource(ctx context.Context, id string, r *api.Resource) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		if ok, err := store.Exists(txn, key(ns, id)); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
+		}
+		return txn.Delete([]byte(resKey(ns, id, r)))
+	})
+}
+
+// ListResources lists what a lease holds.
+func (s *Store) ListResources(ctx context.Context, id string) ([]*api.Resource, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.Resource
+	err = s.db.View(func(txn *badger.Txn) error {
+		if ok, err := store.Exists(txn, key(ns, id)); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
+		}
+		out = Resources(txn, ns, id)
+		return nil
+	})
+	return out, err
+}
+
+// Resources lists a lease's resources inside a transaction.
+func Resources(txn *badger.Txn, ns, id string) []*api.Resource {
+	var out []*api.Resource
+	p := resPrefix(ns, id)
+	for _, k := range store.Keys(txn, p) {
+		typ, rid, _ := strings.Cut(strings.TrimPrefix(k, p), "\x00")
+		out = append(out, &api.Resource{Type: typ, ID: rid})
+	}
+	return out
+}
+
+// Expired reports whether a lease's expiry label has passed.
+func Expired(l *api.Lease, now time.Time) bool {
+	v, ok := l.Labels[ExpireLabel]
+	if !ok {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	return err == nil && now.After(t)
+}
