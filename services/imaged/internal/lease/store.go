@@ -34,7 +34,7 @@ func New(db *badger.DB) *Store { return &Store{db: db} }
 func Prefix(ns string) string { return "lease/" + ns + "/" }
 
 func key(ns, id string) string       { return Prefix(ns) + id }
-func resPrefix(ns, id string) string { return "leaseres/" + ns + "/" + id + "/" }
+func resPrefix(ns, id string) string { return "leaseres/" + ns + "/" + id + "\x00" }
 func resKey(ns, id string, r *api.Resource) string {
 	return resPrefix(ns, id) + r.Type + "\x00" + r.ID
 }
@@ -50,7 +50,7 @@ func (s *Store) Create(ctx context.Context, id string, lbls map[string]string) (
 		rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	if strings.ContainsAny(id, "/\x00") {
+	if strings.ContainsRune(id, 0) {
 		return nil, fmt.Errorf("lease id %q: %w", id, errdefs.ErrInvalidArgument)
 	}
 	if err := labels.Validate(lbls); err != nil {

@@ -1,0 +1,69 @@
+// Command snapshotd is Berth's snapshot daemon: overlayfs and native
+// snapshotters and the layer apply path, over containerd's snapshots and
+// diff APIs on snapshotd.sock.
+package main
+
+import (
+	"context"
+	"path/filepath"
+
+	"berth.dev/pkg/config"
+	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/imagedclient"
+	"berth.dev/pkg/lease"
+	"berth.dev/pkg/namespace"
+	"berth.dev/services/snapshotd/internal/apply"
+	"berth.dev/services/snapshotd/internal/server"
+	"berth.dev/services/snapshotd/internal/snapshot"
+)
+
+// Config is snapshotd's configuration.
+type Config struct {
+	config.Common
+	MetricsAddr   string `env:"BERTH_SNAPSHOTD_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9312); empty disables"`
+	MaxLayerBytes int64  `env:"BERTH_SNAPSHOTD_MAX_LAYER_BYTES" envDefault:"34359738368" doc:"largest uncompressed layer accepted (bytes); a larger one is refused and its writes undone by the client's snapshot removal"`
+	AllowDevices  bool   `env:"BERTH_SNAPSHOTD_ALLOW_DEVICES" envDefault:"false" doc:"let layers create character and block device nodes"`
+}
+
+func main() {
+	var cfg Config
+	daemon.Main("snapshotd", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
+		return run(ctx, d, cfg)
+	})
+}
+
+func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
+	manager, err := snapshot.New(d.DB, d.Outbox, filepath.Join(d.DataDir, "snapshots"))
+	if err != nil {
+		return err
+	}
+	// Directories left by a crash mid-prepare are unknown to metadata.
+	if err := manager.CleanupAll(); err != nil {
+		return err
+	}
+	imaged, err := imagedclient.Dial(cfg.Socket("imaged"))
+	if err != nil {
+		return err
+	}
+	defer imaged.Close()
+	manager.Hold = func(ctx context.Context, snapshotter, key string) error {
+		id, ok := lease.FromContext(ctx)
+		if !ok {
+			return nil
+		}
+		ns, err := namespace.Required(ctx)
+		if err != nil {
+			return err
+		}
+		return imaged.Hold(namespace.WithNamespace(ctx, ns), id, "snapshots/"+snapshotter, key)
+	}
+	problems := map[string]string{}
+	if err := snapshot.OverlaySupported(); err != nil {
+		problems["overlayfs"] = err.Error()
+	}
+	srv := d.GRPCServer()
+	(&server.Snapshots{Manager: manager}).Register(srv)
+	(&server.Diff{Content: imaged, TmpRoot: filepath.Join(d.DataDir, "mounts"),
+		Options: apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}}).Register(srv)
+	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Manager: manager, Problems: problems}, cfg.MetricsAddr)
+}

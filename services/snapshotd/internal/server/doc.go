@@ -1,0 +1,3 @@
+// Package server holds snapshotd's gRPC handlers: containerd's snapshots and
+// diff services and the admin answers for the gateway.
+package server
