@@ -3,10 +3,11 @@ package apply
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
+
+	"berth.dev/pkg/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -39,47 +40,13 @@ func Target(mounts []*types.Mount, tmpRoot string) (string, func() error, error)
 		return first
 	}
 	for _, m := range mounts {
-		if err := Mount(m, dir); err != nil {
+		if err := mount.Mount(m, dir); err != nil {
 			release()
 			return "", nil, err
 		}
 		mounted = append(mounted, dir)
 	}
 	return dir, release, nil
-}
-
-// Mount mounts m on target.
-func Mount(m *types.Mount, target string) error {
-	var flags uintptr
-	var data []string
-	for _, o := range m.Options {
-		switch o {
-		case "ro":
-			flags |= unix.MS_RDONLY
-		case "rw":
-		case "bind":
-			flags |= unix.MS_BIND
-		case "rbind":
-			flags |= unix.MS_BIND | unix.MS_REC
-		default:
-			data = append(data, o)
-		}
-	}
-	typ := m.Type
-	if typ == "bind" {
-		flags |= unix.MS_BIND
-	}
-	if err := unix.Mount(m.Source, target, typ, flags&^unix.MS_RDONLY, strings.Join(data, ",")); err != nil {
-		return fmt.Errorf("mount %s on %s: %w", m.Type, target, err)
-	}
-	if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
-		// A bind mount only becomes read-only on remount.
-		if err := unix.Mount("", target, "", flags|unix.MS_REMOUNT, ""); err != nil {
-			unix.Unmount(target, unix.MNT_DETACH)
-			return fmt.Errorf("remount %s read-only: %w", target, err)
-		}
-	}
-	return nil
 }
 
 func hasOption(opts []string, o string) bool {

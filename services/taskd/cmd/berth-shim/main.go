@@ -1,0 +1,44 @@
+// Command berth-shim supervises one container for taskd: it drives runc,
+// owns the container's stdio and exit status, and outlives taskd.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	"berth.dev/services/taskd/internal/shim"
+)
+
+func main() {
+	var cfg shim.Config
+	flag.StringVar(&cfg.ID, "id", "", "container id")
+	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the shim's socket and exit log)")
+	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
+	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
+	flag.Parse()
+	// One shim per container: memory matters more than GC throughput.
+	debug.SetGCPercent(25)
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-shim:", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg shim.Config) error {
+	if cfg.ID == "" || cfg.Bundle == "" {
+		return fmt.Errorf("-id and -bundle are required")
+	}
+	svc, err := shim.NewService(cfg)
+	if err != nil {
+		return err
+	}
+	if err := svc.Serve(); err != nil {
+		return err
+	}
+	// Let the answer to Delete reach taskd before exiting.
+	time.Sleep(50 * time.Millisecond)
+	return nil
+}

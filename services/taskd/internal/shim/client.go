@@ -1,0 +1,171 @@
+package shim
+
+import (
+	"fmt"
+	"net"
+	"net/rpc"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/errdefs"
+)
+
+// Client is taskd's connection to one shim.
+type Client struct {
+	Dir string
+	rpc *rpc.Client
+}
+
+// Connect dials the shim serving dir.
+func Connect(dir string) (*Client, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(dir, SocketName), 2*time.Second)
+	if err != nil {
+		return nil, fmt.Errorf("shim in %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+	}
+	return &Client{Dir: dir, rpc: rpc.NewClient(c)}, nil
+}
+
+// Launch starts a shim for the bundle dir and connects to it. The shim gets
+// its own session so it survives taskd.
+func Launch(bin string, cfg Config) (*Client, error) {
+	logf, err := os.OpenFile(filepath.Join(cfg.Bundle, "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot)
+	cmd.Dir = cfg.Bundle
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start shim: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := Connect(cfg.Bundle)
+		if err == nil {
+			return c, nil
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(filepath.Join(cfg.Bundle, "shim.log"))
+			return nil, fmt.Errorf("shim exited at start: %s", strings.TrimSpace(string(b)))
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			return nil, fmt.Errorf("shim did not start: %w", err)
+		}
+	}
+}
+
+// Close drops the connection; the shim keeps running.
+func (c *Client) Close() error {
+	if c.rpc == nil {
+		return nil
+	}
+	return c.rpc.Close()
+}
+
+func (c *Client) call(method string, req, resp any) error {
+	if c.rpc == nil {
+		return fmt.Errorf("shim of %s is gone: %w", c.Dir, errdefs.ErrUnavailable)
+	}
+	if err := c.rpc.Call(ServiceName+"."+method, req, resp); err != nil {
+		return classify(err)
+	}
+	return nil
+}
+
+// classify gives shim errors their errdefs class.
+func classify(err error) error {
+	msg := err.Error()
+	switch {
+	case err == rpc.ErrShutdown || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF"):
+		return fmt.Errorf("shim connection lost: %v: %w", err, errdefs.ErrUnavailable)
+	case strings.Contains(msg, "not found"), strings.Contains(msg, "does not exist"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)
+	case strings.Contains(msg, "already"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrAlreadyExists)
+	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"), strings.Contains(msg, "no terminal"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrFailedPrecondition)
+	}
+	return fmt.Errorf("%s: %w", msg, errdefs.ErrUnknown)
+}
+
+// Create creates the init process.
+func (c *Client) Create(req CreateRequest) (State, error) {
+	var st State
+	return st, c.call("Create", req, &st)
+}
+
+// Start starts a process.
+func (c *Client) Start(execID string) (State, error) {
+	var st State
+	return st, c.call("Start", ProcessRequest{ExecID: execID}, &st)
+}
+
+// Exec adds an exec process.
+func (c *Client) Exec(req ExecRequest) error { return c.call("Exec", req, &Empty{}) }
+
+// State describes a process.
+func (c *Client) State(execID string) (State, error) {
+	var st State
+	return st, c.call("State", ProcessRequest{ExecID: execID}, &st)
+}
+
+// Wait blocks until a process exited.
+func (c *Client) Wait(execID string) (State, error) {
+	var st State
+	return st, c.call("Wait", ProcessRequest{ExecID: execID}, &st)
+}
+
+// Kill signals a process.
+func (c *Client) Kill(req KillRequest) error { return c.call("Kill", req, &Empty{}) }
+
+// Delete deletes a process or the task.
+func (c *Client) Delete(execID string) (State, error) {
+	var st State
+	return st, c.call("Delete", ProcessRequest{ExecID: execID}, &st)
+}
+
+// Pids lists processes.
+func (c *Client) Pids() (Pids, error) {
+	var p Pids
+	return p, c.call("Pids", Empty{}, &p)
+}
+
+// Pause freezes the container.
+func (c *Client) Pause() error { return c.call("Pause", Empty{}, &Empty{}) }
+
+// Resume thaws it.
+func (c *Client) Resume() error { return c.call("Resume", Empty{}, &Empty{}) }
+
+// ResizePty resizes a terminal.
+func (c *Client) ResizePty(req ResizeRequest) error { return c.call("ResizePty", req, &Empty{}) }
+
+// CloseIO closes stdin.
+func (c *Client) CloseIO(execID string) error {
+	return c.call("CloseIO", ProcessRequest{ExecID: execID}, &Empty{})
+}
+
+// Update changes resources.
+func (c *Client) Update(req UpdateRequest) error { return c.call("Update", req, &Empty{}) }
+
+// Stats returns cgroup figures.
+func (c *Client) Stats() (Stats, error) {
+	var s Stats
+	return s, c.call("Stats", Empty{}, &s)
+}
+
+// Exits returns the recorded exits.
+func (c *Client) Exits() ([]Exit, error) {
+	var e []Exit
+	return e, c.call("Exits", Empty{}, &e)
+}

@@ -1,0 +1,259 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Service is the shim's API.
+type Service struct {
+	id, bundle string
+	runc       *runc.Runc
+	reaper     *reaper
+	exits      *exitLog
+	shutdown   chan struct{}
+
+	mu    sync.Mutex
+	procs map[string]*process // "" is init
+	byPid map[int]*process
+}
+
+// Config says what the shim runs.
+type Config struct {
+	ID, Bundle, Runtime, RuntimeRoot string
+}
+
+// NewService prepares a shim for the container in cfg.Bundle.
+func NewService(cfg Config) (*Service, error) {
+	if err := becomeSubreaper(); err != nil {
+		return nil, fmt.Errorf("subreaper: %w", err)
+	}
+	s := &Service{
+		id: cfg.ID, bundle: cfg.Bundle, shutdown: make(chan struct{}),
+		procs: map[string]*process{}, byPid: map[int]*process{},
+		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
+		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
+			LogFormat: runc.JSON, Setpgid: true},
+	}
+	s.reaper = newReaper(s.processExited)
+	runc.Monitor = s.reaper
+	go s.reaper.run()
+	return s, nil
+}
+
+// Done closes when the task was deleted and the shim should exit.
+func (s *Service) Done() <-chan struct{} { return s.shutdown }
+
+func (s *Service) process(execID string) (*process, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.procs[execID]
+	if !ok {
+		return nil, fmt.Errorf("process %q not found", execID)
+	}
+	return p, nil
+}
+
+// processExited is the reaper's callback for container processes.
+func (s *Service) processExited(pid, status int) bool {
+	s.mu.Lock()
+	p, ok := s.byPid[pid]
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	go s.finish(p, status, time.Now())
+	return true
+}
+
+// finish waits for the process's output, writes the exit to disk, and only
+// then makes it visible.
+func (s *Service) finish(p *process, status int, at time.Time) {
+	if !p.exitedWith(status, at) {
+		return
+	}
+	if p.stdio != nil {
+		done := make(chan struct{})
+		go func() { p.stdio.wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			// A process left behind holds the output open; report anyway.
+		}
+	}
+	s.exits.add(*p.exit)
+	close(p.recorded)
+}
+
+func (s *Service) register(p *process, pidFile string) error {
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return fmt.Errorf("read pid file: %w", err)
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil {
+		return fmt.Errorf("pid file %s: %w", pidFile, err)
+	}
+	p.mu.Lock()
+	p.pid = pid
+	p.mu.Unlock()
+	s.mu.Lock()
+	s.byPid[pid] = p
+	s.mu.Unlock()
+	// It may have exited before we knew its pid.
+	if e, ok := s.reaper.claim(pid); ok {
+		go s.finish(p, e.Status, e.Timestamp)
+	}
+	return nil
+}
+
+// Create runs `runc create` for the init process.
+func (s *Service) Create(req CreateRequest, st *State) error {
+	p := newProcess("", req.Stdio)
+	io, err := newStdio(req.Stdio)
+	if err != nil {
+		return err
+	}
+	p.stdio = io
+	pidFile := filepath.Join(s.bundle, "init.pid")
+	opts := &runc.CreateOpts{PidFile: pidFile, IO: io.runcIO()}
+	if io.socket != nil {
+		opts.ConsoleSocket = io.socket
+	}
+	if err := s.runc.Create(context.Background(), s.id, s.bundle, opts); err != nil {
+		return runcError(err, s.bundle)
+	}
+	if err := io.start(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.procs[""] = p
+	s.mu.Unlock()
+	if err := s.register(p, pidFile); err != nil {
+		return err
+	}
+	*st = p.state()
+	return nil
+}
+
+// Start starts the init process or an exec.
+func (s *Service) Start(req ProcessRequest, st *State) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	if req.ExecID == "" {
+		if p.state().Status != StatusCreated {
+			return fmt.Errorf("task already started")
+		}
+		if err := s.runc.Start(context.Background(), s.id); err != nil {
+			return runcError(err, s.bundle)
+		}
+		p.setStatus(StatusRunning)
+	} else if err := s.startExec(p); err != nil {
+		return err
+	}
+	*st = p.state()
+	return nil
+}
+
+// Exec registers an exec process; Start runs it.
+func (s *Service) Exec(req ExecRequest, _ *Empty) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.procs[req.ExecID]; ok || req.ExecID == "" {
+		return fmt.Errorf("exec %q already exists", req.ExecID)
+	}
+	init, ok := s.procs[""]
+	if !ok || init.state().Status == StatusStopped {
+		return fmt.Errorf("task is not running")
+	}
+	p := newProcess(req.ExecID, req.Stdio)
+	p.spec = req.Spec
+	s.procs[req.ExecID] = p
+	return nil
+}
+
+func (s *Service) startExec(p *process) error {
+	var spec specs.Process
+	if err := json.Unmarshal(p.spec, &spec); err != nil {
+		return fmt.Errorf("exec spec: %w", err)
+	}
+	io, err := newStdio(p.paths)
+	if err != nil {
+		return err
+	}
+	p.stdio = io
+	pidFile := filepath.Join(s.bundle, "exec-"+p.execID+".pid")
+	opts := &runc.ExecOpts{PidFile: pidFile, IO: io.runcIO(), Detach: true}
+	if io.socket != nil {
+		opts.ConsoleSocket = io.socket
+	}
+	if err := s.runc.Exec(context.Background(), s.id, spec, opts); err != nil {
+		return runcError(err, s.bundle)
+	}
+	if err := io.start(); err != nil {
+		return err
+	}
+	if err := s.register(p, pidFile); err != nil {
+		return err
+	}
+	p.setStatus(StatusRunning)
+	return nil
+}
+
+// State describes a process.
+func (s *Service) State(req ProcessRequest, st *State) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	*st = p.state()
+	if req.ExecID == "" && st.Status == StatusRunning {
+		// Paused is runc's to tell.
+		if c, err := s.runc.State(context.Background(), s.id); err == nil && c.Status == "paused" {
+			st.Status = StatusPaused
+		}
+	}
+	return nil
+}
+
+// Wait blocks until a process's exit is recorded.
+func (s *Service) Wait(req ProcessRequest, st *State) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	<-p.recorded
+	*st = p.state()
+	return nil
+}
+
+// Kill signals a process (with All, every process of the container).
+func (s *Service) Kill(req KillRequest, _ *Empty) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	st := p.state()
+	if st.Status == StatusStopped {
+		return fmt.Errorf("process already finished: not found")
+	}
+	if req.ExecID != "" {
+		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
+	}
+	if err := s.runc.Kill(context.Background(), s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
+		return runcError(err, s.bundle)
+	}
+	return nil
+}

@@ -1,0 +1,145 @@
+package shim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Delete removes an exec (ExecID set) or the container; after the container
+// is deleted the shim exits.
+func (s *Service) Delete(req ProcessRequest, st *State) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	cur := p.state()
+	if req.ExecID != "" {
+		if cur.Status != StatusStopped && cur.Status != StatusCreated {
+			return fmt.Errorf("exec %q is still running", req.ExecID)
+		}
+		s.mu.Lock()
+		delete(s.procs, req.ExecID)
+		delete(s.byPid, cur.Pid)
+		s.mu.Unlock()
+		*st = cur
+		return nil
+	}
+	if cur.Status != StatusStopped && cur.Status != StatusCreated {
+		return fmt.Errorf("task must be stopped before deletion: %s", cur.Status)
+	}
+	if err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
+		return runcError(err, s.bundle)
+	}
+	if cur.Status == StatusCreated {
+		// Never started: the init process was killed by the delete.
+		select {
+		case <-p.recorded:
+		default:
+			s.finish(p, 137, timeNow())
+		}
+	}
+	*st = p.state()
+	close(s.shutdown)
+	return nil
+}
+
+// Pids lists the container's processes.
+func (s *Service) Pids(_ Empty, out *Pids) error {
+	pids, err := s.runc.Ps(context.Background(), s.id)
+	if err != nil {
+		return runcError(err, s.bundle)
+	}
+	out.Pids = pids
+	out.Exec = map[int]string{}
+	s.mu.Lock()
+	for pid, p := range s.byPid {
+		if p.execID != "" {
+			out.Exec[pid] = p.execID
+		}
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Pause freezes the container.
+func (s *Service) Pause(_ Empty, _ *Empty) error {
+	return runcError(s.runc.Pause(context.Background(), s.id), s.bundle)
+}
+
+// Resume thaws the container.
+func (s *Service) Resume(_ Empty, _ *Empty) error {
+	return runcError(s.runc.Resume(context.Background(), s.id), s.bundle)
+}
+
+// ResizePty resizes a process's terminal.
+func (s *Service) ResizePty(req ResizeRequest, _ *Empty) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	if p.stdio == nil {
+		return fmt.Errorf("process has no terminal")
+	}
+	return p.stdio.resize(req.Width, req.Height)
+}
+
+// CloseIO closes a process's stdin.
+func (s *Service) CloseIO(req ProcessRequest, _ *Empty) error {
+	p, err := s.process(req.ExecID)
+	if err != nil {
+		return err
+	}
+	if p.stdio != nil {
+		p.stdio.closeStdin()
+	}
+	return nil
+}
+
+// Update changes the container's resources.
+func (s *Service) Update(req UpdateRequest, _ *Empty) error {
+	var res specs.LinuxResources
+	if err := json.Unmarshal(req.Resources, &res); err != nil {
+		return fmt.Errorf("resources: %w", err)
+	}
+	return runcError(s.runc.Update(context.Background(), s.id, &res), s.bundle)
+}
+
+// Stats returns the container's cgroup figures.
+func (s *Service) Stats(_ Empty, out *Stats) error {
+	st, err := s.runc.Stats(context.Background(), s.id)
+	if err != nil {
+		return runcError(err, s.bundle)
+	}
+	out.JSON, err = json.Marshal(st)
+	return err
+}
+
+// Exits lists the exits recorded on disk and not yet acknowledged.
+func (s *Service) Exits(_ Empty, out *[]Exit) error {
+	exits, err := s.exits.read()
+	*out = exits
+	return err
+}
+
+// runcError keeps runc's own message (from its log) so it reaches the
+// caller verbatim.
+func runcError(err error, bundle string) error {
+	if err == nil {
+		return nil
+	}
+	if b, rerr := os.ReadFile(bundle + "/runc.log"); rerr == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		var entry struct{ Msg string }
+		if json.Unmarshal([]byte(lines[len(lines)-1]), &entry) == nil && entry.Msg != "" {
+			return errors.New("runc: " + entry.Msg)
+		}
+	}
+	return fmt.Errorf("runc: %w", err)
+}

@@ -1,0 +1,151 @@
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	apievents "github.com/containerd/containerd/api/events"
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/runc/options"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+	"github.com/dgraph-io/badger/v4"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/mount"
+	"berth.dev/pkg/namespace"
+	"berth.dev/services/taskd/internal/shim"
+)
+
+// Create builds the bundle, starts the shim and creates the init process.
+// On any failure nothing is left behind: no shim, mount or directory.
+func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (_ *Task, err error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if req.Checkpoint != nil {
+		return nil, fmt.Errorf("restoring from a checkpoint needs CRIU, which Berth does not drive: %w", errdefs.ErrNotImplemented)
+	}
+	c, err := m.containers.GetIn(ns, req.ContainerID)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	if _, ok := m.tasks[taskKey(ns, c.ID)]; ok {
+		m.mu.Unlock()
+		return nil, fmt.Errorf("task %q: %w", c.ID, errdefs.ErrAlreadyExists)
+	}
+	// Reserve the id while the task is built.
+	t := &Task{NS: ns, ID: c.ID, Bundle: m.bundle(ns, c.ID)}
+	m.tasks[taskKey(ns, c.ID)] = t
+	m.mu.Unlock()
+	defer func() {
+		if err != nil {
+			m.forget(t)
+		}
+	}()
+	if t.Runtime, err = runtimeBinary(req.Options, c.Runtime.GetOptions()); err != nil {
+		return nil, err
+	}
+	t.Rootfs = filepath.Join(t.Bundle, "rootfs")
+	if err := os.MkdirAll(t.Rootfs, 0o711); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			mount.UnmountAll(t.Rootfs)
+			removeBundle(t.Bundle)
+		}
+	}()
+	if err := writeSpec(t.Bundle, c.Spec); err != nil {
+		return nil, err
+	}
+	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
+		return nil, fmt.Errorf("mount rootfs: %w", err)
+	}
+	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime, RuntimeRoot: m.runcRoot(ns)}); err != nil {
+		return nil, err
+	}
+	st, err := t.shim.Create(shim.CreateRequest{Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})
+	if err != nil {
+		// The shim exits once told to delete its (failed) task.
+		t.shim.Delete("")
+		t.shim.Close()
+		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
+	}
+	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+		if err := putRecord(txn, t); err != nil {
+			return err
+		}
+		return rec.Add(ns, events.TopicTaskCreate, &apievents.TaskCreate{ContainerID: c.ID, Bundle: t.Bundle, Rootfs: req.Rootfs,
+			IO: &apievents.TaskIO{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}, Pid: uint32(st.Pid)})
+	})
+	if err != nil {
+		t.shim.Kill(shim.KillRequest{Signal: 9, All: true})
+		t.shim.Delete("")
+		return nil, err
+	}
+	go m.monitor(t, "")
+	return t, nil
+}
+
+func (m *Manager) forget(t *Task) {
+	m.mu.Lock()
+	delete(m.tasks, taskKey(t.NS, t.ID))
+	m.mu.Unlock()
+}
+
+// runtimeBinary honours runc options' BinaryName (for example crun).
+func runtimeBinary(anys ...*anypb.Any) (string, error) {
+	for _, a := range anys {
+		if a == nil || a.TypeUrl == "" {
+			continue
+		}
+		v, err := typeurl.UnmarshalAny(a)
+		if err != nil {
+			continue // options of another runtime: not ours to read
+		}
+		if o, ok := v.(*options.Options); ok && o.BinaryName != "" {
+			return o.BinaryName, nil
+		}
+	}
+	return "runc", nil
+}
+
+// writeSpec writes config.json, clamping a negative oom_score_adj to taskd's
+// own: lowering it needs CAP_SYS_RESOURCE, which runc would fail without.
+func writeSpec(bundle string, spec *anypb.Any) error {
+	if spec == nil || len(spec.Value) == 0 {
+		return fmt.Errorf("container has no spec: %w", errdefs.ErrInvalidArgument)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(spec.Value, &s); err != nil {
+		return fmt.Errorf("container spec: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	if s.Process != nil && s.Process.OOMScoreAdj != nil {
+		if own := ownOOMScoreAdj(); *s.Process.OOMScoreAdj < own {
+			*s.Process.OOMScoreAdj = own
+		}
+	}
+	b, err := json.Marshal(&s)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(bundle, "config.json"), b, 0o600)
+}
+
+func ownOOMScoreAdj() int {
+	b, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		return 0
+	}
+	var v int
+	fmt.Sscanf(string(b), "%d", &v)
+	return v
+}

@@ -1,0 +1,116 @@
+package task
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/namespace"
+	"berth.dev/services/taskd/internal/container"
+	"berth.dev/services/taskd/internal/shim"
+)
+
+// Config says where tasks live.
+type Config struct {
+	// StateDir holds a directory per task: <StateDir>/<ns>/<id>.
+	StateDir string
+	// RuncRoot holds runc's state, one root per namespace.
+	RuncRoot string
+	// ShimBinary is the berth-shim executable.
+	ShimBinary string
+}
+
+// Manager owns the node's tasks.
+type Manager struct {
+	cfg        Config
+	db         *badger.DB
+	outbox     *events.Outbox
+	containers *container.Store
+	ctx        context.Context // the daemon's: monitors stop with it
+
+	mu    sync.Mutex
+	tasks map[string]*Task
+}
+
+// Task is one container's running (or stopped, not yet deleted) task.
+type Task struct {
+	NS, ID  string
+	Bundle  string
+	Rootfs  string
+	Runtime string
+	shim    *shim.Client
+}
+
+// New returns a manager; Recover reconnects to running shims.
+func New(ctx context.Context, cfg Config, db *badger.DB, outbox *events.Outbox, containers *container.Store) *Manager {
+	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}}
+	containers.InUse = func(ns, id string) bool {
+		_, ok := m.lookup(ns, id)
+		return ok
+	}
+	return m
+}
+
+func taskKey(ns, id string) string { return ns + "/" + id }
+
+func (m *Manager) lookup(ns, id string) (*Task, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tasks[taskKey(ns, id)]
+	return t, ok
+}
+
+// get returns the task of the caller's namespace.
+func (m *Manager) get(ctx context.Context, id string) (*Task, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	t, ok := m.lookup(ns, id)
+	if !ok {
+		return nil, fmt.Errorf("task %q: %w", id, errdefs.ErrNotFound)
+	}
+	return t, nil
+}
+
+// List returns the tasks of the caller's namespace.
+func (m *Manager) List(ctx context.Context) ([]*Task, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*Task
+	for _, t := range m.tasks {
+		if t.NS == ns {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// Count returns how many tasks ns has.
+func (m *Manager) Count(ns string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, t := range m.tasks {
+		if t.NS == ns {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) bundle(ns, id string) string { return filepath.Join(m.cfg.StateDir, ns, id) }
+
+func (m *Manager) runcRoot(ns string) string { return filepath.Join(m.cfg.RuncRoot, ns) }
+
+func removeBundle(dir string) { os.RemoveAll(dir) }

@@ -1,0 +1,189 @@
+package task
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+
+	apievents "github.com/containerd/containerd/api/events"
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/mount"
+	"berth.dev/services/taskd/internal/shim"
+)
+
+// record adds one event for t.
+func (m *Manager) record(ctx context.Context, t *Task, topic string, ev proto.Message) error {
+	return m.outbox.Update(ctx, func(_ *badger.Txn, rec *events.Recorder) error {
+		return rec.Add(t.NS, topic, ev)
+	})
+}
+
+// Start starts the init process or an exec.
+func (m *Manager) Start(ctx context.Context, id, execID string) (shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return shim.State{}, err
+	}
+	st, err := t.shim.Start(execID)
+	if err != nil {
+		if errdefs.IsAlreadyExists(err) {
+			err = fmt.Errorf("task %q already started: %w", id, errdefs.ErrFailedPrecondition)
+		}
+		return st, err
+	}
+	if execID == "" {
+		return st, m.record(ctx, t, events.TopicTaskStart, &apievents.TaskStart{ContainerID: id, Pid: uint32(st.Pid)})
+	}
+	go m.monitor(t, execID)
+	return st, m.record(ctx, t, events.TopicTaskExecStarted, &apievents.TaskExecStarted{ContainerID: id, ExecID: execID, Pid: uint32(st.Pid)})
+}
+
+// Delete deletes a stopped task: the shim exits, the rootfs is unmounted
+// and the bundle removed.
+func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return shim.State{}, err
+	}
+	st, err := t.shim.Delete("")
+	if err != nil && !errdefs.IsUnavailable(err) {
+		return st, err
+	}
+	if err != nil {
+		// The shim is gone: make sure runc forgets the container too.
+		exec.Command(t.Runtime, "--root", m.runcRoot(t.NS), "delete", "-f", t.ID).Run()
+		st.Status = shim.StatusStopped
+	} else {
+		// The exit comes before the delete, whoever publishes it first.
+		m.publishExit(t.NS, t.ID, shim.Exit{Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
+	}
+	t.shim.Close()
+	if err := mount.UnmountAll(t.Rootfs); err != nil {
+		return st, err
+	}
+	removeBundle(t.Bundle)
+	m.forget(t)
+	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+		if err := deleteRecord(txn, t); err != nil {
+			return err
+		}
+		if err := dropMarkers(txn, t.NS, t.ID); err != nil {
+			return err
+		}
+		return rec.Add(t.NS, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: id, Pid: uint32(st.Pid),
+			ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)})
+	})
+	return st, err
+}
+
+// DeleteProcess removes a finished exec.
+func (m *Manager) DeleteProcess(ctx context.Context, id, execID string) (shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return shim.State{}, err
+	}
+	if execID == "" {
+		return shim.State{}, fmt.Errorf("delete the init process with Delete: %w", errdefs.ErrInvalidArgument)
+	}
+	st, err := t.shim.Delete(execID)
+	if err != nil {
+		return st, err
+	}
+	m.publishExit(t.NS, t.ID, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
+	return st, m.record(ctx, t, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: id, ID: execID, Pid: uint32(st.Pid),
+		ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)})
+}
+
+// State returns a process's state.
+func (m *Manager) State(ctx context.Context, id, execID string) (*Task, shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return nil, shim.State{}, err
+	}
+	st, err := t.State(execID)
+	return t, st, err
+}
+
+// State asks the shim; a shim that is gone reports a stopped task.
+func (t *Task) State(execID string) (shim.State, error) {
+	st, err := t.shim.State(execID)
+	if errdefs.IsUnavailable(err) && execID == "" {
+		return shim.State{Status: shim.StatusStopped, ExitStatus: 255}, nil
+	}
+	return st, err
+}
+
+// Kill signals a process.
+func (m *Manager) Kill(ctx context.Context, id, execID string, signal uint32, all bool) error {
+	if signal == 0 || signal > 64 {
+		return fmt.Errorf("signal %d: %w", signal, errdefs.ErrInvalidArgument)
+	}
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all})
+}
+
+// Exec adds a process to the task.
+func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) error {
+	t, err := m.get(ctx, req.ContainerID)
+	if err != nil {
+		return err
+	}
+	if req.ExecID == "" || req.Spec == nil {
+		return fmt.Errorf("exec needs an id and a process spec: %w", errdefs.ErrInvalidArgument)
+	}
+	st, err := t.shim.State("")
+	if err != nil {
+		return err
+	}
+	if st.Status != shim.StatusRunning {
+		return fmt.Errorf("task %q is %s: %w", req.ContainerID, st.Status, errdefs.ErrFailedPrecondition)
+	}
+	err = t.shim.Exec(shim.ExecRequest{ExecID: req.ExecID, Spec: req.Spec.Value,
+		Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})
+	if err != nil {
+		return err
+	}
+	return m.record(ctx, t, events.TopicTaskExecAdded, &apievents.TaskExecAdded{ContainerID: req.ContainerID, ExecID: req.ExecID})
+}
+
+// Pause freezes the task.
+func (m *Manager) Pause(ctx context.Context, id string) error {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := t.shim.Pause(); err != nil {
+		return err
+	}
+	return m.record(ctx, t, events.TopicTaskPaused, &apievents.TaskPaused{ContainerID: id})
+}
+
+// Resume thaws the task.
+func (m *Manager) Resume(ctx context.Context, id string) error {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := t.shim.Resume(); err != nil {
+		return err
+	}
+	return m.record(ctx, t, events.TopicTaskResumed, &apievents.TaskResumed{ContainerID: id})
+}
+
+// Shim returns the task's shim client for the calls that need nothing else.
+func (m *Manager) Shim(ctx context.Context, id string) (*shim.Client, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return t.shim, nil
+}
