@@ -87,6 +87,10 @@ func (s *Service) ResizePty(req ResizeRequest, _ *Empty) error {
 	if p.stdio == nil {
 		return fmt.Errorf("process has no terminal")
 	}
+	if p.state().Status == StatusStopped {
+		// ctr resizes once more as it detaches; the pty is gone by then.
+		return nil
+	}
 	return p.stdio.resize(req.Width, req.Height)
 }
 
