@@ -1,0 +1,92 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/test/e2e/harness"
+)
+
+// importBusybox imports the locally built busybox image as ref.
+func importBusybox(t *testing.T, st *harness.Stack, ref string) {
+	t.Helper()
+	tar := filepath.Join(t.TempDir(), "busybox.tar")
+	harness.DockerArchive(t, tar, ref, harness.BusyboxImage(t))
+	st.MustCtr(t, "images", "import", tar)
+}
+
+func TestImagesPullFromRegistry(t *testing.T) {
+	st := harness.Start(t)
+	reg := harness.Registry(t)
+	ref := reg + "/busybox:1"
+	harness.Push(t, ref, harness.BusyboxImage(t))
+	st.MustCtr(t, "images", "pull", "--plain-http", ref)
+	out := st.MustCtr(t, "images", "check")
+	if !lineHas(out, ref, "complete", "true") {
+		t.Fatalf("pulled image not complete and unpacked:\n%s", out)
+	}
+	out = st.MustCtr(t, "run", "--rm", ref, "pulled", "echo", "ran-pulled")
+	if !strings.Contains(out, "ran-pulled") {
+		t.Fatalf("run of the pulled image printed %q", out)
+	}
+	if _, err := st.Ctr(t, "images", "pull", "--plain-http", reg+"/missing:1"); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("pull of a missing image: %v", err)
+	}
+}
+
+func TestImagesTagExportImportRemovePrune(t *testing.T) {
+	st := harness.Start(t)
+	importBusybox(t, st, "berth.local/busybox:1")
+	st.MustCtr(t, "images", "tag", "berth.local/busybox:1", "berth.local/busybox:copy")
+	out := st.MustCtr(t, "images", "ls", "-q")
+	if !strings.Contains(out, "berth.local/busybox:copy") {
+		t.Fatalf("tag not listed:\n%s", out)
+	}
+	export := filepath.Join(t.TempDir(), "export.tar")
+	st.MustCtr(t, "images", "export", export, "berth.local/busybox:copy")
+	if fi, err := os.Stat(export); err != nil || fi.Size() < 1<<20 {
+		t.Fatalf("export: %v", err)
+	}
+	blobs := st.MustCtr(t, "content", "ls", "-q")
+	if n := len(strings.Fields(blobs)); n < 3 {
+		t.Fatalf("content ls lists %d blobs:\n%s", n, blobs)
+	}
+	digest := strings.Fields(blobs)[0]
+	if out := st.MustCtr(t, "content", "get", digest); len(out) == 0 {
+		t.Fatal("content get returned nothing")
+	}
+	st.MustCtr(t, "images", "rm", "berth.local/busybox:1", "berth.local/busybox:copy")
+	st.MustCtr(t, "content", "prune", "references")
+	waitFor(t, 10*time.Second, func() error {
+		if out := st.MustCtr(t, "content", "ls", "-q"); strings.TrimSpace(out) != "" {
+			return fmt.Errorf("content left after removing every image: %s", out)
+		}
+		return nil
+	})
+	// The exported archive brings it all back.
+	st.MustCtr(t, "images", "import", export)
+	out = st.MustCtr(t, "run", "--rm", "berth.local/busybox:copy", "reimported", "echo", "back")
+	if !strings.Contains(out, "back") {
+		t.Fatalf("run after reimport printed %q", out)
+	}
+}
+
+func TestNamespaceWithResourcesCannotBeDeleted(t *testing.T) {
+	st := harness.Start(t)
+	tar := filepath.Join(t.TempDir(), "busybox.tar")
+	harness.DockerArchive(t, tar, "berth.local/busybox:1", harness.BusyboxImage(t))
+	st.MustCtr(t, "-n", "full", "images", "import", tar)
+	_, err := st.Ctr(t, "namespaces", "rm", "full")
+	if err == nil || !strings.Contains(err.Error(), "failed precondition") || !strings.Contains(err.Error(), "image berth.local/busybox:1") {
+		t.Fatalf("deleting a namespace with an image: %v", err)
+	}
+	if out := st.MustCtr(t, "images", "ls", "-q"); strings.Contains(out, "busybox") {
+		t.Fatalf("namespace isolation: default lists %s", out)
+	}
+}
