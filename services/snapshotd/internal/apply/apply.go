@@ -64,6 +64,9 @@ func Apply(root string, r io.Reader, opts Options) (*Result, error) {
 			return nil, layerError(err)
 		}
 		if err := a.entry(hdr, tr); err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) || errdefs.IsResourceExhausted(err) {
+				err = layerError(err)
+			}
 			return nil, fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
 	}
