@@ -61,6 +61,8 @@ func TestImagesTagExportImportRemovePrune(t *testing.T) {
 	if out := st.MustCtr(t, "content", "get", digest); len(out) == 0 {
 		t.Fatal("content get returned nothing")
 	}
+	// A running container keeps its snapshot through a collection.
+	st.MustCtr(t, "run", "-d", "berth.local/busybox:1", "holder", "sleep", "1000")
 	st.MustCtr(t, "images", "rm", "berth.local/busybox:1", "berth.local/busybox:copy")
 	st.MustCtr(t, "content", "prune", "references")
 	waitFor(t, 10*time.Second, func() error {
@@ -69,6 +71,16 @@ func TestImagesTagExportImportRemovePrune(t *testing.T) {
 		}
 		return nil
 	})
+	if out := st.MustCtr(t, "snapshots", "ls"); !strings.Contains(out, "holder") {
+		t.Fatalf("the running container's snapshot was collected:\n%s", out)
+	}
+	st.MustCtr(t, "task", "kill", "-s", "9", "holder")
+	waitFor(t, 10*time.Second, func() error { _, err := st.Ctr(t, "task", "rm", "holder"); return err })
+	st.MustCtr(t, "containers", "rm", "holder")
+	st.MustCtr(t, "content", "prune", "references")
+	if out := st.MustCtr(t, "snapshots", "ls"); len(strings.Split(strings.TrimSpace(out), "\n")) != 1 {
+		t.Fatalf("snapshots left after removing every image and container: %q", out)
+	}
 	// The exported archive brings it all back.
 	st.MustCtr(t, "images", "import", export)
 	out = st.MustCtr(t, "run", "--rm", "berth.local/busybox:copy", "reimported", "echo", "back")

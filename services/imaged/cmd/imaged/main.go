@@ -13,6 +13,8 @@ import (
 
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/snapshotdclient"
+	"berth.dev/pkg/taskdclient"
 	"berth.dev/services/imaged/internal/content"
 	"berth.dev/services/imaged/internal/gc"
 	"berth.dev/services/imaged/internal/image"
@@ -44,7 +46,17 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	images := image.New(d.DB, d.Outbox)
 	leases := lease.New(d.DB)
-	collector := &gc.Collector{DB: d.DB, Content: blobs}
+	snapshotd, err := snapshotdclient.Dial(cfg.Socket("snapshotd"))
+	if err != nil {
+		return err
+	}
+	defer snapshotd.Close()
+	taskd, err := taskdclient.Dial(cfg.Socket("taskd"))
+	if err != nil {
+		return err
+	}
+	defer taskd.Close()
+	collector := &gc.Collector{DB: d.DB, Content: blobs, Snapshots: &gc.RemoteSnapshots{Snapshots: snapshotd, Tasks: taskd}}
 	d.Go(func() error { return collector.Run(ctx) })
 
 	srv := d.GRPCServer()

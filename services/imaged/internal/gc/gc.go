@@ -45,6 +45,9 @@ type Collector struct {
 
 	mu      sync.Mutex
 	pending chan struct{}
+	// seen remembers namespaces that held records, so their snapshots are
+	// still swept after their last content went.
+	seen map[string]bool
 }
 
 // Schedule asks for a collection soon, coalescing requests.
@@ -99,6 +102,18 @@ func (c *Collector) Collect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.mu.Lock()
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
+	for _, ns := range nss {
+		c.seen[ns] = true
+	}
+	nss = nss[:0]
+	for ns := range c.seen {
+		nss = append(nss, ns)
+	}
+	c.mu.Unlock()
 	for _, ns := range nss {
 		if err := c.collect(namespace.WithNamespace(ctx, ns), ns); err != nil {
 			return err
@@ -197,7 +212,11 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 		}
 	}
 	if c.Snapshots != nil {
-		return c.Snapshots.Sweep(ctx, ns, snaps)
+		// Content is collected either way; snapshots wait for a sweep
+		// that can see every reference.
+		if err := c.Snapshots.Sweep(ctx, ns, snaps); err != nil {
+			log.G(ctx).Warn("snapshots not collected", zap.String("namespace", ns), zap.Error(err))
+		}
 	}
 	return nil
 }

@@ -1,0 +1,100 @@
+package gc
+
+import (
+	"context"
+	"fmt"
+
+	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	"go.uber.org/zap"
+
+	"berth.dev/pkg/log"
+	"berth.dev/pkg/snapshotdclient"
+	"berth.dev/pkg/taskdclient"
+)
+
+// Snapshotters are the snapshotters whose snapshots are collected.
+var Snapshotters = []string{"overlayfs", "native"}
+
+// RemoteSnapshots sweeps snapshotd's snapshots, keeping what content,
+// leases and taskd's containers reference and their ancestry.
+type RemoteSnapshots struct {
+	Snapshots *snapshotdclient.Client
+	Tasks     *taskdclient.Client
+}
+
+// Sweep removes the unreferenced snapshots of ns. When taskd or snapshotd
+// cannot answer it removes nothing: a snapshot is never removed on doubt.
+func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]map[string]bool) error {
+	containers, err := r.Tasks.Containers(ctx)
+	if err != nil {
+		return fmt.Errorf("snapshot sweep skipped: containers unknown: %w", err)
+	}
+	for _, c := range containers {
+		if c.SnapshotKey != "" {
+			keepSnapshot(keep, c.Snapshotter, c.SnapshotKey)
+		}
+	}
+	for _, sn := range Snapshotters {
+		infos, err := r.Snapshots.List(ctx, sn)
+		if err != nil {
+			return fmt.Errorf("snapshot sweep skipped: %w", err)
+		}
+		for _, key := range unreferenced(infos, keep[sn]) {
+			if err := r.Snapshots.Remove(ctx, sn, key); err != nil {
+				return fmt.Errorf("remove snapshot %s: %w", key, err)
+			}
+			log.G(ctx).Debug("collected snapshot", zap.String("namespace", ns), zap.String("key", key))
+		}
+	}
+	return nil
+}
+
+func keepSnapshot(keep map[string]map[string]bool, sn, key string) {
+	if keep[sn] == nil {
+		keep[sn] = map[string]bool{}
+	}
+	keep[sn][key] = true
+}
+
+// unreferenced returns the snapshots to remove, children before parents:
+// everything not kept and not an ancestor of something kept.
+func unreferenced(infos []*snapshotsapi.Info, keep map[string]bool) []string {
+	byName := map[string]*snapshotsapi.Info{}
+	for _, i := range infos {
+		byName[i.Name] = i
+	}
+	live := map[string]bool{}
+	for k := range keep {
+		for cur := k; cur != "" && !live[cur]; {
+			live[cur] = true
+			if i, ok := byName[cur]; ok {
+				cur = i.Parent
+			} else {
+				cur = ""
+			}
+		}
+	}
+	children := map[string]int{}
+	for _, i := range infos {
+		if i.Parent != "" {
+			children[i.Parent]++
+		}
+	}
+	var out []string
+	removed := map[string]bool{}
+	for progress := true; progress; {
+		progress = false
+		for _, i := range infos {
+			if live[i.Name] || removed[i.Name] || children[i.Name] > 0 {
+				continue
+			}
+			out = append(out, i.Name)
+			removed[i.Name] = true
+			if i.Parent != "" {
+				children[i.Parent]--
+			}
+			progress = true
+		}
+	}
+	return out
+}
