@@ -219,12 +219,6 @@ func (s *Service) State(req ProcessRequest, st *State) error {
 		return err
 	}
 	*st = p.state()
-	if req.ExecID == "" && st.Status == StatusRunning {
-		// Paused is runc's to tell.
-		if c, err := s.runc.State(context.Background(), s.id); err == nil && c.Status == "paused" {
-			st.Status = StatusPaused
-		}
-	}
 	return nil
 }
 

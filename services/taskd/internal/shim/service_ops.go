@@ -68,14 +68,27 @@ func (s *Service) Pids(_ Empty, out *Pids) error {
 	return nil
 }
 
-// Pause freezes the container.
+// Pause freezes the container. The shim remembers it, so State answers
+// without asking runc.
 func (s *Service) Pause(_ Empty, _ *Empty) error {
-	return runcError(s.runc.Pause(context.Background(), s.id), s.bundle)
+	return s.freeze(s.runc.Pause, StatusPaused)
 }
 
 // Resume thaws the container.
 func (s *Service) Resume(_ Empty, _ *Empty) error {
-	return runcError(s.runc.Resume(context.Background(), s.id), s.bundle)
+	return s.freeze(s.runc.Resume, StatusRunning)
+}
+
+func (s *Service) freeze(op func(context.Context, string) error, status string) error {
+	p, err := s.process("")
+	if err != nil {
+		return err
+	}
+	if err := op(context.Background(), s.id); err != nil {
+		return runcError(err, s.bundle)
+	}
+	p.setStatus(status)
+	return nil
 }
 
 // ResizePty resizes a process's terminal.
