@@ -43,11 +43,33 @@ type Collector struct {
 	Content   *content.Store
 	Snapshots Snapshots // nil: snapshots are not collected
 
-	mu      sync.Mutex
-	pending chan struct{}
+	mu        sync.Mutex
+	pending   chan struct{}
+	deletions int
 	// seen remembers namespaces that held records, so their snapshots are
 	// still swept after their last content went.
 	seen map[string]bool
+}
+
+// deletionThreshold is how many deletions trigger a background collection.
+// Collecting after every deletion would race with clients that create a
+// resource and reference it in a second call (ctr snapshots view), so, as
+// in containerd, only a sync delete collects at once.
+const deletionThreshold = 100
+
+// Deleted counts a deletion, scheduling a collection every
+// deletionThreshold of them.
+func (c *Collector) Deleted() {
+	c.mu.Lock()
+	c.deletions++
+	due := c.deletions >= deletionThreshold
+	if due {
+		c.deletions = 0
+	}
+	c.mu.Unlock()
+	if due {
+		c.Schedule()
+	}
 }
 
 // Schedule asks for a collection soon, coalescing requests.

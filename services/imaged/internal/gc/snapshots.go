@@ -64,7 +64,17 @@ func unreferenced(infos []*snapshotsapi.Info, keep map[string]bool) []string {
 		byName[i.Name] = i
 	}
 	live := map[string]bool{}
+	roots := map[string]bool{}
 	for k := range keep {
+		roots[k] = true
+	}
+	for _, i := range infos {
+		// ctr labels the snapshots it prepares by hand as roots.
+		if _, ok := i.Labels[rootLabel]; ok {
+			roots[i.Name] = true
+		}
+	}
+	for k := range roots {
 		for cur := k; cur != "" && !live[cur]; {
 			live[cur] = true
 			if i, ok := byName[cur]; ok {

@@ -16,6 +16,7 @@ func TestUnreferencedRemovesChildrenFirstAndKeepsAncestry(t *testing.T) {
 	if fmt.Sprint(got) != "[l3 view o2 o1]" {
 		t.Fatalf("removal order %v", got)
 	}
+	infos = append(infos, &snapshotsapi.Info{Name: "manual", Labels: map[string]string{rootLabel: "2026-01-01T00:00:00Z"}})
 	if got := unreferenced(infos, map[string]bool{"l3": true, "view": true}); len(got) != 0 {
 		t.Fatalf("removed referenced snapshots %v", got)
 	}

@@ -77,6 +77,6 @@ func collect(ctx context.Context, c *gc.Collector, sync bool) error {
 	if sync {
 		return c.Collect(ctx)
 	}
-	c.Schedule()
+	c.Deleted()
 	return nil
 }
