@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	berth.dev/pkg v0.0.0-00010101000000-000000000000
+	berth.dev/proto v0.0.0
 	github.com/containerd/containerd/api v1.12.0
 	github.com/containerd/errdefs v1.0.0
 	github.com/google/go-containerregistry v0.22.1
@@ -12,7 +13,6 @@ require (
 )
 
 require (
-	berth.dev/proto v0.0.0 // indirect
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect

@@ -19,13 +19,17 @@ import (
 	"berth.dev/services/imaged/internal/gc"
 	"berth.dev/services/imaged/internal/image"
 	"berth.dev/services/imaged/internal/lease"
+	"berth.dev/services/imaged/internal/pull"
 	"berth.dev/services/imaged/internal/server"
 )
 
 // Config is imaged's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr string `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
+	MetricsAddr    string `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
+	RegistryConfig string `env:"BERTH_REGISTRY_CONFIG_PATH" envDefault:"/etc/berth/certs.d" doc:"containerd-style certs.d directory: <host>/hosts.toml with mirrors and TLS settings, read at each pull"`
+	RegistryAuth   string `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
+	MaxDownloads   int    `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"3" doc:"layers a server-side pull downloads at once"`
 }
 
 func main() {
@@ -63,5 +67,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Content{Store: blobs, GC: collector}).Register(srv)
 	(&server.Images{Store: images, GC: collector}).Register(srv)
 	(&server.Leases{Store: leases, GC: collector}).Register(srv)
+	(&server.Pull{Puller: &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
+		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads}}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB}, cfg.MetricsAddr)
 }

@@ -1,0 +1,220 @@
+package pull
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
+	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/errdefs"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
+
+	imagesv1 "berth.dev/proto/berth/images/v1"
+)
+
+const defaultConcurrency = 3
+
+// fetchAndUnpack downloads the image's blobs and unpacks its layers, and
+// returns the descriptor the image record points at.
+func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.PullRequest, prog *progress) (*types.Descriptor, error) {
+	img := src.img
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return nil, err
+	}
+	mediaType, _ := img.MediaType()
+	mdgst, _ := img.Digest()
+	cfgRaw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cfgName, _ := img.ConfigName()
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image config: %v: %w", err, errdefs.ErrInvalidArgument)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, err
+	}
+	if len(layers) != len(cfg.RootFS.DiffIDs) {
+		return nil, fmt.Errorf("image has %d layers but %d diff ids: %w", len(layers), len(cfg.RootFS.DiffIDs), errdefs.ErrInvalidArgument)
+	}
+	descs := make([]*types.Descriptor, len(layers))
+	prog.mu.Lock()
+	for i, l := range layers {
+		d, _ := l.Digest()
+		size, _ := l.Size()
+		mt, _ := l.MediaType()
+		descs[i] = &types.Descriptor{MediaType: string(mt), Digest: d.String(), Size: size}
+		prog.layers = append(prog.layers, &imagesv1.LayerProgress{Digest: d.String(), Size: size, State: stateWaiting})
+	}
+	prog.p.Status = "downloading"
+	prog.mu.Unlock()
+	if err := p.write(ctx, cfgName.String(), int64(len(cfgRaw)), bytes.NewReader(cfgRaw), nil); err != nil {
+		return nil, err
+	}
+
+	limit := int(req.MaxConcurrentDownloads)
+	if limit <= 0 {
+		limit = p.MaxConcurrent
+	}
+	if limit <= 0 {
+		limit = defaultConcurrency
+	}
+	sem := make(chan struct{}, limit)
+	downloaded := make([]chan struct{}, len(layers))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, l := range layers {
+		downloaded[i] = make(chan struct{})
+		g.Go(func() error {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			defer func() { <-sem }()
+			if err := p.download(gctx, l, descs[i], prog, i); err != nil {
+				return err
+			}
+			close(downloaded[i])
+			return nil
+		})
+	}
+	var top string
+	if !req.SkipUnpack {
+		g.Go(func() (err error) {
+			top, err = p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, downloaded, prog)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return p.label(ctx, src, manifest, string(mediaType), mdgst, cfgName, descs, cfg.RootFS.DiffIDs, snapshotter(req.Snapshotter), top)
+}
+
+func snapshotter(s string) string {
+	if s == "" {
+		return "overlayfs"
+	}
+	return s
+}
+
+func (p *Puller) download(ctx context.Context, l v1.Layer, d *types.Descriptor, prog *progress, i int) error {
+	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
+		prog.layer(i, stateExists)
+		prog.add(i, d.Size)
+		return nil
+	}
+	prog.layer(i, stateDownloading)
+	rc, err := l.Compressed()
+	if err != nil {
+		return classify(d.Digest, err)
+	}
+	defer rc.Close()
+	if err := p.write(ctx, d.Digest, d.Size, &counter{r: rc, p: prog, i: i}, nil); err != nil {
+		return err
+	}
+	prog.layer(i, stateDownloaded)
+	return nil
+}
+
+// unpack applies layer i once it and every layer below it are in, and
+// returns the top snapshot's chain id.
+func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, downloaded []chan struct{}, prog *progress) (string, error) {
+	parent := ""
+	for i, d := range descs {
+		select {
+		case <-downloaded[i]:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		chain := diffIDs[i].String()
+		if parent != "" {
+			chain = digest.FromString(parent + " " + chain).String()
+		}
+		if _, err := p.Snapshots.Stat(ctx, sn, chain); err == nil {
+			prog.layer(i, stateUnpacked)
+			parent = chain
+			continue
+		}
+		prog.layer(i, stateUnpacking)
+		key := "extract-" + randomID() + " " + chain
+		mounts, err := p.Snapshots.Prepare(ctx, sn, key, parent)
+		if err != nil {
+			return "", fmt.Errorf("prepare %s: %w", chain, err)
+		}
+		applied, err := p.Snapshots.Apply(ctx, d, mounts)
+		if err == nil && applied.Digest != diffIDs[i].String() {
+			err = fmt.Errorf("layer %s unpacks to %s, the image says %s: %w", d.Digest, applied.Digest, diffIDs[i], errdefs.ErrDataLoss)
+		}
+		if err == nil {
+			err = p.Snapshots.Commit(ctx, sn, chain, key)
+		}
+		if err != nil {
+			p.Snapshots.Remove(ctx, sn, key)
+			return "", fmt.Errorf("unpack layer %s: %w", d.Digest, err)
+		}
+		prog.layer(i, stateUnpacked)
+		parent = chain
+	}
+	return parent, nil
+}
+
+// label writes the manifest and index and the labels that keep the image's
+// content and snapshots from garbage collection.
+func (p *Puller) label(ctx context.Context, src *source, manifest []byte, mediaType string, mdgst, cfg v1.Hash,
+	descs []*types.Descriptor, diffIDs []v1.Hash, sn, top string) (*types.Descriptor, error) {
+	for i, d := range descs {
+		if err := p.setLabels(ctx, d.Digest, map[string]string{"containerd.io/uncompressed": diffIDs[i].String()}); err != nil {
+			return nil, err
+		}
+	}
+	if top != "" {
+		if err := p.setLabels(ctx, cfg.String(), map[string]string{"containerd.io/gc.ref.snapshot." + sn: top}); err != nil {
+			return nil, err
+		}
+	}
+	mlabels := map[string]string{"containerd.io/gc.ref.content.config": cfg.String()}
+	for i, d := range descs {
+		mlabels["containerd.io/gc.ref.content.l."+strconv.Itoa(i)] = d.Digest
+	}
+	if err := p.write(ctx, mdgst.String(), int64(len(manifest)), bytes.NewReader(manifest), mlabels); err != nil {
+		return nil, err
+	}
+	if err := p.setLabels(ctx, mdgst.String(), mlabels); err != nil {
+		return nil, err
+	}
+	target := &types.Descriptor{MediaType: mediaType, Digest: mdgst.String(), Size: int64(len(manifest))}
+	if src.index == nil {
+		return target, nil
+	}
+	ilabels := map[string]string{}
+	for i, m := range src.index.Manifests {
+		if m.Digest == mdgst {
+			ilabels["containerd.io/gc.ref.content.m."+strconv.Itoa(i)] = m.Digest.String()
+		}
+	}
+	d := src.indexDsc
+	if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(src.indexRaw), ilabels); err != nil {
+		return nil, err
+	}
+	if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
+		return nil, err
+	}
+	return &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}, nil
+}
+
+func (p *Puller) setLabels(ctx context.Context, dgst string, lbls map[string]string) error {
+	var paths []string
+	for k := range lbls {
+		paths = append(paths, "labels."+k)
+	}
+	_, err := p.Content.Update(ctx, &contentapi.Info{Digest: dgst, Labels: lbls}, paths)
+	return err
+}

@@ -1,0 +1,269 @@
+package pull
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime"
+	"strings"
+	"time"
+
+	imagesapi "github.com/containerd/containerd/api/services/images/v1"
+	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"berth.dev/pkg/lease"
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/snapshotdclient"
+	imagesv1 "berth.dev/proto/berth/images/v1"
+	"berth.dev/services/imaged/internal/content"
+	"berth.dev/services/imaged/internal/image"
+	leasestore "berth.dev/services/imaged/internal/lease"
+	"berth.dev/services/imaged/internal/registry"
+)
+
+// Puller runs server-side pulls.
+type Puller struct {
+	Content   *content.Store
+	Images    *image.Store
+	Leases    *leasestore.Store
+	Snapshots *snapshotdclient.Client
+	// ConfigDir holds certs.d-style <host>/hosts.toml files.
+	ConfigDir string
+	// AuthFile is a docker config.json with credentials.
+	AuthFile string
+	// MaxConcurrent bounds parallel layer downloads.
+	MaxConcurrent int
+}
+
+// source is a resolved image.
+type source struct {
+	name     string // the image record's name, docker.io/library/busybox:1
+	index    *v1.IndexManifest
+	indexRaw []byte
+	indexDsc v1.Descriptor
+	img      v1.Image
+}
+
+// Pull pulls req.Ref into the namespace of ctx, calling report with
+// progress until it returns.
+func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report func(*imagesv1.PullProgress) error) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	plat, err := platform(req.Platform)
+	if err != nil {
+		return err
+	}
+	prog := &progress{}
+	prog.setStatus("resolving")
+	src, err := p.resolve(ctx, req.Ref, plat)
+	if err != nil {
+		return err
+	}
+	prog.p.Name = src.name
+	// Hold everything the pull writes until the image record exists.
+	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if err != nil {
+		return err
+	}
+	ctx = lease.WithLease(namespace.WithNamespace(ctx, ns), l.ID)
+	defer p.Leases.Delete(namespace.WithNamespace(context.Background(), ns), l.ID)
+
+	done := make(chan struct{})
+	reported := make(chan error, 1)
+	go func() { reported <- reportLoop(prog, report, done) }()
+	target, err := p.fetchAndUnpack(ctx, src, req, prog)
+	if err == nil {
+		prog.p.TargetDigest = target.Digest
+		err = p.record(ctx, src.name, target)
+	}
+	if err == nil {
+		prog.setStatus("done")
+	}
+	close(done)
+	if rerr := <-reported; err == nil {
+		err = rerr
+	}
+	return err
+}
+
+func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done <-chan struct{}) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return report(prog.snapshot())
+		case <-tick.C:
+			if err := report(prog.snapshot()); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (p *Puller) record(ctx context.Context, name string, target *types.Descriptor) error {
+	img := &imagesapi.Image{Name: name, Target: target}
+	if _, err := p.Images.Create(ctx, img); errdefs.IsAlreadyExists(err) {
+		_, err = p.Images.Update(ctx, img, []string{"target"})
+		return err
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+func platform(s string) (v1.Platform, error) {
+	if s == "" {
+		return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, nil
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return v1.Platform{}, fmt.Errorf("platform %q must be os/arch[/variant]: %w", s, errdefs.ErrInvalidArgument)
+	}
+	pl := v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		pl.Variant = parts[2]
+	}
+	return pl, nil
+}
+
+// resolve finds the image on the first endpoint that has it.
+func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*source, error) {
+	parsed, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+	}
+	host := parsed.Context().RegistryStr()
+	if host == name.DefaultRegistry {
+		host = "docker.io"
+	}
+	src := &source{name: host + "/" + parsed.Context().RepositoryStr() + sep(parsed) + parsed.Identifier()}
+	eps, err := registry.Endpoints(p.ConfigDir, host)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for _, ep := range eps {
+		var opts []name.Option
+		if ep.PlainHTTP {
+			opts = append(opts, name.Insecure)
+		}
+		r, err := name.ParseReference(ep.Host+"/"+parsed.Context().RepositoryStr()+sep(parsed)+parsed.Identifier(), opts...)
+		if err != nil {
+			return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+		}
+		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(registry.Credentials(p.AuthFile, host)),
+			remote.WithPlatform(plat), remote.WithTransport(httpTransport(ep))}
+		desc, err := remote.Get(r, ropts...)
+		if err != nil {
+			lastErr = classify(ref, err)
+			continue
+		}
+		if desc.MediaType.IsIndex() {
+			idx, err := desc.ImageIndex()
+			if err != nil {
+				return nil, err
+			}
+			if src.index, err = idx.IndexManifest(); err != nil {
+				return nil, fmt.Errorf("index of %s: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+			}
+			src.indexRaw, src.indexDsc = desc.Manifest, desc.Descriptor
+			if !hasPlatform(src.index, plat) {
+				return nil, fmt.Errorf("%s has no image for %s/%s: %w", ref, plat.OS, plat.Architecture, errdefs.ErrNotFound)
+			}
+		} else if !desc.MediaType.IsImage() {
+			return nil, fmt.Errorf("%s: unsupported media type %s: %w", ref, desc.MediaType, errdefs.ErrNotImplemented)
+		}
+		if src.img, err = desc.Image(); err != nil {
+			return nil, classify(ref, err)
+		}
+		return src, nil
+	}
+	return nil, lastErr
+}
+
+func sep(r name.Reference) string {
+	if _, ok := r.(name.Digest); ok {
+		return "@"
+	}
+	return ":"
+}
+
+func hasPlatform(idx *v1.IndexManifest, plat v1.Platform) bool {
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && m.Platform.Satisfies(plat) {
+			return true
+		}
+	}
+	return false
+}
+
+func httpTransport(ep registry.Endpoint) http.RoundTripper {
+	t := remote.DefaultTransport.(*http.Transport).Clone()
+	if ep.SkipVerify {
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it in hosts.toml
+	}
+	return t
+}
+
+// classify maps registry errors to errdefs.
+func classify(ref string, err error) error {
+	var terr *transport.Error
+	if e, ok := err.(*transport.Error); ok {
+		terr = e
+	}
+	switch {
+	case terr != nil && terr.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s: %v: %w", ref, err, errdefs.ErrNotFound)
+	case terr != nil && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden):
+		return fmt.Errorf("%s: %v: %w", ref, err, errdefs.ErrPermissionDenied)
+	case strings.Contains(err.Error(), "no such host"), strings.Contains(err.Error(), "connection refused"):
+		return fmt.Errorf("%s: %v: %w", ref, err, errdefs.ErrUnavailable)
+	case strings.Contains(err.Error(), "digest"):
+		return fmt.Errorf("%s: %v: %w", ref, err, errdefs.ErrDataLoss)
+	}
+	return fmt.Errorf("%s: %w", ref, err)
+}
+
+func randomID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// write stores r (whose digest and size are known) in the content store.
+func (p *Puller) write(ctx context.Context, dgst string, size int64, r io.Reader, lbls map[string]string) error {
+	if _, err := p.Content.Info(ctx, dgst); err == nil {
+		return nil
+	}
+	w, err := p.Content.Writer(ctx, "pull-"+dgst, size, dgst)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if off := w.Status().Offset; off > 0 {
+		// A previous pull was interrupted; this stream restarts at zero.
+		if err := w.Truncate(0); err != nil {
+			return err
+		}
+	}
+	buf := make([]byte, 1<<20)
+	if _, err := io.CopyBuffer(w, r, buf); err != nil {
+		return fmt.Errorf("download %s: %w", dgst, err)
+	}
+	if err := w.Commit(ctx, size, dgst, lbls); err != nil && !errdefs.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
