@@ -1,0 +1,83 @@
+// Command berth is Berth's own client for what containerd's API and ctr do
+// not cover; today that is the server-side pull:
+//
+//	berth [--address /run/berth/berth.sock] [--namespace default] pull [--platform os/arch] [--snapshotter overlayfs] REF
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"berth.dev/pkg/grpcclient"
+	"berth.dev/pkg/namespace"
+	imagesv1 "berth.dev/proto/berth/images/v1"
+)
+
+func main() {
+	address := flag.String("address", "/run/berth/berth.sock", "node socket")
+	ns := flag.String("namespace", namespace.Default, "namespace")
+	flag.Parse()
+	if flag.NArg() < 1 || flag.Arg(0) != "pull" {
+		fmt.Fprintln(os.Stderr, "usage: berth [--address SOCKET] [--namespace NS] pull [--platform os/arch] [--snapshotter NAME] [--skip-unpack] REF")
+		os.Exit(2)
+	}
+	if err := pull(*address, *ns, flag.Args()[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "berth:", err)
+		os.Exit(1)
+	}
+}
+
+func pull(address, ns string, args []string) error {
+	fs := flag.NewFlagSet("pull", flag.ExitOnError)
+	req := &imagesv1.PullRequest{}
+	fs.StringVar(&req.Platform, "platform", "", "os/arch[/variant] (default: this node's)")
+	fs.StringVar(&req.Snapshotter, "snapshotter", "", "snapshotter to unpack into (default overlayfs)")
+	fs.BoolVar(&req.SkipUnpack, "skip-unpack", false, "download only")
+	quiet := fs.Bool("q", false, "print only the image name when done")
+	fs.Parse(args)
+	if fs.NArg() != 1 {
+		return fmt.Errorf("pull takes one reference")
+	}
+	req.Ref = fs.Arg(0)
+	cc, err := grpcclient.Dial(address)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stream, err := imagesv1.NewImagesClient(cc).Pull(namespace.WithNamespace(ctx, ns), req)
+	if err != nil {
+		return err
+	}
+	var last *imagesv1.PullProgress
+	for {
+		p, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if !*quiet && (last == nil || p.Status != last.Status) {
+			fmt.Printf("%s: %s\n", p.Name, p.Status)
+		}
+		last = p
+	}
+	if last == nil {
+		return fmt.Errorf("no progress received")
+	}
+	if !*quiet {
+		for _, l := range last.Layers {
+			fmt.Printf("  %s %d bytes %s\n", l.Digest, l.Size, l.State)
+		}
+	}
+	fmt.Println(last.Name, last.TargetDigest)
+	return nil
+}
