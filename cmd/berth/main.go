@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"berth.dev/pkg/grpcclient"
 	"berth.dev/pkg/namespace"
@@ -40,6 +41,7 @@ func pull(address, ns string, args []string) error {
 	fs.StringVar(&req.Snapshotter, "snapshotter", "", "snapshotter to unpack into (default overlayfs)")
 	fs.BoolVar(&req.SkipUnpack, "skip-unpack", false, "download only")
 	quiet := fs.Bool("q", false, "print only the image name when done")
+	verbose := fs.Bool("v", false, "print every layer state change with the time since the start")
 	fs.Parse(args)
 	if fs.NArg() != 1 {
 		return fmt.Errorf("pull takes one reference")
@@ -57,6 +59,8 @@ func pull(address, ns string, args []string) error {
 		return err
 	}
 	var last *imagesv1.PullProgress
+	start := time.Now()
+	states := map[string]string{}
 	for {
 		p, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -67,6 +71,14 @@ func pull(address, ns string, args []string) error {
 		}
 		if !*quiet && (last == nil || p.Status != last.Status) {
 			fmt.Printf("%s: %s\n", p.Name, p.Status)
+		}
+		if *verbose {
+			for _, l := range p.Layers {
+				if states[l.Digest] != l.State {
+					states[l.Digest] = l.State
+					fmt.Printf("%6dms %s %s\n", time.Since(start).Milliseconds(), l.Digest[7:19], l.State)
+				}
+			}
 		}
 		last = p
 	}

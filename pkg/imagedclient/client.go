@@ -50,25 +50,54 @@ func (c *Client) Open(ctx context.Context, digest string) (io.ReadCloser, error)
 		cancel()
 		return nil, fmt.Errorf("read %s: %w", digest, err)
 	}
-	return &reader{stream: stream, cancel: cancel}, nil
+	r := &reader{chunks: make(chan chunk, 4), cancel: cancel}
+	// Receiving runs ahead of the consumer, so the network and the
+	// consumer's work (decompressing, writing files) overlap.
+	go r.receive(stream)
+	return r, nil
+}
+
+type chunk struct {
+	data []byte
+	err  error
 }
 
 type reader struct {
-	stream contentapi.Content_ReadClient
+	chunks chan chunk
 	buf    []byte
+	err    error
 	cancel context.CancelFunc
+}
+
+func (r *reader) receive(stream contentapi.Content_ReadClient) {
+	defer close(r.chunks)
+	for {
+		msg, err := stream.Recv()
+		if err != nil {
+			r.chunks <- chunk{err: err}
+			return
+		}
+		r.chunks <- chunk{data: msg.Data}
+	}
 }
 
 func (r *reader) Read(p []byte) (int, error) {
 	for len(r.buf) == 0 {
-		msg, err := r.stream.Recv()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return 0, io.EOF
-			}
-			return 0, err
+		if r.err != nil {
+			return 0, r.err
 		}
-		r.buf = msg.Data
+		c, ok := <-r.chunks
+		if !ok {
+			return 0, io.EOF
+		}
+		if c.err != nil {
+			r.err = c.err
+			if errors.Is(c.err, io.EOF) {
+				r.err = io.EOF
+			}
+			continue
+		}
+		r.buf = c.data
 	}
 	n := copy(p, r.buf)
 	r.buf = r.buf[n:]
@@ -77,6 +106,9 @@ func (r *reader) Read(p []byte) (int, error) {
 
 func (r *reader) Close() error {
 	r.cancel()
+	// Let the receiver finish so it does not block on a full channel.
+	for range r.chunks {
+	}
 	return nil
 }
 

@@ -33,9 +33,10 @@ func (c *Client) Commit(ctx context.Context, snapshotter, name, key string) erro
 }
 
 // Apply unpacks the layer desc (from imaged's content store) into mounts
-// and returns the applied (uncompressed) descriptor.
-func (c *Client) Apply(ctx context.Context, desc *types.Descriptor, mounts []*types.Mount) (*types.Descriptor, error) {
-	resp, err := diffapi.NewDiffClient(c.cc).Apply(ctx, &diffapi.ApplyRequest{Diff: desc, Mounts: mounts})
+// and returns the applied (uncompressed) descriptor; with syncFS the
+// filesystem is synced before it returns.
+func (c *Client) Apply(ctx context.Context, desc *types.Descriptor, mounts []*types.Mount, syncFS bool) (*types.Descriptor, error) {
+	resp, err := diffapi.NewDiffClient(c.cc).Apply(ctx, &diffapi.ApplyRequest{Diff: desc, Mounts: mounts, SyncFs: syncFS})
 	if err != nil {
 		return nil, err
 	}

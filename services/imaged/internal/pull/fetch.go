@@ -149,7 +149,9 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 		if err != nil {
 			return "", fmt.Errorf("prepare %s: %w", chain, err)
 		}
-		applied, err := p.Snapshots.Apply(ctx, d, mounts)
+		// Syncing once, with the last layer, makes the whole image durable
+		// before its record exists.
+		applied, err := p.Snapshots.Apply(ctx, d, mounts, i == len(descs)-1)
 		if err == nil && applied.Digest != diffIDs[i].String() {
 			err = fmt.Errorf("layer %s unpacks to %s, the image says %s: %w", d.Digest, applied.Digest, diffIDs[i], errdefs.ErrDataLoss)
 		}

@@ -16,7 +16,7 @@ import (
 )
 
 // readChunk is the size of one Read response, under gRPC's message limit.
-const readChunk = 1 << 20
+const readChunk = 4 << 20
 
 // Content serves containerd.services.content.v1.
 type Content struct {

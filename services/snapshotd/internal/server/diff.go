@@ -49,7 +49,10 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 		return nil, err
 	}
 	res, err := apply.Apply(target, blob, s.Options)
-	if err == nil {
+	if err == nil && req.SyncFs {
+		// One syncfs for the whole layer (and whatever else is pending on
+		// the filesystem), never an fsync per file. Clients ask for it;
+		// Berth's own pull asks on its last layer, before the image exists.
 		err = apply.Sync(target)
 	}
 	if rerr := release(); rerr != nil && err == nil {
