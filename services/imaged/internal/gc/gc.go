@@ -261,13 +261,22 @@ func (c *Collector) children(ctx context.Context, info *contentapi.Info) []diges
 		return nil
 	}
 	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxParse))
+	if err != nil {
+		return nil
+	}
+	return Children(b)
+}
+
+// Children returns the digests a manifest or index names (config, layers,
+// manifests); anything else yields none.
+func Children(b []byte) []digest.Digest {
 	var doc struct {
-		Config    *struct{ Digest digest.Digest }  `json:"config"`
+		Config    *struct{ Digest digest.Digest } `json:"config"`
 		Layers    []struct{ Digest digest.Digest } `json:"layers"`
 		Manifests []struct{ Digest digest.Digest } `json:"manifests"`
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxParse))
-	if err != nil || len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &doc) != nil {
+	if len(b) == 0 || b[0] != '{' || json.Unmarshal(b, &doc) != nil {
 		return nil
 	}
 	var out []digest.Digest
@@ -280,5 +289,11 @@ func (c *Collector) children(ctx context.Context, info *contentapi.Info) []diges
 	for _, m := range doc.Manifests {
 		out = append(out, m.Digest)
 	}
-	return out
+	var valid []digest.Digest
+	for _, d := range out {
+		if d.Validate() == nil {
+			valid = append(valid, d)
+		}
+	}
+	return valid
 }

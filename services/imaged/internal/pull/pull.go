@@ -140,15 +140,11 @@ func platform(s string) (v1.Platform, error) {
 
 // resolve finds the image on the first endpoint that has it.
 func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*source, error) {
-	parsed, err := name.ParseReference(ref)
+	parsed, host, recordName, err := Normalize(ref)
 	if err != nil {
-		return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+		return nil, err
 	}
-	host := parsed.Context().RegistryStr()
-	if host == name.DefaultRegistry {
-		host = "docker.io"
-	}
-	src := &source{name: host + "/" + parsed.Context().RepositoryStr() + sep(parsed) + parsed.Identifier()}
+	src := &source{name: recordName}
 	eps, err := registry.Endpoints(p.ConfigDir, host)
 	if err != nil {
 		return nil, err
@@ -191,6 +187,21 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*so
 		return src, nil
 	}
 	return nil, lastErr
+}
+
+// Normalize parses a reference the way containerd names images:
+// docker.io/library and :latest are implied, and Docker Hub is docker.io.
+// It returns the parsed reference, its registry host and the image name.
+func Normalize(ref string) (name.Reference, string, string, error) {
+	parsed, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, "", "", fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+	}
+	host := parsed.Context().RegistryStr()
+	if host == name.DefaultRegistry {
+		host = "docker.io"
+	}
+	return parsed, host, host + "/" + parsed.Context().RepositoryStr() + sep(parsed) + parsed.Identifier(), nil
 }
 
 func sep(r name.Reference) string {
