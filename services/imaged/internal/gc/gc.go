@@ -272,7 +272,7 @@ func (c *Collector) children(ctx context.Context, info *contentapi.Info) []diges
 // manifests); anything else yields none.
 func Children(b []byte) []digest.Digest {
 	var doc struct {
-		Config    *struct{ Digest digest.Digest } `json:"config"`
+		Config    *struct{ Digest digest.Digest }  `json:"config"`
 		Layers    []struct{ Digest digest.Digest } `json:"layers"`
 		Manifests []struct{ Digest digest.Digest } `json:"manifests"`
 	}
