@@ -169,3 +169,9 @@ func (c *Client) Exits() ([]Exit, error) {
 	var e []Exit
 	return e, c.call("Exits", Empty{}, &e)
 }
+
+// WaitOOM blocks until the container had more than after OOM kills.
+func (c *Client) WaitOOM(after int) (int, error) {
+	var n int
+	return n, c.call("WaitOOM", after, &n)
+}

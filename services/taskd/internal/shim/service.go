@@ -26,6 +26,8 @@ type Service struct {
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
 	byPid map[int]*process
+	ooms  int
+	oomCh chan struct{}
 }
 
 // Config says what the shim runs.
@@ -40,7 +42,7 @@ func NewService(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		id: cfg.ID, bundle: cfg.Bundle, shutdown: make(chan struct{}),
-		procs: map[string]*process{}, byPid: map[int]*process{},
+		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
 			LogFormat: runc.JSON, Setpgid: true},
@@ -142,6 +144,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	if err := s.register(p, pidFile); err != nil {
 		return err
 	}
+	s.watchOOM()
 	*st = p.state()
 	return nil
 }

@@ -92,6 +92,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		return nil, err
 	}
 	go m.monitor(t, "")
+	go m.watchOOM(t)
 	return t, nil
 }
 

@@ -68,3 +68,18 @@ func dropMarkers(txn *badger.Txn, ns, id string) error {
 	}
 	return nil
 }
+
+// watchOOM publishes /tasks/oom for each OOM kill the shim sees.
+func (m *Manager) watchOOM(t *Task) {
+	seen := 0
+	for {
+		n, err := t.shim.WaitOOM(seen)
+		if err != nil {
+			return
+		}
+		seen = n
+		if err := m.record(m.ctx, t, events.TopicTaskOOM, &apievents.TaskOOM{ContainerID: t.ID}); err != nil {
+			log.G(m.ctx).Error("recording oom", zap.String("id", t.ID), zap.Error(err))
+		}
+	}
+}

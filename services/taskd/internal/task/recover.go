@@ -38,6 +38,7 @@ func (m *Manager) Recover() error {
 			}
 		}
 		go m.monitor(t, "")
+		go m.watchOOM(t)
 		log.G(m.ctx).Info("reconnected to shim", zap.String("namespace", r.NS), zap.String("id", r.ID))
 	}
 	return nil
