@@ -5,6 +5,8 @@ package mount
 
 import (
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 
 	"github.com/containerd/containerd/api/types"
@@ -78,4 +80,27 @@ func UnmountAll(target string) error {
 			return fmt.Errorf("unmount %s: %w", target, err)
 		}
 	}
+}
+
+// UnmountUnder detaches every mount below dir, deepest first: what a
+// crashed daemon left mounted there.
+func UnmountUnder(dir string) error {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("unmount %s: %w", p, err)
+		}
+	}
+	return nil
 }

@@ -5,12 +5,14 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/lease"
+	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/snapshotd/internal/apply"
 	"berth.dev/services/snapshotd/internal/server"
@@ -37,7 +39,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// Directories left by a crash mid-prepare are unknown to metadata.
+	// A crash mid-apply leaves its temporary mount; a crash mid-prepare
+	// leaves directories metadata does not know.
+	mounts := filepath.Join(d.DataDir, "mounts")
+	if err := mount.UnmountUnder(mounts); err != nil {
+		return err
+	}
+	os.RemoveAll(mounts)
 	if err := manager.CleanupAll(); err != nil {
 		return err
 	}
@@ -63,7 +71,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	srv := d.GRPCServer()
 	(&server.Snapshots{Manager: manager}).Register(srv)
-	(&server.Diff{Content: imaged, TmpRoot: filepath.Join(d.DataDir, "mounts"),
+	(&server.Diff{Content: imaged, TmpRoot: mounts,
 		Options: apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Manager: manager, Problems: problems}, cfg.MetricsAddr)
 }
