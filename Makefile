@@ -15,7 +15,7 @@ MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/
 
 build:
 	@mkdir -p $(BIN)
-	go build -o $(BIN)/ $(MAINS)
+	go build -trimpath -ldflags "-s -w" -o $(BIN)/ $(MAINS)
 
 deps:
 	scripts/install-deps

@@ -64,7 +64,7 @@ func Binaries(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		args := []string{"build", "-o", binDir + "/"}
+		args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", binDir + "/"}
 		for _, pkg := range binaries {
 			if _, err := os.Stat(filepath.Join(root, pkg)); err == nil {
 				args = append(args, pkg)
