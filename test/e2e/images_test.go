@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	imagesv1 "berth.dev/proto/berth/images/v1"
 	"berth.dev/test/e2e/harness"
 )
 
@@ -100,5 +101,27 @@ func TestNamespaceWithResourcesCannotBeDeleted(t *testing.T) {
 	}
 	if out := st.MustCtr(t, "images", "ls", "-q"); strings.Contains(out, "busybox") {
 		t.Fatalf("namespace isolation: default lists %s", out)
+	}
+}
+
+// TestPullFromDistributionRegistry pulls from a real registry server, both
+// through ctr and with Berth's own pull.
+func TestPullFromDistributionRegistry(t *testing.T) {
+	reg := harness.DockerRegistry(t)
+	ref := reg + "/real/busybox:1"
+	harness.Push(t, ref, harness.BusyboxImage(t))
+	certs := t.TempDir()
+	os.MkdirAll(filepath.Join(certs, reg), 0o755)
+	os.WriteFile(filepath.Join(certs, reg, "hosts.toml"), []byte("server = \"http://"+reg+"\"\n"), 0o644)
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	st.MustCtr(t, "-n", "viactr", "images", "pull", "--plain-http", ref)
+	if _, err := serverPull(t, st, &imagesv1.PullRequest{Ref: ref}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"viactr", "default"} {
+		out := st.MustCtr(t, "-n", ns, "run", "--rm", ref, "real-"+ns, "echo", "from-distribution")
+		if !strings.Contains(out, "from-distribution") {
+			t.Fatalf("%s: run printed %q", ns, out)
+		}
 	}
 }
