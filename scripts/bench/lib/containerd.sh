@@ -11,6 +11,8 @@
 CONTAINERD_BIN=${CONTAINERD_BIN:-/usr/bin/containerd}
 
 bench_tmp=$(mktemp -d /tmp/berth-bench-XXXXXX)
+# Benchmarks work in a namespace of their own on both runtimes.
+BENCH_NS=bench$$
 bench_pids=()
 
 bench_cleanup() {
@@ -21,7 +23,8 @@ bench_cleanup() {
   done
   # Shims and containers left by either runtime.
   pkill -KILL -f "$bench_tmp" 2>/dev/null || true
-  for root in "$bench_tmp"/ctrd/state/runc/* "$bench_tmp"/berth/state/runc/*; do
+  # containerd's shims keep runc state outside its state dir, per namespace.
+  for root in "$bench_tmp"/ctrd/state/runc/* "$bench_tmp"/berth/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
     [[ -d $root ]] || continue
     for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" 2>/dev/null || true; done
   done

@@ -24,6 +24,254 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ImportChunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set on the first message only.
+	Options       *ImportOptions `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
+	Data          []byte         `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportChunk) Reset() {
+	*x = ImportChunk{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportChunk) ProtoMessage() {}
+
+func (x *ImportChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportChunk.ProtoReflect.Descriptor instead.
+func (*ImportChunk) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ImportChunk) GetOptions() *ImportOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+func (x *ImportChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+type ImportOptions struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Snapshotter string                 `protobuf:"bytes,1,opt,name=snapshotter,proto3" json:"snapshotter,omitempty"`
+	SkipUnpack  bool                   `protobuf:"varint,2,opt,name=skip_unpack,json=skipUnpack,proto3" json:"skip_unpack,omitempty"`
+	// platform is os/arch[/variant] for archives holding an index; empty
+	// means the node's.
+	Platform      string `protobuf:"bytes,3,opt,name=platform,proto3" json:"platform,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportOptions) Reset() {
+	*x = ImportOptions{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportOptions) ProtoMessage() {}
+
+func (x *ImportOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportOptions.ProtoReflect.Descriptor instead.
+func (*ImportOptions) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ImportOptions) GetSnapshotter() string {
+	if x != nil {
+		return x.Snapshotter
+	}
+	return ""
+}
+
+func (x *ImportOptions) GetSkipUnpack() bool {
+	if x != nil {
+		return x.SkipUnpack
+	}
+	return false
+}
+
+func (x *ImportOptions) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+type ImportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image names recorded.
+	Names         []string `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportResponse) Reset() {
+	*x = ImportResponse{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportResponse) ProtoMessage() {}
+
+func (x *ImportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportResponse.ProtoReflect.Descriptor instead.
+func (*ImportResponse) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ImportResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type ExportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Names         []string               `protobuf:"bytes,1,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportRequest) Reset() {
+	*x = ExportRequest{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportRequest) ProtoMessage() {}
+
+func (x *ExportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportRequest.ProtoReflect.Descriptor instead.
+func (*ExportRequest) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ExportRequest) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type ExportChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportChunk) Reset() {
+	*x = ExportChunk{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportChunk) ProtoMessage() {}
+
+func (x *ExportChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportChunk.ProtoReflect.Descriptor instead.
+func (*ExportChunk) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ExportChunk) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 type PullRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ref is an image reference; docker.io/library and :latest are implied.
@@ -43,7 +291,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_berth_images_v1_images_proto_msgTypes[0]
+	mi := &file_berth_images_v1_images_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -55,7 +303,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_images_v1_images_proto_msgTypes[0]
+	mi := &file_berth_images_v1_images_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -68,7 +316,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{0}
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *PullRequest) GetRef() string {
@@ -120,7 +368,7 @@ type LayerProgress struct {
 
 func (x *LayerProgress) Reset() {
 	*x = LayerProgress{}
-	mi := &file_berth_images_v1_images_proto_msgTypes[1]
+	mi := &file_berth_images_v1_images_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -132,7 +380,7 @@ func (x *LayerProgress) String() string {
 func (*LayerProgress) ProtoMessage() {}
 
 func (x *LayerProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_images_v1_images_proto_msgTypes[1]
+	mi := &file_berth_images_v1_images_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -145,7 +393,7 @@ func (x *LayerProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerProgress.ProtoReflect.Descriptor instead.
 func (*LayerProgress) Descriptor() ([]byte, []int) {
-	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{1}
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *LayerProgress) GetDigest() string {
@@ -190,7 +438,7 @@ type PullProgress struct {
 
 func (x *PullProgress) Reset() {
 	*x = PullProgress{}
-	mi := &file_berth_images_v1_images_proto_msgTypes[2]
+	mi := &file_berth_images_v1_images_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +450,7 @@ func (x *PullProgress) String() string {
 func (*PullProgress) ProtoMessage() {}
 
 func (x *PullProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_images_v1_images_proto_msgTypes[2]
+	mi := &file_berth_images_v1_images_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,7 +463,7 @@ func (x *PullProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullProgress.ProtoReflect.Descriptor instead.
 func (*PullProgress) Descriptor() ([]byte, []int) {
-	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{2}
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PullProgress) GetName() string {
@@ -250,7 +498,21 @@ var File_berth_images_v1_images_proto protoreflect.FileDescriptor
 
 const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\n" +
-	"\x1cberth/images/v1/images.proto\x12\x0fberth.images.v1\"\xb8\x01\n" +
+	"\x1cberth/images/v1/images.proto\x12\x0fberth.images.v1\"[\n" +
+	"\vImportChunk\x128\n" +
+	"\aoptions\x18\x01 \x01(\v2\x1e.berth.images.v1.ImportOptionsR\aoptions\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\fR\x04data\"n\n" +
+	"\rImportOptions\x12 \n" +
+	"\vsnapshotter\x18\x01 \x01(\tR\vsnapshotter\x12\x1f\n" +
+	"\vskip_unpack\x18\x02 \x01(\bR\n" +
+	"skipUnpack\x12\x1a\n" +
+	"\bplatform\x18\x03 \x01(\tR\bplatform\"&\n" +
+	"\x0eImportResponse\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"%\n" +
+	"\rExportRequest\x12\x14\n" +
+	"\x05names\x18\x01 \x03(\tR\x05names\"!\n" +
+	"\vExportChunk\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xb8\x01\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12 \n" +
@@ -267,9 +529,11 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12#\n" +
 	"\rtarget_digest\x18\x03 \x01(\tR\ftargetDigest\x126\n" +
-	"\x06layers\x18\x04 \x03(\v2\x1e.berth.images.v1.LayerProgressR\x06layers2O\n" +
+	"\x06layers\x18\x04 \x03(\v2\x1e.berth.images.v1.LayerProgressR\x06layers2\xe4\x01\n" +
 	"\x06Images\x12E\n" +
-	"\x04Pull\x12\x1c.berth.images.v1.PullRequest\x1a\x1d.berth.images.v1.PullProgress0\x01B*Z(berth.dev/proto/berth/images/v1;imagesv1b\x06proto3"
+	"\x04Pull\x12\x1c.berth.images.v1.PullRequest\x1a\x1d.berth.images.v1.PullProgress0\x01\x12I\n" +
+	"\x06Import\x12\x1c.berth.images.v1.ImportChunk\x1a\x1f.berth.images.v1.ImportResponse(\x01\x12H\n" +
+	"\x06Export\x12\x1e.berth.images.v1.ExportRequest\x1a\x1c.berth.images.v1.ExportChunk0\x01B*Z(berth.dev/proto/berth/images/v1;imagesv1b\x06proto3"
 
 var (
 	file_berth_images_v1_images_proto_rawDescOnce sync.Once
@@ -283,21 +547,31 @@ func file_berth_images_v1_images_proto_rawDescGZIP() []byte {
 	return file_berth_images_v1_images_proto_rawDescData
 }
 
-var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_berth_images_v1_images_proto_goTypes = []any{
-	(*PullRequest)(nil),   // 0: berth.images.v1.PullRequest
-	(*LayerProgress)(nil), // 1: berth.images.v1.LayerProgress
-	(*PullProgress)(nil),  // 2: berth.images.v1.PullProgress
+	(*ImportChunk)(nil),    // 0: berth.images.v1.ImportChunk
+	(*ImportOptions)(nil),  // 1: berth.images.v1.ImportOptions
+	(*ImportResponse)(nil), // 2: berth.images.v1.ImportResponse
+	(*ExportRequest)(nil),  // 3: berth.images.v1.ExportRequest
+	(*ExportChunk)(nil),    // 4: berth.images.v1.ExportChunk
+	(*PullRequest)(nil),    // 5: berth.images.v1.PullRequest
+	(*LayerProgress)(nil),  // 6: berth.images.v1.LayerProgress
+	(*PullProgress)(nil),   // 7: berth.images.v1.PullProgress
 }
 var file_berth_images_v1_images_proto_depIdxs = []int32{
-	1, // 0: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
-	0, // 1: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
-	2, // 2: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	1, // 0: berth.images.v1.ImportChunk.options:type_name -> berth.images.v1.ImportOptions
+	6, // 1: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
+	5, // 2: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
+	0, // 3: berth.images.v1.Images.Import:input_type -> berth.images.v1.ImportChunk
+	3, // 4: berth.images.v1.Images.Export:input_type -> berth.images.v1.ExportRequest
+	7, // 5: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
+	2, // 6: berth.images.v1.Images.Import:output_type -> berth.images.v1.ImportResponse
+	4, // 7: berth.images.v1.Images.Export:output_type -> berth.images.v1.ExportChunk
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_berth_images_v1_images_proto_init() }
@@ -311,7 +585,7 @@ func file_berth_images_v1_images_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_images_v1_images_proto_rawDesc), len(file_berth_images_v1_images_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

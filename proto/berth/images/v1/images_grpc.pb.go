@@ -22,7 +22,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Images_Pull_FullMethodName = "/berth.images.v1.Images/Pull"
+	Images_Pull_FullMethodName   = "/berth.images.v1.Images/Pull"
+	Images_Import_FullMethodName = "/berth.images.v1.Images/Import"
+	Images_Export_FullMethodName = "/berth.images.v1.Images/Export"
 )
 
 // ImagesClient is the client API for Images service.
@@ -34,6 +36,11 @@ type ImagesClient interface {
 	// unpacks each layer into snapshots as soon as it and its parents are
 	// there. Progress streams until the image is ready.
 	Pull(ctx context.Context, in *PullRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullProgress], error)
+	// Import reads an image archive (OCI layout or docker save, as a tar)
+	// streamed by the client, records its images and unpacks them.
+	Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportChunk, ImportResponse], error)
+	// Export streams an OCI layout tar of the named images.
+	Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportChunk], error)
 }
 
 type imagesClient struct {
@@ -63,6 +70,38 @@ func (c *imagesClient) Pull(ctx context.Context, in *PullRequest, opts ...grpc.C
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Images_PullClient = grpc.ServerStreamingClient[PullProgress]
 
+func (c *imagesClient) Import(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportChunk, ImportResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[1], Images_Import_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ImportChunk, ImportResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ImportClient = grpc.ClientStreamingClient[ImportChunk, ImportResponse]
+
+func (c *imagesClient) Export(ctx context.Context, in *ExportRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ExportChunk], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Images_ServiceDesc.Streams[2], Images_Export_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportRequest, ExportChunk]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ExportClient = grpc.ServerStreamingClient[ExportChunk]
+
 // ImagesServer is the server API for Images service.
 // All implementations must embed UnimplementedImagesServer
 // for forward compatibility.
@@ -72,6 +111,11 @@ type ImagesServer interface {
 	// unpacks each layer into snapshots as soon as it and its parents are
 	// there. Progress streams until the image is ready.
 	Pull(*PullRequest, grpc.ServerStreamingServer[PullProgress]) error
+	// Import reads an image archive (OCI layout or docker save, as a tar)
+	// streamed by the client, records its images and unpacks them.
+	Import(grpc.ClientStreamingServer[ImportChunk, ImportResponse]) error
+	// Export streams an OCI layout tar of the named images.
+	Export(*ExportRequest, grpc.ServerStreamingServer[ExportChunk]) error
 	mustEmbedUnimplementedImagesServer()
 }
 
@@ -84,6 +128,12 @@ type UnimplementedImagesServer struct{}
 
 func (UnimplementedImagesServer) Pull(*PullRequest, grpc.ServerStreamingServer[PullProgress]) error {
 	return status.Error(codes.Unimplemented, "method Pull not implemented")
+}
+func (UnimplementedImagesServer) Import(grpc.ClientStreamingServer[ImportChunk, ImportResponse]) error {
+	return status.Error(codes.Unimplemented, "method Import not implemented")
+}
+func (UnimplementedImagesServer) Export(*ExportRequest, grpc.ServerStreamingServer[ExportChunk]) error {
+	return status.Error(codes.Unimplemented, "method Export not implemented")
 }
 func (UnimplementedImagesServer) mustEmbedUnimplementedImagesServer() {}
 func (UnimplementedImagesServer) testEmbeddedByValue()                {}
@@ -117,6 +167,24 @@ func _Images_Pull_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Images_PullServer = grpc.ServerStreamingServer[PullProgress]
 
+func _Images_Import_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ImagesServer).Import(&grpc.GenericServerStream[ImportChunk, ImportResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ImportServer = grpc.ClientStreamingServer[ImportChunk, ImportResponse]
+
+func _Images_Export_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ImagesServer).Export(m, &grpc.GenericServerStream[ExportRequest, ExportChunk]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Images_ExportServer = grpc.ServerStreamingServer[ExportChunk]
+
 // Images_ServiceDesc is the grpc.ServiceDesc for Images service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -128,6 +196,16 @@ var Images_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Pull",
 			Handler:       _Images_Pull_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "Import",
+			Handler:       _Images_Import_Handler,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Export",
+			Handler:       _Images_Export_Handler,
 			ServerStreams: true,
 		},
 	},

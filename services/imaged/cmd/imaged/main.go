@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
@@ -67,7 +68,12 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Content{Store: blobs, GC: collector}).Register(srv)
 	(&server.Images{Store: images, GC: collector}).Register(srv)
 	(&server.Leases{Store: leases, GC: collector}).Register(srv)
-	(&server.Pull{Puller: &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
-		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads}}).Register(srv)
+	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
+		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads}
+	tmp := filepath.Join(d.DataDir, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return err
+	}
+	(&server.BerthImages{Puller: puller, Images: images, Tmp: tmp}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB}, cfg.MetricsAddr)
 }

@@ -60,7 +60,7 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 	if err != nil {
 		return err
 	}
-	plat, err := platform(req.Platform)
+	plat, err := ParsePlatform(req.Platform)
 	if err != nil {
 		return err
 	}
@@ -71,13 +71,11 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 		return err
 	}
 	prog.p.Name = src.name
-	// Hold everything the pull writes until the image record exists.
-	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	ctx, release, err := p.hold(ctx, ns)
 	if err != nil {
 		return err
 	}
-	ctx = lease.WithLease(namespace.WithNamespace(ctx, ns), l.ID)
-	defer p.Leases.Delete(namespace.WithNamespace(context.Background(), ns), l.ID)
+	defer release()
 
 	done := make(chan struct{})
 	reported := make(chan error, 1)
@@ -95,6 +93,37 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 		err = rerr
 	}
 	return err
+}
+
+// hold creates a lease that keeps what the operation writes until the image
+// record exists, and returns a context writing under it.
+func (p *Puller) hold(ctx context.Context, ns string) (context.Context, func(), error) {
+	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	if err != nil {
+		return nil, nil, err
+	}
+	release := func() { p.Leases.Delete(namespace.WithNamespace(context.Background(), ns), l.ID) }
+	return lease.WithLease(namespace.WithNamespace(ctx, ns), l.ID), release, nil
+}
+
+// Store records an image read from elsewhere (an imported archive) the way
+// a pull would: blobs verified into the content store, layers unpacked
+// unless skipUnpack, labels, and the image record.
+func (p *Puller) Store(ctx context.Context, name string, img v1.Image, snapshotter string, skipUnpack bool) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, release, err := p.hold(ctx, ns)
+	if err != nil {
+		return err
+	}
+	defer release()
+	target, err := p.fetchAndUnpack(ctx, &source{name: name, img: img}, &imagesv1.PullRequest{Snapshotter: snapshotter, SkipUnpack: skipUnpack}, &progress{})
+	if err != nil {
+		return err
+	}
+	return p.record(ctx, name, target)
 }
 
 func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done <-chan struct{}) error {
@@ -123,7 +152,8 @@ func (p *Puller) record(ctx context.Context, name string, target *types.Descript
 	return nil
 }
 
-func platform(s string) (v1.Platform, error) {
+// ParsePlatform parses os/arch[/variant]; empty means the node's.
+func ParsePlatform(s string) (v1.Platform, error) {
 	if s == "" {
 		return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}, nil
 	}
