@@ -1,7 +1,9 @@
 // Command berth is Berth's own client for what containerd's API and ctr do
-// not cover; today that is the server-side pull:
+// not cover: pulls, imports and exports that run inside imaged.
 //
 //	berth [--address /run/berth/berth.sock] [--namespace default] pull [--platform os/arch] [--snapshotter overlayfs] REF
+//	berth ... import [--skip-unpack] FILE.tar
+//	berth ... export FILE.tar NAME...
 package main
 
 import (
@@ -24,11 +26,13 @@ func main() {
 	address := flag.String("address", "/run/berth/berth.sock", "node socket")
 	ns := flag.String("namespace", namespace.Default, "namespace")
 	flag.Parse()
-	if flag.NArg() < 1 || flag.Arg(0) != "pull" {
-		fmt.Fprintln(os.Stderr, "usage: berth [--address SOCKET] [--namespace NS] pull [--platform os/arch] [--snapshotter NAME] [--skip-unpack] REF")
+	commands := map[string]func(string, string, []string) error{"pull": pull, "import": importArchive, "export": exportArchive}
+	cmd, ok := commands[flag.Arg(0)]
+	if !ok {
+		fmt.Fprintln(os.Stderr, "usage: berth [--address SOCKET] [--namespace NS] pull|import|export ...")
 		os.Exit(2)
 	}
-	if err := pull(*address, *ns, flag.Args()[1:]); err != nil {
+	if err := cmd(*address, *ns, flag.Args()[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "berth:", err)
 		os.Exit(1)
 	}

@@ -43,6 +43,7 @@ var binaries = map[string]string{
 	"snapshotd":  "./services/snapshotd/cmd/snapshotd",
 	"taskd":      "./services/taskd/cmd/taskd",
 	"berth-shim": "./services/taskd/cmd/berth-shim",
+	"berth":      "./cmd/berth",
 }
 
 // Binaries builds every daemon once per test process (BERTH_BIN_DIR skips

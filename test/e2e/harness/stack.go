@@ -209,6 +209,17 @@ func (s *Stack) CtrContext(ctx context.Context, args ...string) (string, error) 
 	return out.String(), err
 }
 
+// Berth runs Berth's own CLI against the node socket.
+func (s *Stack) Berth(t testing.TB, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(s.Bin, "berth"), append([]string{"--address", s.Socket}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		err = fmt.Errorf("berth %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out), err
+}
+
 // MustCtr is Ctr failing the test on error.
 func (s *Stack) MustCtr(t testing.TB, args ...string) string {
 	t.Helper()
