@@ -77,3 +77,18 @@ func Keys(txn *badger.Txn, prefix string) []string {
 	}
 	return out
 }
+
+// List returns the records under prefix that keep accepts (all of them
+// when keep is nil), in key order.
+func List[M proto.Message](db *badger.DB, prefix string, newMsg func() M, keep func(M) bool) ([]M, error) {
+	var out []M
+	err := db.View(func(txn *badger.Txn) error {
+		return Each(txn, prefix, newMsg, func(_ string, m M) error {
+			if keep == nil || keep(m) {
+				out = append(out, m)
+			}
+			return nil
+		})
+	})
+	return out, err
+}

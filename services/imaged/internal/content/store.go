@@ -122,16 +122,8 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*api.Info
-	err = s.db.View(func(txn *badger.Txn) error {
-		return store.Each(txn, Prefix(ns), func() *api.Info { return &api.Info{} }, func(_ string, info *api.Info) error {
-			if f.Match(infoAdaptor{info}) {
-				out = append(out, info)
-			}
-			return nil
-		})
-	})
-	return out, err
+	return store.List(s.db, Prefix(ns), func() *api.Info { return &api.Info{} },
+		func(info *api.Info) bool { return f.Match(infoAdaptor{info}) })
 }
 
 type infoAdaptor struct{ i *api.Info }

@@ -69,16 +69,8 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*api.Image
-	err = s.db.View(func(txn *badger.Txn) error {
-		return store.Each(txn, Prefix(ns), func() *api.Image { return &api.Image{} }, func(_ string, img *api.Image) error {
-			if f.Match(adaptor{img}) {
-				out = append(out, img)
-			}
-			return nil
-		})
-	})
-	return out, err
+	return store.List(s.db, Prefix(ns), func() *api.Image { return &api.Image{} },
+		func(img *api.Image) bool { return f.Match(adaptor{img}) })
 }
 
 type adaptor struct{ i *api.Image }

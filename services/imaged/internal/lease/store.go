@@ -97,24 +97,17 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*api.Lease
-	err = s.db.View(func(txn *badger.Txn) error {
-		return store.Each(txn, Prefix(ns), func() *api.Lease { return &api.Lease{} }, func(_ string, l *api.Lease) error {
-			if f.Match(filters.AdapterFunc(func(p []string) (string, bool) {
-				switch p[0] {
-				case "id":
-					return l.ID, true
-				case "labels":
-					return filters.LabelsAdaptor(l.Labels, p)
-				}
-				return "", false
-			})) {
-				out = append(out, l)
+	return store.List(s.db, Prefix(ns), func() *api.Lease { return &api.Lease{} }, func(l *api.Lease) bool {
+		return f.Match(filters.AdapterFunc(func(p []string) (string, bool) {
+			switch p[0] {
+			case "id":
+				return l.ID, true
+			case "labels":
+				return filters.LabelsAdaptor(l.Labels, p)
 			}
-			return nil
-		})
+			return "", false
+		}))
 	})
-	return out, err
 }
 
 // AddResource makes a lease hold a resource.

@@ -79,16 +79,8 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Container, error
 	if err != nil {
 		return nil, err
 	}
-	var out []*api.Container
-	err = s.db.View(func(txn *badger.Txn) error {
-		return store.Each(txn, Prefix(ns), func() *api.Container { return &api.Container{} }, func(_ string, c *api.Container) error {
-			if f.Match(adaptor{c}) {
-				out = append(out, c)
-			}
-			return nil
-		})
-	})
-	return out, err
+	return store.List(s.db, Prefix(ns), func() *api.Container { return &api.Container{} },
+		func(c *api.Container) bool { return f.Match(adaptor{c}) })
 }
 
 type adaptor struct{ c *api.Container }
