@@ -3,8 +3,15 @@
 package e2e
 
 import (
+	"archive/tar"
+	"compress/gzip"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"berth.dev/pkg/mount"
 )
 
 func TestCtrSnapshots(t *testing.T) {
@@ -19,8 +26,34 @@ func TestCtrSnapshots(t *testing.T) {
 		t.Fatalf("snapshots info: %q", out)
 	}
 	st.MustCtr(t, "snapshots", "prepare", "work", layer)
-	if out := st.MustCtr(t, "snapshots", "mounts", "/mnt", "work"); !strings.Contains(out, "mount -t overlay") || !strings.Contains(out, "upperdir=") {
+	target := t.TempDir()
+	out = st.MustCtr(t, "snapshots", "mounts", target, "work")
+	if !strings.Contains(out, "mount -t overlay") || !strings.Contains(out, "upperdir=") {
 		t.Fatalf("mounts of an active overlay snapshot:\n%s", out)
+	}
+	// Change the snapshot through its mount, then ask for the diff.
+	if b, err := exec.Command("sh", "-c", out).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v %s", err, b)
+	}
+	os.WriteFile(filepath.Join(target, "added-by-test"), []byte("hi"), 0o644)
+	os.Remove(filepath.Join(target, "etc/passwd"))
+	mount.UnmountAll(target)
+	// ctr prints the layer the diff service wrote to the content store.
+	zr, err := gzip.NewReader(strings.NewReader(st.MustCtr(t, "snapshots", "diff", "work")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		names = append(names, hdr.Name)
+	}
+	if got := strings.Join(names, " "); !strings.Contains(got, "added-by-test") || !strings.Contains(got, "etc/.wh.passwd") {
+		t.Fatalf("diff layer holds %v", names)
 	}
 	st.MustCtr(t, "snapshots", "view", "look", layer)
 	if out := st.MustCtr(t, "snapshots", "mounts", "/mnt", "look"); !strings.Contains(out, "ro") {

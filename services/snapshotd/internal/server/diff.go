@@ -2,22 +2,33 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
+	"io"
+	"os"
 
 	api "github.com/containerd/containerd/api/services/diff/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
+	"github.com/klauspost/compress/gzip"
+	"github.com/opencontainers/go-digest"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/log"
+	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/snapshotd/internal/apply"
+	"berth.dev/services/snapshotd/internal/diff"
 )
 
-// uncompressedLayer is the media type of what Apply reports it applied.
-const uncompressedLayer = "application/vnd.oci.image.layer.v1.tar"
+// Layer media types: Apply reports the uncompressed one; Diff writes gzip
+// unless asked otherwise.
+const (
+	uncompressedLayer = "application/vnd.oci.image.layer.v1.tar"
+	gzipLayer         = "application/vnd.oci.image.layer.v1.tar+gzip"
+)
 
 // Diff serves containerd.services.diff.v1.
 type Diff struct {
@@ -65,8 +76,104 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 	return &api.ApplyResponse{Applied: &types.Descriptor{MediaType: uncompressedLayer, Digest: res.DiffID.String(), Size: res.Size}}, nil
 }
 
-// Diff writes the difference between two mount sets as a layer; Berth does
-// not offer it yet.
-func (s *Diff) Diff(context.Context, *api.DiffRequest) (*api.DiffResponse, error) {
-	return nil, fmt.Errorf("computing a layer from mounts is not supported by snapshotd yet: %w", errdefs.ErrNotImplemented)
+// Diff writes the difference between two mount sets as a layer into
+// imaged's content store.
+func (s *Diff) Diff(ctx context.Context, req *api.DiffRequest) (*api.DiffResponse, error) {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mediaType := req.MediaType
+	if mediaType == "" {
+		mediaType = gzipLayer
+	}
+	if mediaType != gzipLayer && mediaType != uncompressedLayer {
+		return nil, fmt.Errorf("layer media type %q: %w", mediaType, errdefs.ErrNotImplemented)
+	}
+	lower, releaseLower, err := s.readOnly(req.Left)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseLower()
+	upper, releaseUpper, err := s.readOnly(req.Right)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseUpper()
+	layer, err := os.CreateTemp(s.TmpRoot, "diff-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(layer.Name())
+	defer layer.Close()
+	compressed, diffID := sha256.New(), sha256.New()
+	var out io.Writer = io.MultiWriter(layer, compressed)
+	var zw *gzip.Writer
+	if mediaType == gzipLayer {
+		zw = gzip.NewWriter(out)
+		out = zw
+	}
+	if err := diff.Write(io.MultiWriter(out, diffID), lower, upper); err != nil {
+		return nil, fmt.Errorf("diff: %w", err)
+	}
+	if zw != nil {
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if mediaType == uncompressedLayer {
+		compressed = diffID
+	}
+	size, err := layer.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return nil, err
+	}
+	dgst := digest.NewDigest(digest.SHA256, compressed).String()
+	labels := map[string]string{"containerd.io/uncompressed": digest.NewDigest(digest.SHA256, diffID).String()}
+	for k, v := range req.Labels {
+		labels[k] = v
+	}
+	if _, err := layer.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	ref := req.Ref
+	if ref == "" {
+		ref = "diff-" + dgst
+	}
+	if err := s.Content.Write(namespace.WithNamespace(ctx, ns), ref, layer, size, dgst, labels); err != nil {
+		return nil, fmt.Errorf("store layer: %w", err)
+	}
+	return &api.DiffResponse{Diff: &types.Descriptor{MediaType: mediaType, Digest: dgst, Size: size}}, nil
+}
+
+// readOnly mounts ms read-only on a temporary directory (an empty set is an
+// empty tree).
+func (s *Diff) readOnly(ms []*types.Mount) (string, func(), error) {
+	if err := os.MkdirAll(s.TmpRoot, 0o700); err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp(s.TmpRoot, "diff-")
+	if err != nil {
+		return "", nil, err
+	}
+	var ro []*types.Mount
+	for _, m := range ms {
+		c := &types.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: append([]string{"ro"}, without(m.Options, "rw")...)}
+		ro = append(ro, c)
+	}
+	if err := mount.All(ro, dir); err != nil {
+		os.Remove(dir)
+		return "", nil, err
+	}
+	return dir, func() { mount.UnmountAll(dir); os.Remove(dir) }, nil
+}
+
+func without(opts []string, drop string) []string {
+	var out []string
+	for _, o := range opts {
+		if o != drop {
+			out = append(out, o)
+		}
+	}
+	return out
 }
