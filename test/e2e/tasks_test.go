@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -203,4 +204,22 @@ func exitEvents(t *testing.T, st *harness.Stack, id string) int {
 		}
 	}
 	return n
+}
+
+// TestRuncBinaryNameIsHonoured runs through a wrapper named by ctr's
+// --runc-binary (runc options' BinaryName).
+func TestRuncBinaryNameIsHonoured(t *testing.T) {
+	st := runningStack(t)
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "calls")
+	wrapper := filepath.Join(dir, "runc-wrapper")
+	os.WriteFile(wrapper, []byte("#!/bin/sh\necho \"$@\" >> "+trace+"\nexec runc \"$@\"\n"), 0o755)
+	out := st.MustCtr(t, "run", "--rm", "--runc-binary", wrapper, image, "wrapped", "echo", "via-wrapper")
+	if !strings.Contains(out, "via-wrapper") {
+		t.Fatalf("run printed %q", out)
+	}
+	calls, err := os.ReadFile(trace)
+	if err != nil || !strings.Contains(string(calls), "create") {
+		t.Fatalf("the wrapper was not used: %v %q", err, calls)
+	}
 }
