@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
@@ -78,7 +79,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 				return gctx.Err()
 			}
 			defer func() { <-sem }()
-			if err := p.download(gctx, l, descs[i], prog, i); err != nil {
+			if err := p.download(gctx, src.blobs, l, descs[i], prog, i); err != nil {
 				return err
 			}
 			close(downloaded[i])
@@ -105,19 +106,32 @@ func snapshotter(s string) string {
 	return s
 }
 
-func (p *Puller) download(ctx context.Context, l v1.Layer, d *types.Descriptor, prog *progress, i int) error {
+func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, d *types.Descriptor, prog *progress, i int) error {
 	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
 		prog.layer(i, stateExists)
 		prog.add(i, d.Size)
 		return nil
 	}
 	prog.layer(i, stateDownloading)
-	rc, err := l.Compressed()
-	if err != nil {
-		return classify(d.Digest, err)
+	open := func(offset int64) (io.ReadCloser, int64, error) {
+		var rc io.ReadCloser
+		var from int64
+		var err error
+		if blobs != nil && offset > 0 {
+			rc, from, err = blobs.fetch(ctx, d.Digest, offset, d.Size)
+		} else {
+			rc, err = l.Compressed()
+		}
+		if err != nil {
+			return nil, 0, classify(d.Digest, err)
+		}
+		prog.add(i, from)
+		return struct {
+			io.Reader
+			io.Closer
+		}{&counter{r: rc, p: prog, i: i}, rc}, from, nil
 	}
-	defer rc.Close()
-	if err := p.write(ctx, d.Digest, d.Size, &counter{r: rc, p: prog, i: i}, nil); err != nil {
+	if err := p.writeFrom(ctx, d.Digest, d.Size, open, nil); err != nil {
 		return err
 	}
 	prog.layer(i, stateDownloaded)

@@ -51,6 +51,9 @@ type source struct {
 	indexRaw []byte
 	indexDsc v1.Descriptor
 	img      v1.Image
+	// blobs fetches byte ranges of blobs from the endpoint that answered,
+	// to resume interrupted downloads; nil for images not from a registry.
+	blobs *rangeFetcher
 }
 
 // Pull pulls req.Ref into the namespace of ctx, calling report with
@@ -214,6 +217,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*so
 		if src.img, err = desc.Image(); err != nil {
 			return nil, classify(ref, err)
 		}
+		src.blobs = &rangeFetcher{repo: r.Context(), auth: registry.Credentials(p.AuthFile, host), rt: httpTransport(ep)}
 		return src, nil
 	}
 	return nil, lastErr
@@ -285,6 +289,15 @@ func randomID() string {
 
 // write stores r (whose digest and size are known) in the content store.
 func (p *Puller) write(ctx context.Context, dgst string, size int64, r io.Reader, lbls map[string]string) error {
+	return p.writeFrom(ctx, dgst, size, func(int64) (io.ReadCloser, int64, error) { return io.NopCloser(r), 0, nil }, lbls)
+}
+
+// opener returns the blob from offset on (or from an earlier offset, which
+// it returns, when it cannot seek).
+type opener func(offset int64) (io.ReadCloser, int64, error)
+
+// writeFrom stores a blob, resuming an ingest an interrupted pull left.
+func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open opener, lbls map[string]string) error {
 	if _, err := p.Content.Info(ctx, dgst); err == nil {
 		return nil
 	}
@@ -293,14 +306,31 @@ func (p *Puller) write(ctx context.Context, dgst string, size int64, r io.Reader
 		return err
 	}
 	defer w.Close()
-	if off := w.Status().Offset; off > 0 {
-		// A previous pull was interrupted; this stream restarts at zero.
+	have := w.Status().Offset
+	if have == size {
+		// Interrupted between the last byte and the commit.
+		if err := w.Commit(ctx, size, dgst, lbls); err == nil || errdefs.IsAlreadyExists(err) {
+			return nil
+		}
+	}
+	if have >= size {
+		if err := w.Truncate(0); err != nil {
+			return err
+		}
+		have = 0
+	}
+	rc, from, err := open(have)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if from != have {
 		if err := w.Truncate(0); err != nil {
 			return err
 		}
 	}
 	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(w, r, buf); err != nil {
+	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
 		return fmt.Errorf("download %s: %w", dgst, err)
 	}
 	if err := w.Commit(ctx, size, dgst, lbls); err != nil && !errdefs.IsAlreadyExists(err) {
