@@ -223,3 +223,30 @@ func TestRuncBinaryNameIsHonoured(t *testing.T) {
 		t.Fatalf("the wrapper was not used: %v %q", err, calls)
 	}
 }
+
+// TestTaskWithDeadShimIsCleanedUp: a shim that died while taskd was down
+// leaves no task, mount or directory once taskd is back.
+func TestTaskWithDeadShimIsCleanedUp(t *testing.T) {
+	st := runningStack(t)
+	st.MustCtr(t, "run", "-d", image, "orphan", "sleep", "1000")
+	pid := taskPid(t, st, "orphan")
+	st.Kill(t, "taskd")
+	shims, _ := exec.Command("pgrep", "-f", "berth-shim -id orphan -bundle "+st.State).Output()
+	for _, p := range strings.Fields(string(shims)) {
+		n, _ := strconv.Atoi(p)
+		syscall.Kill(n, syscall.SIGKILL)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	st.StartDaemon(t, "taskd")
+	if out := st.MustCtr(t, "task", "ls"); strings.Contains(out, "orphan") {
+		t.Fatalf("task of a dead shim still listed:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(st.State, "shims/default/orphan")); !os.IsNotExist(err) {
+		t.Fatal("bundle of a dead shim left behind")
+	}
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mounts), filepath.Join(st.State, "shims/default/orphan")) {
+		t.Fatal("rootfs of a dead shim still mounted")
+	}
+	st.MustCtr(t, "containers", "rm", "orphan")
+}

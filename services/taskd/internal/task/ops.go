@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
@@ -56,9 +57,16 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 		return st, err
 	}
 	if err != nil {
-		// The shim is gone: make sure runc forgets the container too.
+		// The shim is gone: make sure runc forgets the container too, and
+		// report the exit the shim recorded, if it had the time.
 		exec.Command(t.Runtime, "--root", m.runcRoot(t.NS), "delete", "-f", t.ID).Run()
-		st.Status = shim.StatusStopped
+		st = shim.State{Status: shim.StatusStopped, ExitStatus: 255, ExitedAt: time.Now()}
+		exits, _ := shim.ReadExits(t.Bundle)
+		for _, e := range exits {
+			if e.ExecID == "" {
+				st.Pid, st.ExitStatus, st.ExitedAt = e.Pid, e.Status, e.ExitedAt
+			}
+		}
 	} else {
 		// The exit comes before the delete, whoever publishes it first.
 		m.publishExit(t.NS, t.ID, shim.Exit{Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})

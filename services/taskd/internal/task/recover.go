@@ -1,9 +1,12 @@
 package task
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 
 	"berth.dev/pkg/log"
+	"berth.dev/pkg/namespace"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -22,12 +25,11 @@ func (m *Manager) Recover() error {
 		m.mu.Unlock()
 		client, err := shim.Connect(r.Bundle)
 		if err != nil {
-			log.G(m.ctx).Warn("shim gone; task left stopped", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
-			exits, _ := shim.ReadExits(r.Bundle)
-			for _, e := range exits {
-				m.publishExit(r.NS, r.ID, e)
-			}
+			log.G(m.ctx).Warn("shim gone; cleaning its task up", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
 			t.shim = &shim.Client{Dir: r.Bundle}
+			if err := m.cleanupGone(t); err != nil {
+				log.G(m.ctx).Error("cleaning up a task whose shim is gone", zap.String("id", r.ID), zap.Error(err))
+			}
 			continue
 		}
 		t.shim = client
@@ -42,4 +44,25 @@ func (m *Manager) Recover() error {
 		log.G(m.ctx).Info("reconnected to shim", zap.String("namespace", r.NS), zap.String("id", r.ID))
 	}
 	return nil
+}
+
+// cleanupGone deletes a task whose shim died: its recorded exits (or, with
+// none, exit status 255) and its deletion are published, runc forgets the
+// container, the rootfs is unmounted and the bundle removed.
+func (m *Manager) cleanupGone(t *Task) error {
+	exits, _ := shim.ReadExits(t.Bundle)
+	var init *shim.Exit
+	for i, e := range exits {
+		m.publishExit(t.NS, t.ID, e)
+		if e.ExecID == "" {
+			init = &exits[i]
+		}
+	}
+	if init == nil {
+		init = &shim.Exit{Status: 255, ExitedAt: time.Now()}
+		m.publishExit(t.NS, t.ID, *init)
+	}
+	ctx := namespace.WithNamespace(m.ctx, t.NS)
+	_, err := m.Delete(ctx, t.ID)
+	return err
 }
