@@ -33,12 +33,18 @@ func (s *Stack) teardown(t testing.TB, base string) {
 	for i := len(Daemons) - 1; i >= 0; i-- {
 		s.Stop(t, Daemons[i])
 	}
-	killMentioning(base)
-	deleteRuncContainers(filepath.Join(s.State, "runc"))
-	unmountUnder(base)
-	if err := os.RemoveAll(base); err != nil {
+	if err := Cleanup(base); err != nil {
 		t.Logf("remove %s: %v", base, err)
 	}
+}
+
+// Cleanup removes what a stack rooted at base left: processes naming it
+// (shims), runc containers, mounts, and the directory itself.
+func Cleanup(base string) error {
+	killMentioning(base)
+	deleteRuncContainers(filepath.Join(base, "state", "runc"))
+	unmountUnder(base)
+	return os.RemoveAll(base)
 }
 
 func tail(s string, n int) string {
