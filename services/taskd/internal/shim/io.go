@@ -17,11 +17,35 @@ type stdio struct {
 	socket  *runc.Socket
 	console console.Console
 	copies  sync.WaitGroup
-	stdin   io.Closer
+	// The client's output fifos, opened before the process starts and held
+	// until its output is copied: a client waits for that open to finish,
+	// and would miss output written and closed before it got there.
+	stdout, stderr *os.File
+}
+
+func openOutput(fifo string) (*os.File, error) {
+	if fifo == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", fifo, err)
+	}
+	return f, nil
 }
 
 func newStdio(paths Stdio) (*stdio, error) {
 	s := &stdio{paths: paths}
+	var err error
+	if s.stdout, err = openOutput(paths.Stdout); err != nil {
+		return nil, err
+	}
+	if !paths.Terminal {
+		if s.stderr, err = openOutput(paths.Stderr); err != nil {
+			s.stdout.Close()
+			return nil, err
+		}
+	}
 	if paths.Terminal {
 		sock, err := runc.NewTempConsoleSocket()
 		if err != nil {
@@ -51,32 +75,28 @@ func (s *stdio) start() error {
 			return fmt.Errorf("receive pty: %w", err)
 		}
 		s.console = c
-		s.copyOut(c, s.paths.Stdout)
+		s.copyOut(c, s.stdout)
 		s.copyIn(c, s.paths.Stdin)
 		return nil
 	}
 	// The child has its ends now; closing ours lets EOF through at exit.
 	s.pipes.(interface{ CloseAfterStart() error }).CloseAfterStart()
-	s.copyOut(s.pipes.Stdout(), s.paths.Stdout)
-	s.copyOut(s.pipes.Stderr(), s.paths.Stderr)
+	s.copyOut(s.pipes.Stdout(), s.stdout)
+	s.copyOut(s.pipes.Stderr(), s.stderr)
 	if s.paths.Stdin != "" {
 		s.copyIn(s.pipes.Stdin(), s.paths.Stdin)
 	}
 	return nil
 }
 
-func (s *stdio) copyOut(src io.Reader, fifo string) {
+func (s *stdio) copyOut(src io.Reader, f *os.File) {
 	s.copies.Add(1)
 	go func() {
 		defer s.copies.Done()
 		var dst io.Writer = io.Discard
-		if fifo != "" {
-			// The client opened the read end first; this open does not block.
-			f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-			if err == nil {
-				defer f.Close()
-				dst = f
-			}
+		if f != nil {
+			defer f.Close()
+			dst = f
 		}
 		buf := make([]byte, 32<<10)
 		io.CopyBuffer(dst, src, buf)
@@ -130,4 +150,19 @@ func (s *stdio) resize(w, h uint32) error {
 		return fmt.Errorf("process has no terminal")
 	}
 	return s.console.Resize(console.WinSize{Width: uint16(w), Height: uint16(h)})
+}
+
+// abort releases the fifos and pipes of a process that never started.
+func (s *stdio) abort() {
+	for _, f := range []*os.File{s.stdout, s.stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	if s.pipes != nil {
+		s.pipes.Close()
+	}
+	if s.socket != nil {
+		s.socket.Close()
+	}
 }

@@ -133,6 +133,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 		opts.ConsoleSocket = io.socket
 	}
 	if err := s.runc.Create(context.Background(), s.id, s.bundle, opts); err != nil {
+		io.abort()
 		return runcError(err, s.bundle)
 	}
 	if err := io.start(); err != nil {
@@ -203,6 +204,7 @@ func (s *Service) startExec(p *process) error {
 		opts.ConsoleSocket = io.socket
 	}
 	if err := s.runc.Exec(context.Background(), s.id, spec, opts); err != nil {
+		io.abort()
 		return runcError(err, s.bundle)
 	}
 	if err := io.start(); err != nil {
