@@ -30,7 +30,7 @@ type Config struct {
 	MetricsAddr    string `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
 	RegistryConfig string `env:"BERTH_REGISTRY_CONFIG_PATH" envDefault:"/etc/berth/certs.d" doc:"containerd-style certs.d directory: <host>/hosts.toml with mirrors and TLS settings, read at each pull"`
 	RegistryAuth   string `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
-	MaxDownloads   int    `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"3" doc:"layers a server-side pull downloads at once"`
+	MaxDownloads   int    `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
 }
 
 func main() {

@@ -17,7 +17,7 @@ import (
 	imagesv1 "berth.dev/proto/berth/images/v1"
 )
 
-const defaultConcurrency = 3
+const defaultConcurrency = 5
 
 // fetchAndUnpack downloads the image's blobs and unpacks its layers, and
 // returns the descriptor the image record points at.
