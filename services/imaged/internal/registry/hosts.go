@@ -82,13 +82,17 @@ func Endpoints(dir, host string) ([]Endpoint, error) {
 }
 
 func parseURL(u string) (Endpoint, error) {
+	var ep Endpoint
 	switch {
 	case strings.HasPrefix(u, "http://"):
-		return Endpoint{Host: hostOf(u[len("http://"):]), PlainHTTP: true}, nil
+		ep = Endpoint{Host: hostOf(u[len("http://"):]), PlainHTTP: true}
 	case strings.HasPrefix(u, "https://"):
-		return Endpoint{Host: hostOf(u[len("https://"):])}, nil
+		ep = Endpoint{Host: hostOf(u[len("https://"):])}
 	}
-	return Endpoint{}, fmt.Errorf("hosts.toml: %q is not an http(s) URL: %w", u, errdefs.ErrInvalidArgument)
+	if ep.Host == "" || strings.ContainsAny(ep.Host, " \t\n@?#") {
+		return Endpoint{}, fmt.Errorf("hosts.toml: %q is not an http(s) URL with a host: %w", u, errdefs.ErrInvalidArgument)
+	}
+	return ep, nil
 }
 
 func hostOf(s string) string {

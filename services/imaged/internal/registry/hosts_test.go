@@ -32,3 +32,25 @@ func TestEndpointsMirrorsThenServer(t *testing.T) {
 		t.Fatalf("no hosts.toml: %v", eps)
 	}
 }
+
+func FuzzEndpoints(f *testing.F) {
+	f.Add([]byte("server = \"https://r.example\"\n[host.\"http://127.0.0.1:5000\"]\n  capabilities = [\"pull\"]\n"))
+	f.Add([]byte("[host.\"ftp://x\"]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "h.example"), 0o755)
+		os.WriteFile(filepath.Join(dir, "h.example", "hosts.toml"), data, 0o644)
+		eps, err := Endpoints(dir, "h.example")
+		if err != nil {
+			return
+		}
+		if len(eps) == 0 {
+			t.Fatal("no endpoint and no error")
+		}
+		for _, ep := range eps {
+			if ep.Host == "" {
+				t.Fatalf("empty host in %v", eps)
+			}
+		}
+	})
+}
