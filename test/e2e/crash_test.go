@@ -87,7 +87,7 @@ func TestSnapshotdKilledMidApply(t *testing.T) {
 	st, ref := randomImageStack(t)
 	done := pullInBackground(t, st, ref)
 	waitFor(t, 20*time.Second, func() error {
-		if matches, _ := filepath.Glob(filepath.Join(st.Root, "snapshotd/mounts/apply-*")); len(matches) == 0 {
+		if out, _ := st.Ctr(t, "snapshots", "ls"); !strings.Contains(out, "extract-") {
 			return fmt.Errorf("no apply under way")
 		}
 		return nil

@@ -138,49 +138,109 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 	return nil
 }
 
-// unpack applies layer i once it and every layer below it are in, and
-// returns the top snapshot's chain id.
+// chainIDs returns each layer's chain id (the name of the snapshot holding
+// it and every layer below).
+func chainIDs(diffIDs []v1.Hash) []string {
+	out := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
+		out[i] = d.String()
+		if i > 0 {
+			out[i] = digest.FromString(out[i-1] + " " + out[i]).String()
+		}
+	}
+	return out
+}
+
+// unpack turns the layers into committed snapshots and returns the top
+// chain id. On overlayfs each layer is applied as soon as it is downloaded,
+// into a snapshot of its own, several at once, and committed onto the layer
+// below once that one is; elsewhere layers are applied in order on their
+// parents.
 func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, downloaded []chan struct{}, prog *progress) (string, error) {
-	parent := ""
-	for i, d := range descs {
+	chains := chainIDs(diffIDs)
+	parallel := sn == "overlayfs"
+	type applied struct {
+		key    string // empty when the snapshot already existed
+		err    error
+		ready  chan struct{}
+		parent string
+	}
+	results := make([]*applied, len(descs))
+	for i := range results {
+		results[i] = &applied{ready: make(chan struct{})}
+	}
+	apply := func(i int, parent string) {
+		r := results[i]
+		defer close(r.ready)
 		select {
 		case <-downloaded[i]:
 		case <-ctx.Done():
-			return "", ctx.Err()
+			r.err = ctx.Err()
+			return
 		}
-		chain := diffIDs[i].String()
-		if parent != "" {
-			chain = digest.FromString(parent + " " + chain).String()
-		}
-		if _, err := p.Snapshots.Stat(ctx, sn, chain); err == nil {
+		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
 			prog.layer(i, stateUnpacked)
-			parent = chain
-			continue
+			return
 		}
 		prog.layer(i, stateUnpacking)
-		key := "extract-" + randomID() + " " + chain
-		mounts, err := p.Snapshots.Prepare(ctx, sn, key, parent)
+		r.key = "extract-" + randomID() + " " + chains[i]
+		mounts, err := p.Snapshots.Prepare(ctx, sn, r.key, parent)
 		if err != nil {
-			return "", fmt.Errorf("prepare %s: %w", chain, err)
+			r.key, r.err = "", fmt.Errorf("prepare %s: %w", chains[i], err)
+			return
 		}
-		// Syncing once, with the last layer, makes the whole image durable
-		// before its record exists.
-		applied, err := p.Snapshots.Apply(ctx, d, mounts, i == len(descs)-1)
-		if err == nil && applied.Digest != diffIDs[i].String() {
-			err = fmt.Errorf("layer %s unpacks to %s, the image says %s: %w", d.Digest, applied.Digest, diffIDs[i], errdefs.ErrDataLoss)
+		// Each apply syncs in parallel mode: which one finishes last is not
+		// known, and the image must be durable before it is recorded.
+		out, err := p.Snapshots.Apply(ctx, descs[i], mounts, parallel || i == len(descs)-1, parallel)
+		if err == nil && out.Digest != diffIDs[i].String() {
+			err = fmt.Errorf("layer %s unpacks to %s, the image says %s: %w", descs[i].Digest, out.Digest, diffIDs[i], errdefs.ErrDataLoss)
 		}
-		if err == nil {
-			err = p.Snapshots.Commit(ctx, sn, chain, key)
+		r.err = err
+	}
+	sem := make(chan struct{}, unpackConcurrency)
+	parent := ""
+	var firstErr error
+	for i := range descs {
+		if parallel {
+			if i == 0 {
+				for j := range descs {
+					go func() {
+						sem <- struct{}{}
+						defer func() { <-sem }()
+						apply(j, "")
+					}()
+				}
+			}
+		} else {
+			apply(i, parent)
 		}
-		if err != nil {
-			p.Snapshots.Remove(ctx, sn, key)
-			return "", fmt.Errorf("unpack layer %s: %w", d.Digest, err)
+		r := results[i]
+		<-r.ready
+		if r.err == nil && firstErr == nil && r.key != "" {
+			r.err = p.Snapshots.Commit(ctx, sn, chains[i], r.key, parent)
+		}
+		if r.err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("unpack layer %s: %w", descs[i].Digest, r.err)
+		}
+		if r.err != nil || firstErr != nil {
+			if r.key != "" {
+				p.Snapshots.Remove(ctx, sn, r.key)
+			}
+			continue
 		}
 		prog.layer(i, stateUnpacked)
-		parent = chain
+		parent = chains[i]
+	}
+	if firstErr != nil {
+		return "", firstErr
 	}
 	return parent, nil
 }
+
+// unpackConcurrency bounds parallel layer applies; applying is CPU-bound
+// (decompressing, hashing, writing), so more than two per core only adds
+// contention.
+const unpackConcurrency = 3
 
 // label writes the manifest and index and the labels that keep the image's
 // content and snapshots from garbage collection.

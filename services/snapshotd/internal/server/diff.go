@@ -18,6 +18,7 @@ import (
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/mount"
+	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/snapshotd/internal/apply"
 	"berth.dev/services/snapshotd/internal/diff"
@@ -59,7 +60,11 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 	if err != nil {
 		return nil, err
 	}
-	res, err := apply.Apply(target, blob, s.Options)
+	opts := s.Options
+	// A layer unpacked on its own, to be committed onto its parents later,
+	// records deletions as overlay whiteouts instead of performing them.
+	_, opts.Overlay = req.Payloads[snapshotdclient.OverlayWhiteouts]
+	res, err := apply.Apply(target, blob, opts)
 	if err == nil && req.SyncFs {
 		// One syncfs for the whole layer (and whatever else is pending on
 		// the filesystem), never an fsync per file. Clients ask for it;

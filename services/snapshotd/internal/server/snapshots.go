@@ -44,7 +44,7 @@ func (s *Snapshots) Mounts(ctx context.Context, req *api.MountsRequest) (*api.Mo
 }
 
 func (s *Snapshots) Commit(ctx context.Context, req *api.CommitSnapshotRequest) (*emptypb.Empty, error) {
-	if err := s.Manager.Commit(ctx, req.Snapshotter, req.Name, req.Key, req.Labels); err != nil {
+	if err := s.Manager.Commit(ctx, req.Snapshotter, req.Name, req.Key, req.Parent, req.Labels); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

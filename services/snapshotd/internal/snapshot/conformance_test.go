@@ -68,7 +68,7 @@ func conformance(t *testing.T, sn string) {
 	dir := mountAt(t, m, ctx, sn, "base-active")
 	os.WriteFile(filepath.Join(dir, "base"), []byte("1"), 0o644)
 	mount.UnmountAll(dir)
-	if err := m.Commit(ctx, sn, "base", "base-active", map[string]string{"l": "v"}); err != nil {
+	if err := m.Commit(ctx, sn, "base", "base-active", "", map[string]string{"l": "v"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Stat(ctx, sn, "base-active"); !errdefs.IsNotFound(err) {

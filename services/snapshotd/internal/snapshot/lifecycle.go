@@ -20,7 +20,11 @@ import (
 )
 
 // Commit turns the active snapshot key into the committed snapshot name.
-func (m *Manager) Commit(ctx context.Context, snapshotter, name, key string, lbls map[string]string) error {
+// A parent other than the one key was prepared on rebases it: an overlay
+// layer unpacked on its own (in parallel with the layers below it) is
+// committed on top of them. Only overlayfs can rebase, since its snapshots
+// hold their own changes only.
+func (m *Manager) Commit(ctx context.Context, snapshotter, name, key, parent string, lbls map[string]string) error {
 	r, err := m.request(ctx, snapshotter)
 	if err != nil {
 		return err
@@ -42,6 +46,11 @@ func (m *Manager) Commit(ctx context.Context, snapshotter, name, key string, lbl
 		if _, err := getRecord(txn, r.snapshotter, r.ns, name); err == nil {
 			return fmt.Errorf("snapshot %q: %w", name, errdefs.ErrAlreadyExists)
 		}
+		if parent != "" && parent != cur.Parent {
+			if err := m.rebase(txn, r, cur, parent); err != nil {
+				return err
+			}
+		}
 		cur.Size, cur.Inodes = usage(filepath.Join(m.dir(r.snapshotter, cur.ID), "fs"))
 		cur.Kind = api.Kind_COMMITTED
 		cur.Updated = time.Now().UTC()
@@ -56,6 +65,21 @@ func (m *Manager) Commit(ctx context.Context, snapshotter, name, key string, lbl
 		}
 		return rec.Add(r.ns, events.TopicSnapshotCommit, &apievents.SnapshotCommit{Key: key, Name: name, Snapshotter: r.snapshotter})
 	})
+}
+
+func (m *Manager) rebase(txn *badger.Txn, r req, cur *record, parent string) error {
+	if _, ok := r.d.(overlay); !ok || cur.Parent != "" {
+		return fmt.Errorf("only an overlayfs snapshot prepared without a parent can be committed onto %q: %w", parent, errdefs.ErrFailedPrecondition)
+	}
+	p, err := getRecord(txn, r.snapshotter, r.ns, parent)
+	if err != nil {
+		return fmt.Errorf("parent %w", err)
+	}
+	if p.Kind != api.Kind_COMMITTED {
+		return fmt.Errorf("parent %q is not committed: %w", parent, errdefs.ErrFailedPrecondition)
+	}
+	cur.Parent = parent
+	return nil
 }
 
 // Remove deletes a snapshot that has no children.
