@@ -18,8 +18,8 @@ import (
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/mount"
-	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/services/snapshotd/internal/apply"
 	"berth.dev/services/snapshotd/internal/diff"
 )
