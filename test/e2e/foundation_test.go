@@ -33,6 +33,16 @@ func TestCtrVersionAndNamespaces(t *testing.T) {
 	if _, err := st.Ctr(t, "namespaces", "create", "bad..name"); err == nil || !strings.Contains(err.Error(), "invalid argument") {
 		t.Fatalf("malformed name: %v", err)
 	}
+	// A malformed namespace on a forwarded call is refused by the daemon,
+	// and creates nothing.
+	for _, args := range [][]string{{"content", "ls"}, {"images", "ls"}, {"snapshots", "ls"}, {"containers", "ls"}, {"leases", "create"}} {
+		if _, err := st.Ctr(t, append([]string{"-n", "bad..ns"}, args...)...); err == nil || !strings.Contains(err.Error(), "invalid argument") {
+			t.Fatalf("%v in a malformed namespace: %v", args, err)
+		}
+	}
+	if out := st.MustCtr(t, "namespaces", "ls", "-q"); strings.Contains(out, "bad") {
+		t.Fatalf("a malformed namespace was created:\n%s", out)
+	}
 	st.MustCtr(t, "namespaces", "rm", "e2e-one")
 	if out := st.MustCtr(t, "namespaces", "ls", "-q"); strings.Contains(out, "e2e-one") {
 		t.Fatalf("namespace still listed after rm:\n%s", out)
