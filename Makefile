@@ -10,12 +10,13 @@ export BERTH_STATE ?= /run/berth
 
 all: build
 
-# Each daemon is built once its main package exists.
+# Each daemon is built once its main package exists. Static binaries: no
+# libc mapped into every daemon and shim.
 MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/main.go))
 
 build:
 	@mkdir -p $(BIN)
-	go build -trimpath -ldflags "-s -w" -o $(BIN)/ $(MAINS)
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(BIN)/ $(MAINS)
 
 deps:
 	scripts/install-deps
