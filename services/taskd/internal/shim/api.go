@@ -6,8 +6,6 @@ import "time"
 const (
 	SocketName = "shim.sock"
 	ExitsName  = "exits.json"
-	// ServiceName prefixes the RPC methods.
-	ServiceName = "Shim"
 )
 
 // Stdio names the client's fifos (any may be empty).

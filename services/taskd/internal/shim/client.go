@@ -1,9 +1,9 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"net"
-	"net/rpc"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +17,7 @@ import (
 // Client is taskd's connection to one shim.
 type Client struct {
 	Dir string
-	rpc *rpc.Client
+	rpc *rpcClient
 }
 
 // Connect dials the shim serving dir.
@@ -26,7 +26,7 @@ func Connect(dir string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shim in %s: %v: %w", dir, err, errdefs.ErrUnavailable)
 	}
-	return &Client{Dir: dir, rpc: rpc.NewClient(c)}, nil
+	return &Client{Dir: dir, rpc: newRPCClient(c)}, nil
 }
 
 // Launch starts a shim for the bundle dir and connects to it. The shim gets
@@ -77,7 +77,7 @@ func (c *Client) call(method string, req, resp any) error {
 	if c.rpc == nil {
 		return fmt.Errorf("shim of %s is gone: %w", c.Dir, errdefs.ErrUnavailable)
 	}
-	if err := c.rpc.Call(ServiceName+"."+method, req, resp); err != nil {
+	if err := c.rpc.Call(method, req, resp); err != nil {
 		return classify(err)
 	}
 	return nil
@@ -87,7 +87,7 @@ func (c *Client) call(method string, req, resp any) error {
 func classify(err error) error {
 	msg := err.Error()
 	switch {
-	case err == rpc.ErrShutdown || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF"):
+	case errors.Is(err, errShutdown) || strings.Contains(msg, "connection reset") || strings.Contains(msg, "EOF"):
 		return fmt.Errorf("shim connection lost: %v: %w", err, errdefs.ErrUnavailable)
 	case strings.Contains(msg, "not found"), strings.Contains(msg, "does not exist"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)

@@ -2,7 +2,6 @@ package shim
 
 import (
 	"net"
-	"net/rpc"
 	"os"
 	"path/filepath"
 )
@@ -15,17 +14,13 @@ func (s *Service) Serve() error {
 	if err != nil {
 		return err
 	}
-	srv := rpc.NewServer()
-	if err := srv.RegisterName(ServiceName, s); err != nil {
-		return err
-	}
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			go srv.ServeConn(c)
+			go serveConn(s, c)
 		}
 	}()
 	<-s.shutdown
