@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"time"
 
@@ -19,8 +20,10 @@ func main() {
 	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
 	flag.Parse()
-	// One shim per container: memory matters more than GC throughput.
+	// One shim per container: memory matters more than GC throughput, and
+	// one idle container needs no parallelism (fewer threads, fewer caches).
 	debug.SetGCPercent(25)
+	runtime.GOMAXPROCS(1)
 	if err := run(cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-shim:", err)
 		os.Exit(1)
