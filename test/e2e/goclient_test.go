@@ -55,8 +55,10 @@ func TestContainerdGoClient(t *testing.T) {
 		t.Fatalf("new container: %v", err)
 	}
 	defer container.Delete(ctx, containerd.WithSnapshotCleanup)
-	var out bytes.Buffer
-	task, err := container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &out, &out)))
+	// Separate buffers: the client copies stdout and stderr concurrently, and
+	// a bytes.Buffer is not safe for that.
+	var out, errOut bytes.Buffer
+	task, err := container.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &out, &errOut)))
 	if err != nil {
 		t.Fatalf("new task: %v", err)
 	}
@@ -75,7 +77,7 @@ func TestContainerdGoClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "from-go-client") {
-		t.Fatalf("output %q", out.String())
+		t.Fatalf("output %q, error output %q", out.String(), errOut.String())
 	}
 	select {
 	case e := <-evs:
