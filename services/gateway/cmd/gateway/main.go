@@ -23,7 +23,8 @@ import (
 // Config is the gateway's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -73,6 +74,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	imageService, err := newImageService(cfg)
+	if err != nil {
+		return err
+	}
+	imageService.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
