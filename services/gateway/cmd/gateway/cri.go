@@ -5,7 +5,9 @@ import (
 
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/snapshotdclient"
+	"berth.dev/pkg/taskdclient"
 	"berth.dev/services/gateway/internal/cri/images"
+	"berth.dev/services/gateway/internal/cri/streaming"
 )
 
 // newImageService builds the CRI image service over imaged and snapshotd.
@@ -26,4 +28,21 @@ func newImageService(cfg Config) (*images.Service, error) {
 		ContentDir:   filepath.Join(cfg.Root, "imaged", "content"),
 		Pinned:       []string{cfg.SandboxImage},
 	}), nil
+}
+
+// newStreamServer builds the CRI's exec, attach and port-forward server
+// over taskd, with exec fifos under the state directory.
+func newStreamServer(cfg Config) (*streaming.Server, error) {
+	tasks, err := taskdclient.Dial(cfg.Socket("taskd"))
+	if err != nil {
+		return nil, err
+	}
+	sc := cfg.Stream
+	sc.StateDir = filepath.Join(cfg.State, "cri-exec")
+	s, err := streaming.New(sc, tasks, streaming.TaskNetNS(tasks))
+	if err != nil {
+		tasks.Close()
+		return nil, err
+	}
+	return s, nil
 }

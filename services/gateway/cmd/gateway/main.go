@@ -13,6 +13,7 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
@@ -24,6 +25,7 @@ import (
 type Config struct {
 	config.Common
 	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	Stream       streaming.Config
 	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
 }
 
@@ -79,6 +81,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	imageService.Register(srv)
+	stream, err := newStreamServer(cfg)
+	if err != nil {
+		return err
+	}
+	d.Go(func() error { return stream.Run(ctx) })
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
