@@ -13,6 +13,7 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri/images"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
@@ -76,6 +77,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	// The CRI keeps its images and containers in k8s.io, which ctr and the
+	// containerd client expect to find listed, as containerd creates it.
+	if err := namespaces.Ensure(ctx, images.Namespace); err != nil {
+		return err
+	}
 	imageService, err := newImageService(cfg)
 	if err != nil {
 		return err

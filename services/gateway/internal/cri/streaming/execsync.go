@@ -3,7 +3,6 @@ package streaming
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -25,25 +24,30 @@ func (s *Server) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) 
 		timeout: time.Duration(req.Timeout) * time.Second,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", req.ContainerId, err)
+		return nil, err
 	}
 	return &runtimeapi.ExecSyncResponse{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: int32(code)}, nil
 }
 
 // cappedBuffer keeps the first max bytes and drops the rest, still
 // reporting them written so the process never blocks on its output.
+// The buffer is a field, not embedded: an embedded bytes.Buffer would lend
+// its ReadFrom to io.Copy, which would then bypass the cap.
 type cappedBuffer struct {
-	bytes.Buffer
+	buf bytes.Buffer
 	max int
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
+	if room := b.max - b.buf.Len(); room > 0 {
 		if len(p) > room {
-			b.Buffer.Write(p[:room])
+			b.buf.Write(p[:room])
 		} else {
-			b.Buffer.Write(p)
+			b.buf.Write(p)
 		}
 	}
 	return len(p), nil
 }
+
+// Bytes returns what was kept.
+func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }

@@ -49,7 +49,7 @@ func (s *Server) execute(ctx context.Context, containerID string, o execOptions)
 	ctx = nsContext(ctx)
 	spec, err := s.tasks.ProcessSpec(ctx, containerID)
 	if err != nil {
-		return 0, fmt.Errorf("container %q: %w", containerID, err)
+		return 0, err
 	}
 	spec.Args = o.cmd
 	spec.Terminal = o.tty
@@ -120,7 +120,7 @@ func (s *Server) wait(ctx context.Context, containerID, execID string, timeout t
 		<-copied
 		return e.status, nil
 	case <-expired:
-		cause = errTimeout(timeout)
+		cause = fmt.Errorf("exec in container %q: %w", containerID, errTimeout(timeout))
 	case <-ctx.Done():
 		cause = ctx.Err()
 	}

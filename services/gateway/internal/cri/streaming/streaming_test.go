@@ -26,8 +26,14 @@ func TestCappedBuffer(t *testing.T) {
 			t.Fatalf("Write(%q) = %d, %v", s, n, err)
 		}
 	}
-	if b.String() != "abcde" {
-		t.Fatalf("kept %q, want the first 5 bytes", b.String())
+	if string(b.Bytes()) != "abcde" {
+		t.Fatalf("kept %q, want the first 5 bytes", b.Bytes())
+	}
+	// io.Copy must go through the cap too.
+	b = &cappedBuffer{max: 3}
+	io.Copy(b, strings.NewReader("abcdef"))
+	if string(b.Bytes()) != "abc" {
+		t.Fatalf("io.Copy kept %q", b.Bytes())
 	}
 }
 
