@@ -24,6 +24,7 @@ import (
 type Config struct {
 	config.Common
 	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	CRI         CRIConfig
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -67,12 +68,22 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}, backends...)
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
+	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
+		return err
+	}
+	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI)
+	if err != nil {
+		return err
+	}
+	defer closeCRI()
+	d.Go(func() error { return runtime.Monitor(ctx, d.Bus) })
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	runtime.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
@@ -110,6 +121,7 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
 

@@ -81,4 +81,16 @@ type Container struct {
 	OOMKilled bool `json:"oomKilled,omitempty"`
 	// Resources is the LinuxContainerResources last applied, as protobuf.
 	Resources []byte `json:"resources,omitempty"`
+	// ImageRef is the image's repo digest, or its id.
+	ImageRef string `json:"imageRef,omitempty"`
+	// Rootfs is how the container's snapshot mounts.
+	Rootfs []Mount `json:"rootfs,omitempty"`
+}
+
+// Mount is one rootfs mount.
+type Mount struct {
+	Type    string   `json:"type"`
+	Source  string   `json:"source"`
+	Target  string   `json:"target,omitempty"`
+	Options []string `json:"options,omitempty"`
 }

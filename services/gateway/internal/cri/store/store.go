@@ -123,6 +123,17 @@ func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Containe
 var ErrUnchanged = errors.New("unchanged")
 
 func (s *Store) update(prefix, id string, v any, fn func() error) error {
+	// Exit events and CRI calls update the same record concurrently:
+	// a conflicting transaction is retried on the fresh record.
+	for {
+		err := s.updateOnce(prefix, id, v, fn)
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+	}
+}
+
+func (s *Store) updateOnce(prefix, id string, v any, fn func() error) error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(prefix + id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
