@@ -23,8 +23,9 @@ import (
 // Config is the gateway's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
-	CRI         CRIConfig
+	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	CRI          CRIConfig
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -71,7 +72,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
 		return err
 	}
-	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI)
+	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI, cfg.SandboxImage)
 	if err != nil {
 		return err
 	}

@@ -18,18 +18,16 @@ import (
 
 // CRIConfig configures the Kubernetes CRI the gateway serves.
 type CRIConfig struct {
-	CNIConfDir    string `env:"BERTH_CNI_CONF_DIR" envDefault:"/etc/cni/net.d" doc:"CNI network configurations; the first (by name) is the pod network"`
-	CNIBinDir     string `env:"BERTH_CNI_BIN_DIR" envDefault:"/opt/cni/bin:/usr/lib/cni" doc:"colon-separated directories holding CNI plugins"`
-	SandboxImage  string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"pause image of pod sandboxes, pulled when missing; berth.dev/pause:builtin (or any image that cannot be had) uses the built-in one"`
-	PauseBinary   string `env:"BERTH_PAUSE_BINARY" doc:"the built-in pause image's program; empty means berth-pause next to the gateway"`
-	CgroupDriver  string `env:"BERTH_CGROUP_DRIVER" envDefault:"auto" doc:"auto, systemd or cgroupfs: how pods' cgroups are named (auto: systemd on a systemd host with cgroup v2)"`
-	StreamAddress string `env:"BERTH_STREAM_ADDRESS" envDefault:"127.0.0.1:0" doc:"address of the CRI streaming server (exec, attach, port-forward)"`
-	Root          string `env:"BERTH_CRI_ROOT" doc:"per-pod files (hostname, resolv.conf, hosts, /dev/shm); empty means <root>/gateway/cri"`
+	CNIConfDir   string `env:"BERTH_CNI_CONF_DIR" envDefault:"/etc/cni/net.d" doc:"CNI network configurations; the first (by name) is the pod network"`
+	CNIBinDir    string `env:"BERTH_CNI_BIN_DIR" envDefault:"/opt/cni/bin:/usr/lib/cni" doc:"colon-separated directories holding CNI plugins"`
+	PauseBinary  string `env:"BERTH_PAUSE_BINARY" doc:"the built-in pause image's program (used when BERTH_SANDBOX_IMAGE cannot be had, or is berth.dev/pause:builtin); empty means berth-pause next to the gateway"`
+	CgroupDriver string `env:"BERTH_CGROUP_DRIVER" envDefault:"auto" doc:"auto, systemd or cgroupfs: how pods' cgroups are named (auto: systemd on a systemd host with cgroup v2)"`
+	Root         string `env:"BERTH_CRI_ROOT" doc:"per-pod files (hostname, resolv.conf, hosts, /dev/shm); empty means <root>/gateway/cri"`
 }
 
 // runtimeService builds the CRI RuntimeService over the daemons' clients.
 // It returns a function closing the clients.
-func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig) (*cri.RuntimeService, func(), error) {
+func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxImage string) (*cri.RuntimeService, func(), error) {
 	tasks, err := taskdclient.Dial(c.Socket("taskd"))
 	if err != nil {
 		return nil, nil, err
@@ -64,7 +62,7 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig) (*cri.Runt
 	rs := cri.New(cri.Config{
 		Root:          root,
 		NetNSDir:      filepath.Join(c.State, "netns"),
-		SandboxImage:  strings.TrimSpace(cfg.SandboxImage),
+		SandboxImage:  strings.TrimSpace(sandboxImage),
 		PauseBinary:   pause,
 		SystemdCgroup: cri.DetectSystemdCgroup(cfg.CgroupDriver),
 		Release:       release,
