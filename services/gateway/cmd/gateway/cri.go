@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/pkg/taskdclient"
+	"berth.dev/services/gateway/internal/cri"
 	"berth.dev/services/gateway/internal/cri/images"
 	"berth.dev/services/gateway/internal/cri/streaming"
 )
@@ -32,17 +36,37 @@ func newImageService(cfg Config) (*images.Service, error) {
 
 // newStreamServer builds the CRI's exec, attach and port-forward server
 // over taskd, with exec fifos under the state directory.
-func newStreamServer(cfg Config) (*streaming.Server, error) {
+func newStreamServer(cfg Config, netns streaming.NetNS) (*streaming.Server, error) {
 	tasks, err := taskdclient.Dial(cfg.Socket("taskd"))
 	if err != nil {
 		return nil, err
 	}
 	sc := cfg.Stream
 	sc.StateDir = filepath.Join(cfg.State, "cri-exec")
-	s, err := streaming.New(sc, tasks, streaming.TaskNetNS(tasks))
+	s, err := streaming.New(sc, tasks, netns)
 	if err != nil {
 		tasks.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// criImages hands the runtime service the image service's images in the
+// runtime's own terms.
+type criImages struct{ s *images.Service }
+
+func (c criImages) Resolve(ctx context.Context, ref string) (*cri.Image, error) {
+	return runtimeImage(c.s.Resolve(ctx, ref))
+}
+
+func (c criImages) Ensure(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) (*cri.Image, error) {
+	return runtimeImage(c.s.Ensure(ctx, ref, auth))
+}
+
+func runtimeImage(img *images.Image, err error) (*cri.Image, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &cri.Image{ID: img.ID, Name: img.Name, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests,
+		ChainID: img.ChainID, Config: img.Config, Size: img.Size}, nil
 }

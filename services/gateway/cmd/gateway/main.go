@@ -13,7 +13,6 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
-	"berth.dev/services/gateway/internal/cri/images"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
@@ -26,8 +25,9 @@ import (
 type Config struct {
 	config.Common
 	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
-	Stream       streaming.Config
 	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	CRI          CRIConfig
+	Stream       streaming.Config
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -71,27 +71,34 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}, backends...)
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
+	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
+		return err
+	}
+	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI, cfg.SandboxImage)
+	if err != nil {
+		return err
+	}
+	defer closeCRI()
+	d.Go(func() error { return runtime.Monitor(ctx, d.Bus) })
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
-	// The CRI keeps its images and containers in k8s.io, which ctr and the
-	// containerd client expect to find listed, as containerd creates it.
-	if err := namespaces.Ensure(ctx, images.Namespace); err != nil {
-		return err
-	}
 	imageService, err := newImageService(cfg)
 	if err != nil {
 		return err
 	}
-	imageService.Register(srv)
-	stream, err := newStreamServer(cfg)
+	runtime.Images = criImages{imageService}
+	stream, err := newStreamServer(cfg, runtime.SandboxNetNS)
 	if err != nil {
 		return err
 	}
+	runtime.Streamer = stream
 	d.Go(func() error { return stream.Run(ctx) })
+	imageService.Register(srv)
+	runtime.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
@@ -129,6 +136,7 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
 
