@@ -48,10 +48,14 @@ func (s *Server) portForward(ctx context.Context, sandboxID string, port int32, 
 }
 
 // dialInNetNS connects to localhost:port from inside the namespace at
-// path. The socket keeps the namespace it was made in; the thread that
+// path (the host's when path is empty). The socket keeps the namespace it was made in; the thread that
 // entered the namespace is returned to the host's before it is released,
 // or left to die with its goroutine.
 func dialInNetNS(path string, port int32) (net.Conn, error) {
+	if path == "" {
+		// A pod on the host's network.
+		return dialLocal(port)
+	}
 	type result struct {
 		conn net.Conn
 		err  error
@@ -78,12 +82,7 @@ func dialInNetNS(path string, port int32) (net.Conn, error) {
 			ch <- result{err: fmt.Errorf("enter %s: %w", path, err)}
 			return
 		}
-		conn, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			if c6, err6 := net.Dial("tcp6", fmt.Sprintf("[::1]:%d", port)); err6 == nil {
-				conn, err = c6, nil
-			}
-		}
+		conn, err := dialLocal(port)
 		if unix.Setns(int(host.Fd()), unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}
@@ -91,4 +90,15 @@ func dialInNetNS(path string, port int32) (net.Conn, error) {
 	}()
 	r := <-ch
 	return r.conn, r.err
+}
+
+// dialLocal connects to localhost, IPv4 first, as containerd does.
+func dialLocal(port int32) (net.Conn, error) {
+	conn, err := net.Dial("tcp4", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		if c6, err6 := net.Dial("tcp6", fmt.Sprintf("[::1]:%d", port)); err6 == nil {
+			return c6, nil
+		}
+	}
+	return conn, err
 }
