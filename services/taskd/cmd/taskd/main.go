@@ -41,6 +41,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	containers := container.New(d.DB, d.Outbox)
 	tasks := task.New(ctx, task.Config{
 		StateDir:   filepath.Join(cfg.State, "shims"),
+		SocketDir:  filepath.Join(cfg.State, "s"),
 		RuncRoot:   filepath.Join(cfg.State, "runc"),
 		ShimBinary: shimBin,
 	}, d.DB, d.Outbox, containers)

@@ -16,28 +16,40 @@ import (
 
 // Client is taskd's connection to one shim.
 type Client struct {
-	Dir string
-	rpc *rpcClient
+	// Dir is the task's bundle, Socket the shim's socket.
+	Dir, Socket string
+	rpc         *rpcClient
 }
 
-// Connect dials the shim serving dir.
-func Connect(dir string) (*Client, error) {
-	c, err := net.DialTimeout("unix", filepath.Join(dir, SocketName), 2*time.Second)
+// Connect dials the shim of bundle dir at socket. A shim of an earlier Berth
+// that listens in the bundle is found there.
+func Connect(dir, socket string) (*Client, error) {
+	c, err := net.DialTimeout("unix", socket, 2*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("shim in %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		legacy := legacySocketPath(dir)
+		if _, serr := os.Stat(legacy); serr != nil {
+			return nil, fmt.Errorf("shim of %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		}
+		if c, err = net.DialTimeout("unix", legacy, 2*time.Second); err != nil {
+			return nil, fmt.Errorf("shim of %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		}
+		socket = legacy
 	}
-	return &Client{Dir: dir, rpc: newRPCClient(c)}, nil
+	return &Client{Dir: dir, Socket: socket, rpc: newRPCClient(c)}, nil
 }
 
 // Launch starts a shim for the bundle dir and connects to it. The shim gets
 // its own session so it survives taskd.
 func Launch(bin string, cfg Config) (*Client, error) {
+	if err := checkSocketPath(cfg.Socket); err != nil {
+		return nil, err
+	}
 	logf, err := os.OpenFile(filepath.Join(cfg.Bundle, "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot)
+	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -48,7 +60,7 @@ func Launch(bin string, cfg Config) (*Client, error) {
 	go func() { cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := Connect(cfg.Bundle)
+		c, err := dial(cfg.Bundle, cfg.Socket)
 		if err == nil {
 			return c, nil
 		}
@@ -63,6 +75,14 @@ func Launch(bin string, cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("shim did not start: %w", err)
 		}
 	}
+}
+
+func dial(dir, socket string) (*Client, error) {
+	c, err := net.DialTimeout("unix", socket, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Dir: dir, Socket: socket, rpc: newRPCClient(c)}, nil
 }
 
 // Close drops the connection; the shim keeps running.

@@ -18,6 +18,7 @@ import (
 // Service is the shim's API.
 type Service struct {
 	id, bundle string
+	socket     string
 	runc       *runc.Runc
 	reaper     *reaper
 	exits      *exitLog
@@ -33,6 +34,8 @@ type Service struct {
 // Config says what the shim runs.
 type Config struct {
 	ID, Bundle, Runtime, RuntimeRoot string
+	// Socket is where the shim listens (SocketPath).
+	Socket string
 }
 
 // NewService prepares a shim for the container in cfg.Bundle.
@@ -41,7 +44,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("subreaper: %w", err)
 	}
 	s := &Service{
-		id: cfg.ID, bundle: cfg.Bundle, shutdown: make(chan struct{}),
+		id: cfg.ID, bundle: cfg.Bundle, socket: cfg.Socket, shutdown: make(chan struct{}),
 		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),

@@ -69,7 +69,8 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
 		return nil, fmt.Errorf("mount rootfs: %w", err)
 	}
-	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime, RuntimeRoot: m.runcRoot(ns)}); err != nil {
+	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
+		RuntimeRoot: m.runcRoot(ns), Socket: m.socket(t.Bundle)}); err != nil {
 		return nil, err
 	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})

@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 
@@ -76,6 +77,8 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 		return st, err
 	}
 	removeBundle(t.Bundle)
+	// A shim that died could not remove its socket.
+	os.Remove(m.socket(t.Bundle))
 	m.forget(t)
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := deleteRecord(txn, t); err != nil {
