@@ -106,9 +106,9 @@ func (m *Manager) DeleteProcess(ctx context.Context, id, execID string) (shim.St
 	if err != nil {
 		return st, err
 	}
+	// Only the task's own deletion is a /tasks/delete, as in containerd.
 	m.publishExit(t.NS, t.ID, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
-	return st, m.record(ctx, t, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: id, ID: execID, Pid: uint32(st.Pid),
-		ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)})
+	return st, nil
 }
 
 // State returns a process's state.
