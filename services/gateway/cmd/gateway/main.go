@@ -7,6 +7,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
@@ -65,6 +66,15 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		return namespaces.Ensure(ctx, ns)
 	}, backends...)
+	// Leases created by clients that went away are let go by imaged after
+	// a grace period; a restart of the gateway loses every client at once.
+	clients := router.NewClients(func(ids []string) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		set.ClientsGone(ctx, "", ids)
+	})
+	rt.TrackClients(clients)
+	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
 
