@@ -49,7 +49,7 @@ func Launch(bin string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket)
+	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -113,7 +113,10 @@ func classify(err error) error {
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)
 	case strings.Contains(msg, "already"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrAlreadyExists)
-	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"), strings.Contains(msg, "no terminal"):
+	case strings.Contains(msg, "invalid argument"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
+	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"),
+		strings.Contains(msg, "no terminal"), strings.Contains(msg, "no log file"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrFailedPrecondition)
 	}
 	return fmt.Errorf("%s: %w", msg, errdefs.ErrUnknown)
@@ -183,6 +186,9 @@ func (c *Client) Stats() (Stats, error) {
 	var s Stats
 	return s, c.call("Stats", Empty{}, &s)
 }
+
+// ReopenLog reopens the init process's log file.
+func (c *Client) ReopenLog() error { return c.call("ReopenLog", Empty{}, &Empty{}) }
 
 // Exits returns the recorded exits.
 func (c *Client) Exits() ([]Exit, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,8 +47,27 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 		}
 	}
 	*st = p.state()
+	if p.stdio != nil && p.stdio.logger != nil {
+		// The logger is the shim's child: let it finish before the shim goes.
+		select {
+		case <-p.stdio.logger.exited:
+		case <-time.After(loggerStopTimeout + 2*time.Second):
+		}
+	}
 	close(s.shutdown)
 	return nil
+}
+
+// ReopenLog reopens the init process's log file (log rotation).
+func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
+	p, err := s.process("")
+	if err != nil {
+		return err
+	}
+	if st := p.state().Status; st != StatusRunning && st != StatusPaused {
+		return fmt.Errorf("task is %s, not running", st)
+	}
+	return p.stdio.reopenLogs()
 }
 
 // Pids lists the container's processes.
