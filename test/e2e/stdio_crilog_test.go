@@ -129,7 +129,7 @@ func TestStdioAttachAndReopen(t *testing.T) {
 
 	// The shim owns the log: it is written while taskd is down and after.
 	st.Restart(t, "taskd", true)
-	out2.waitGone(t) // attach streams go with taskd
+	out2.waitGone(t)           // attach streams go with taskd
 	exited, _ = task.Wait(ctx) // so did the Wait call
 	a3, err := tc.Attach(ctx, id)
 	if err != nil {

@@ -17,8 +17,8 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 
-	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/pkg/taskdclient"
+	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/test/e2e/harness"
 )
 
