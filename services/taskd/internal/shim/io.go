@@ -36,6 +36,8 @@ type stdio struct {
 	logger         *logger    // a binary:// logger process
 	hub            *hub
 
+	aborted sync.Once
+
 	inMu      sync.Mutex
 	stdin     io.Writer // what attached clients write to; nil once closed
 	stdinPipe io.Closer
@@ -224,7 +226,9 @@ func (s *stdio) reopenLogs() error {
 
 // abort releases the destinations and pipes of a process that never
 // started.
-func (s *stdio) abort() {
+func (s *stdio) abort() { s.aborted.Do(s.release) }
+
+func (s *stdio) release() {
 	for _, w := range []io.WriteCloser{s.stdout, s.stderr} {
 		if w != nil {
 			w.Close()

@@ -24,6 +24,7 @@ type Service struct {
 	reaper     *reaper
 	exits      *exitLog
 	shutdown   chan struct{}
+	stopOnce   sync.Once
 
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
@@ -61,6 +62,9 @@ func NewService(cfg Config) (*Service, error) {
 
 // Done closes when the task was deleted and the shim should exit.
 func (s *Service) Done() <-chan struct{} { return s.shutdown }
+
+// stop makes Serve return, so the shim exits.
+func (s *Service) stop() { s.stopOnce.Do(func() { close(s.shutdown) }) }
 
 func (s *Service) ids() processIDs { return processIDs{ID: s.id, Namespace: s.namespace} }
 
@@ -145,6 +149,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 		return runcError(err, s.bundle)
 	}
 	if err := io.start(); err != nil {
+		io.abort()
 		return err
 	}
 	s.mu.Lock()

@@ -54,8 +54,26 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 		case <-time.After(loggerStopTimeout + 2*time.Second):
 		}
 	}
-	close(s.shutdown)
+	s.stop()
 	return nil
+}
+
+// Shutdown ends a shim whose task could not be created: whatever runc made
+// of the container is deleted (killing its processes), the process's stdio
+// is released, and the shim exits, leaving nothing behind.
+func (s *Service) Shutdown(_ Empty, _ *Empty) error {
+	err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true})
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		err = nil
+	}
+	s.mu.Lock()
+	init := s.procs[""]
+	s.mu.Unlock()
+	if init != nil && init.stdio != nil {
+		init.stdio.abort()
+	}
+	s.stop()
+	return runcError(err, s.bundle)
 }
 
 // ReopenLog reopens the init process's log file (log rotation).

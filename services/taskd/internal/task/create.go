@@ -79,9 +79,9 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
 	if err != nil {
-		// The shim exits once told to delete its (failed) task.
-		t.shim.Delete("")
-		t.shim.Close()
+		// Nothing of the failed task may stay: not its shim (which would
+		// otherwise wait for a Delete that never comes), nor runc's state.
+		t.shim.Shutdown()
 		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
 	}
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
@@ -92,8 +92,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			IO: &apievents.TaskIO{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}, Pid: uint32(st.Pid)})
 	})
 	if err != nil {
-		t.shim.Kill(shim.KillRequest{Signal: 9, All: true})
-		t.shim.Delete("")
+		t.shim.Shutdown()
 		return nil, err
 	}
 	go m.monitor(t, "")
