@@ -18,6 +18,7 @@ func main() {
 	flag.StringVar(&cfg.ID, "id", "", "container id")
 	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the exit log)")
 	flag.StringVar(&cfg.Socket, "socket", "", "unix socket to serve taskd on")
+	flag.StringVar(&cfg.Namespace, "namespace", "", "the container's namespace (for binary:// loggers)")
 	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
 	flag.Parse()

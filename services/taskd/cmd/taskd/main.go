@@ -51,5 +51,6 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	srv := d.GRPCServer()
 	(&server.Containers{Store: containers}).Register(srv)
 	(&server.Tasks{Manager: tasks}).Register(srv)
+	(&server.BerthTasks{Manager: tasks}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{Containers: containers, Tasks: tasks}, cfg.MetricsAddr)
 }

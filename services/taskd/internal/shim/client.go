@@ -19,6 +19,9 @@ type Client struct {
 	// Dir is the task's bundle, Socket the shim's socket.
 	Dir, Socket string
 	rpc         *rpcClient
+	// For a shim this taskd started: its process, and closed once it exited.
+	proc   *os.Process
+	exited chan struct{}
 }
 
 // Connect dials the shim of bundle dir at socket. A shim of an earlier Berth
@@ -49,7 +52,7 @@ func Launch(bin string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket)
+	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -62,16 +65,20 @@ func Launch(bin string, cfg Config) (*Client, error) {
 	for {
 		c, err := dial(cfg.Bundle, cfg.Socket)
 		if err == nil {
+			c.proc, c.exited = cmd.Process, exited
 			return c, nil
 		}
 		select {
 		case <-exited:
+			os.Remove(cfg.Socket)
 			b, _ := os.ReadFile(filepath.Join(cfg.Bundle, "shim.log"))
 			return nil, fmt.Errorf("shim exited at start: %s", strings.TrimSpace(string(b)))
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
+			<-exited
+			os.Remove(cfg.Socket)
 			return nil, fmt.Errorf("shim did not start: %w", err)
 		}
 	}
@@ -83,6 +90,23 @@ func dial(dir, socket string) (*Client, error) {
 		return nil, err
 	}
 	return &Client{Dir: dir, Socket: socket, rpc: newRPCClient(c)}, nil
+}
+
+// Shutdown stops a shim whose task could not be created and waits until it
+// is gone, killing it if it does not exit by itself.
+func (c *Client) Shutdown() {
+	c.call("Shutdown", Empty{}, &Empty{})
+	c.Close()
+	if c.exited == nil {
+		return
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(5 * time.Second):
+		c.proc.Kill()
+		<-c.exited
+	}
+	os.Remove(c.Socket)
 }
 
 // Close drops the connection; the shim keeps running.
@@ -113,7 +137,10 @@ func classify(err error) error {
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)
 	case strings.Contains(msg, "already"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrAlreadyExists)
-	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"), strings.Contains(msg, "no terminal"):
+	case strings.Contains(msg, "invalid argument"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
+	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"),
+		strings.Contains(msg, "no terminal"), strings.Contains(msg, "no log file"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrFailedPrecondition)
 	}
 	return fmt.Errorf("%s: %w", msg, errdefs.ErrUnknown)
@@ -183,6 +210,9 @@ func (c *Client) Stats() (Stats, error) {
 	var s Stats
 	return s, c.call("Stats", Empty{}, &s)
 }
+
+// ReopenLog reopens the init process's log file.
+func (c *Client) ReopenLog() error { return c.call("ReopenLog", Empty{}, &Empty{}) }
 
 // Exits returns the recorded exits.
 func (c *Client) Exits() ([]Exit, error) {

@@ -151,6 +151,10 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if req.ExecID == "" || req.Spec == nil {
 		return fmt.Errorf("exec needs an id and a process spec: %w", errdefs.ErrInvalidArgument)
 	}
+	stdio := shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}
+	if err := shim.ValidateStdio(stdio); err != nil {
+		return err
+	}
 	st, err := t.shim.State("")
 	if err != nil {
 		return err
@@ -158,8 +162,7 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if st.Status != shim.StatusRunning {
 		return fmt.Errorf("task %q is %s: %w", req.ContainerID, st.Status, errdefs.ErrFailedPrecondition)
 	}
-	err = t.shim.Exec(shim.ExecRequest{ExecID: req.ExecID, Spec: req.Spec.Value,
-		Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})
+	err = t.shim.Exec(shim.ExecRequest{ExecID: req.ExecID, Spec: req.Spec.Value, Stdio: stdio})
 	if err != nil {
 		return err
 	}
