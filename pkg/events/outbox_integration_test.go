@@ -34,15 +34,22 @@ type publisher struct {
 }
 
 func startPublisher(t *testing.T, dir, url string) *publisher {
+	return startNodePublisher(t, dir, url, testNode, 1)
+}
+
+// startNodePublisher runs an outbox of node publishing to the servers at
+// url (comma separated), into the node's stream with replicas copies.
+func startNodePublisher(t *testing.T, dir, url, node string, replicas int) *publisher {
 	db, err := store.Open(dir, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := events.NewOutbox(db, "test", events.WithNode(testNode))
+	ob, err := events.NewOutbox(db, "test", events.WithNode(node))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bus.Connect(bus.Options{Name: "test", Servers: []string{url}, Stream: daemon.StreamConfig(testNode, config.Common{}), ManageStream: true})
+	c := config.Common{NATS: config.NATS{NATSURL: url, Replicas: replicas}}
+	b, err := bus.Connect(bus.Options{Name: "test", Servers: c.NATSServers(), Stream: daemon.StreamConfig(node, c), ManageStream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
