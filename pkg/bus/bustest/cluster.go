@@ -45,6 +45,9 @@ func StartCluster(t testing.TB, n int, domain string) *Cluster {
 			Routes:  routes,
 			NoSigs:  true, NoLog: true,
 		}
+		if n == 1 { // a lone server runs JetStream without a cluster
+			opts.Cluster, opts.Routes = server.ClusterOpts{}, nil
+		}
 		if domain != "" {
 			opts.LeafNode = server.LeafNodeOpts{Host: "127.0.0.1", Port: FreePort(t)}
 		}
