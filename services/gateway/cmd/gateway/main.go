@@ -39,7 +39,7 @@ func main() {
 
 func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if cfg.NATSServers() == nil {
-		nats, err := embedded.Start(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		nats, err := embedded.StartFor(cfg.Common, filepath.Join(d.DataDir, "nats"))
 		if err != nil {
 			return err
 		}
