@@ -7,6 +7,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
@@ -42,7 +43,7 @@ func main() {
 
 func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if cfg.NATSServers() == nil {
-		nats, err := embedded.Start(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		nats, err := embedded.StartFor(cfg.Common, filepath.Join(d.DataDir, "nats"))
 		if err != nil {
 			return err
 		}
@@ -69,6 +70,15 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		return namespaces.Ensure(ctx, ns)
 	}, backends...)
+	// Leases created by clients that went away are let go by imaged after
+	// a grace period; a restart of the gateway loses every client at once.
+	clients := router.NewClients(func(ids []string) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		set.ClientsGone(ctx, "", ids)
+	})
+	rt.TrackClients(clients)
+	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
 	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
