@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,10 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	pod := runPod(t, rs, podCfg)
 	st, _ := sandboxInfo(t, rs, pod)
 	ip := st.Network.Ip
+	evctx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	events := make(chan *runtimeapi.ContainerEventResponse, 100)
+	go rs.GetContainerEvents(evctx, events, nil)
 
 	// busybox httpd serves /etc, where the pod's hostname file is mounted.
 	web := startContainer(t, rs, pod, podCfg, containerConfig("web", "/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/etc"))
@@ -138,6 +143,27 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		if err := rs.RemoveContainer(ctx, id); err != nil {
 			t.Fatalf("RemoveContainer: %v", err)
 		}
+	}
+	var seen []runtimeapi.ContainerEventType
+	eventually(t, "short's lifecycle events", func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.ContainerId == short {
+					if ev.PodSandboxStatus.GetId() != pod {
+						t.Fatalf("event without its pod's status: %v", ev)
+					}
+					seen = append(seen, ev.ContainerEventType)
+				}
+			default:
+				return slices.Contains(seen, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT)
+			}
+		}
+	})
+	want := []runtimeapi.ContainerEventType{runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT,
+		runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("events of short: %v, want %v", seen, want)
 	}
 	if left, _ := rs.ListContainers(ctx, nil); len(left) != 0 {
 		t.Fatalf("containers left: %v", left)

@@ -113,6 +113,7 @@ type RuntimeService struct {
 	pauseImage   cachedImage
 	events       *broadcaster
 	runtimeCfg   runtimeState
+	locks        idLocks
 }
 
 // New returns the service; Images and Streamer may be set afterwards.
