@@ -22,7 +22,7 @@ import (
 // criBusybox is the local busybox image, imported into k8s.io.
 const criBusybox = "berth.local/busybox:cri"
 
-func importCRIBusybox(t *testing.T, s *harness.Stack) {
+func importCRIBusybox(t testing.TB, s *harness.Stack) {
 	t.Helper()
 	tar := filepath.Join(t.TempDir(), "busybox.tar")
 	harness.DockerArchive(t, tar, criBusybox, harness.BusyboxImage(t))
