@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"testing"
 
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	criapi "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 func containerPid(t *testing.T, rs criapi.RuntimeService, id string) int {
