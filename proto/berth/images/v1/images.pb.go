@@ -285,8 +285,12 @@ type PullRequest struct {
 	// max_concurrent_downloads bounds parallel layer downloads; 0 means the
 	// daemon's default.
 	MaxConcurrentDownloads int32 `protobuf:"varint,5,opt,name=max_concurrent_downloads,json=maxConcurrentDownloads,proto3" json:"max_concurrent_downloads,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// plain_http talks http:// instead of https:// to the registry the
+	// reference names, for a registry without TLS that no hosts.toml
+	// describes. Mirrors from hosts.toml keep their own scheme.
+	PlainHttp     bool `protobuf:"varint,6,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PullRequest) Reset() {
@@ -352,6 +356,13 @@ func (x *PullRequest) GetMaxConcurrentDownloads() int32 {
 		return x.MaxConcurrentDownloads
 	}
 	return 0
+}
+
+func (x *PullRequest) GetPlainHttp() bool {
+	if x != nil {
+		return x.PlainHttp
+	}
+	return false
 }
 
 type LayerProgress struct {
@@ -512,14 +523,16 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\rExportRequest\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"!\n" +
 	"\vExportChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xb8\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xd7\x01\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12 \n" +
 	"\vsnapshotter\x18\x03 \x01(\tR\vsnapshotter\x12\x1f\n" +
 	"\vskip_unpack\x18\x04 \x01(\bR\n" +
 	"skipUnpack\x128\n" +
-	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\"i\n" +
+	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\x12\x1d\n" +
+	"\n" +
+	"plain_http\x18\x06 \x01(\bR\tplainHttp\"i\n" +
 	"\rLayerProgress\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
