@@ -70,7 +70,7 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 	}
 	prog := &progress{}
 	prog.setStatus("resolving")
-	src, err := p.resolve(ctx, req.Ref, plat, req.Auth)
+	src, err := p.resolve(ctx, req.Ref, plat, req.Auth, req.PlainHttp)
 	if err != nil {
 		return err
 	}
@@ -172,8 +172,9 @@ func ParsePlatform(s string) (v1.Platform, error) {
 	return pl, nil
 }
 
-// resolve finds the image on the first endpoint that has it.
-func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, given *imagesv1.RegistryAuth) (*source, error) {
+// resolve finds the image on the first endpoint that has it. plainHTTP
+// makes the reference's own registry answer over http://.
+func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, given *imagesv1.RegistryAuth, plainHTTP bool) (*source, error) {
 	parsed, host, recordName, err := Normalize(ref)
 	if err != nil {
 		return nil, err
@@ -186,6 +187,9 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, give
 	eps, err := registry.Endpoints(p.ConfigDir, host)
 	if err != nil {
 		return nil, err
+	}
+	if plainHTTP {
+		eps = registry.PlainHTTP(eps, host)
 	}
 	var lastErr error
 	for _, ep := range eps {
