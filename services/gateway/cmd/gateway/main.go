@@ -117,7 +117,8 @@ func dialBackends(c config.Common) ([]*router.Backend, error) {
 		name     string
 		services []string
 	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
+			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
 		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
 		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 	}
