@@ -73,7 +73,7 @@ type eventLog struct {
 	// seen describes each tracked event, to tell duplicates apart.
 	seen  map[eventKey][]string
 	ids   map[string]int // envelope id -> times seen
-	total  int
+	total int
 }
 
 func newEventLog(r *run) *eventLog {

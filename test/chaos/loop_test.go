@@ -123,8 +123,6 @@ func (r *run) uncollected() []string {
 	return out
 }
 
-
-
 // selectFaults returns the faults named in a comma-separated list, or all.
 func selectFaults(list string) []fault {
 	if list == "" {
