@@ -64,7 +64,12 @@ func (r *run) eventually(kind string, probe func() []string) {
 		}
 		if time.Now().After(deadline) {
 			for _, f := range found {
-				r.stats.violate(kind, r.phase(), "%s", f)
+				// A probe may name a finer kind: "kind|detail".
+				k := kind
+				if fine, detail, ok := strings.Cut(f, "|"); ok {
+					k, f = fine, detail
+				}
+				r.stats.violate(k, r.phase(), "%s", f)
 			}
 			return
 		}

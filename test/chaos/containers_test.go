@@ -271,3 +271,10 @@ func writeBlob(ctx context.Context, cs content.Store, ref string, data []byte) (
 	d := digest.FromBytes(data)
 	return d, content.WriteBlob(ctx, cs, ref, bytes.NewReader(data), ocispec.Descriptor{Digest: d, Size: int64(len(data))})
 }
+
+// clientPullPlain pulls and unpacks the runnable image with containerd's Go
+// client and nothing else of the run's.
+func (r *run) clientPullPlain(ctx context.Context) (containerd.Image, error) {
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(docker.MatchAllHosts))})
+	return r.client.Pull(ctx, r.busybox, containerd.WithPullUnpack, containerd.WithResolver(resolver))
+}

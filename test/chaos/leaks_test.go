@@ -34,34 +34,34 @@ func (r *run) leaks() []string {
 				continue
 			}
 		}
-		out = append(out, "mount "+m)
+		out = append(out, "leak-mount|mount "+m)
 	}
 	for _, p := range shimProcs(r.base()) {
 		if !tasks[p.task] {
-			out = append(out, fmt.Sprintf("shim pid %d for %s, which is no task", p.pid, p.task))
+			out = append(out, fmt.Sprintf("leak-shim|shim pid %d for %s, which is no task", p.pid, p.task))
 		}
 	}
 	for _, d := range twoLevels(filepath.Join(r.st.State, "runc")) {
 		if !tasks[d] {
-			out = append(out, "runc state of "+d+", which is no task")
+			out = append(out, "leak-runc-state|runc state of "+d+", which is no task")
 		}
 	}
 	for _, d := range twoLevels(shims) {
 		if !tasks[d] {
-			out = append(out, "task directory "+d+", which is no task")
+			out = append(out, "leak-task-dir|task directory "+d+", which is no task")
 		}
 	}
 	for _, dir := range []string{filepath.Join(r.st.Root, "imaged", "tmp"), filepath.Join(r.st.Root, "snapshotd", "mounts")} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			out = append(out, "temporary file "+filepath.Join(dir, e.Name()))
+			out = append(out, "leak-temp|temporary file "+filepath.Join(dir, e.Name()))
 		}
 	}
 	netns, _ := os.ReadDir("/run/netns")
 	for _, e := range netns {
 		for _, ns := range r.namespaces {
 			if strings.Contains(e.Name(), ns) {
-				out = append(out, "network namespace "+e.Name())
+				out = append(out, "leak-netns|network namespace "+e.Name())
 			}
 		}
 	}

@@ -135,3 +135,5 @@ func (r *run) pushFresh(size int64) (string, string) {
 
 // phase names the last fault (or start, end), for violation reports.
 func (r *run) phase() string { return r.phaseV.Load().(string) }
+
+func dialBerth(st *harness.Stack) (*grpc.ClientConn, error) { return grpcclient.Dial(st.Socket) }

@@ -12,7 +12,16 @@ import (
 // known are invariant violations whose cause is a known defect in a daemon,
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
-var known = map[string]string{}
+var known = map[string]string{
+	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
+	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
+	"snapshot-records-dirs": "imaged's GC reads lease resources before it lists snapshots, so it removes snapshots prepared in between " +
+		"(a pull's extract snapshot, a new container's) while they are in use; an apply still writing leaves the directory without a record",
+	"leak-shim": "taskd leaves the shim running when a task create fails after the shim started (runc create killed, the request " +
+		"cancelled): the shim exits only on a Delete that succeeds",
+	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
+		"the task then reads as stopped with status 255",
+}
 
 // stats are a run's figures.
 type stats struct {
