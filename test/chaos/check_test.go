@@ -29,7 +29,7 @@ import (
 // settle is how long a check waits for the node to reach a state it
 // should reach by itself (a restarted daemon cleaning up, an outbox
 // draining) before calling what it sees a violation.
-const settle = 15 * time.Second
+const settle = 10 * time.Second
 
 // check verifies every invariant with the load stopped.
 func (r *run) check() {
