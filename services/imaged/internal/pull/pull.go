@@ -15,6 +15,7 @@ import (
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -69,7 +70,7 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 	}
 	prog := &progress{}
 	prog.setStatus("resolving")
-	src, err := p.resolve(ctx, req.Ref, plat)
+	src, err := p.resolve(ctx, req.Ref, plat, req.Auth)
 	if err != nil {
 		return err
 	}
@@ -172,8 +173,12 @@ func ParsePlatform(s string) (v1.Platform, error) {
 }
 
 // resolve finds the image on the first endpoint that has it.
-func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*source, error) {
+func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, given *imagesv1.RegistryAuth) (*source, error) {
 	parsed, host, recordName, err := Normalize(ref)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := p.credentials(host, given)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +197,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*so
 		if err != nil {
 			return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 		}
-		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(registry.Credentials(p.AuthFile, host)),
+		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth),
 			remote.WithPlatform(plat), remote.WithTransport(httpTransport(ep))}
 		desc, err := remote.Get(r, ropts...)
 		if err != nil {
@@ -217,10 +222,22 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform) (*so
 		if src.img, err = desc.Image(); err != nil {
 			return nil, classify(ref, err)
 		}
-		src.blobs = &rangeFetcher{repo: r.Context(), auth: registry.Credentials(p.AuthFile, host), rt: httpTransport(ep)}
+		src.blobs = &rangeFetcher{repo: r.Context(), auth: auth, rt: httpTransport(ep)}
 		return src, nil
 	}
 	return nil, lastErr
+}
+
+// credentials prefers what came with the request over the auth file.
+func (p *Puller) credentials(host string, given *imagesv1.RegistryAuth) (authn.Authenticator, error) {
+	if given != nil {
+		a, err := registry.Given{Username: given.Username, Password: given.Password, Auth: given.Auth,
+			IdentityToken: given.IdentityToken, RegistryToken: given.RegistryToken}.Authenticator()
+		if err != nil || a != nil {
+			return a, err
+		}
+	}
+	return registry.Credentials(p.AuthFile, host), nil
 }
 
 // Normalize parses a reference the way containerd names images:
