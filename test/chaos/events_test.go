@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +14,10 @@ import (
 
 	apievents "github.com/containerd/containerd/api/events"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"berth.dev/pkg/bus"
 	"berth.dev/pkg/events"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 )
@@ -65,10 +68,10 @@ func (l *ledger) note(ns, topic, id, exec string, err error) {
 	}
 }
 
-// eventLog reads the BERTH_EVENTS stream as it grows.
+// eventLog reads the node's BERTH_EVENTS_<node> stream as it grows.
 type eventLog struct {
 	r      *run
-	next   uint64 // first stream sequence not read yet
+	next   map[string]uint64 // stream -> first sequence not read yet
 	counts map[eventKey]int
 	// seen describes each tracked event, to tell duplicates apart.
 	seen  map[eventKey][]string
@@ -77,65 +80,99 @@ type eventLog struct {
 }
 
 func newEventLog(r *run) *eventLog {
-	return &eventLog{r: r, next: 1, counts: map[eventKey]int{}, seen: map[eventKey][]string{}, ids: map[string]int{}}
+	return &eventLog{r: r, next: map[string]uint64{}, counts: map[eventKey]int{}, seen: map[eventKey][]string{}, ids: map[string]int{}}
 }
 
-// natsURL is where the stack's NATS is: the external server, or the
-// address the gateway wrote for its embedded one.
-func (e *eventLog) natsURL() (string, error) {
+// connect reaches the stack's NATS the way its daemons do: the external
+// server, or the embedded one at the address the gateway wrote, logged in
+// as the node's read-only admin user.
+func (e *eventLog) connect() (*nats.Conn, error) {
 	if e.r.nats != nil {
-		return e.r.nats.URL(), nil
+		return nats.Connect(e.r.nats.URL(), nats.Timeout(2*time.Second))
 	}
 	b, err := os.ReadFile(filepath.Join(e.r.st.State, "nats.url"))
 	if err != nil {
-		return "", err
+		return nil, err
+	}
+	auth, err := bus.EmbeddedAuth(filepath.Join(e.r.st.State, "nats"), bus.UserAdmin)
+	if err != nil {
+		return nil, err
 	}
 	u := strings.TrimSpace(string(b))
 	if !strings.Contains(u, "://") {
 		u = "nats://" + u
 	}
-	return u, nil
+	return nats.Connect(u, append(auth, nats.Timeout(2*time.Second))...)
 }
 
-// read appends what the stream gained since the last read.
+// read appends what the node's streams gained since the last read.
 func (e *eventLog) read() error {
-	url, err := e.natsURL()
-	if err != nil {
-		return err
-	}
-	nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
+	nc, err := e.connect()
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)
 	}
 	defer nc.Close()
-	js, err := nc.JetStream()
+	js, err := jetstream.New(nc)
 	if err != nil {
 		return err
 	}
-	sub, err := js.SubscribeSync(events.SubjectAll(), nats.StartSequence(e.next), nats.OrderedConsumer())
-	if err != nil {
-		return fmt.Errorf("subscribe %s: %w", events.StreamName, err)
-	}
-	defer sub.Unsubscribe()
-	for {
-		msg, err := sub.NextMsg(700 * time.Millisecond)
-		if err != nil {
-			return nil
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	names := js.StreamNames(ctx)
+	var streams []string
+	for name := range names.Name() {
+		if strings.HasPrefix(name, events.StreamName+"_") {
+			streams = append(streams, name)
 		}
-		meta, err := msg.Metadata()
+	}
+	if err := names.Err(); err != nil {
+		return fmt.Errorf("streams: %w", err)
+	}
+	for _, name := range streams {
+		if err := e.readStream(ctx, js, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (e *eventLog) readStream(ctx context.Context, js jetstream.JetStream, name string) error {
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return err
+	}
+	last := st.CachedInfo().State.LastSeq
+	if e.next[name] == 0 {
+		e.next[name] = 1
+	}
+	if last < e.next[name] {
+		return nil
+	}
+	cons, err := js.OrderedConsumer(ctx, name, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: e.next[name]})
+	if err != nil {
+		return err
+	}
+	for e.next[name] <= last {
+		msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
 			return err
 		}
-		if meta.Sequence.Stream < e.next {
+		md, err := msg.Metadata()
+		if err != nil {
+			return err
+		}
+		if md.Sequence.Stream < e.next[name] {
 			continue
 		}
-		e.next = meta.Sequence.Stream + 1
+		e.next[name] = md.Sequence.Stream + 1
 		env := &eventsv1.Envelope{}
-		if err := proto.Unmarshal(msg.Data, env); err != nil {
-			return fmt.Errorf("event %d: %w", meta.Sequence.Stream, err)
+		if err := proto.Unmarshal(msg.Data(), env); err != nil {
+			return fmt.Errorf("event %d: %w", md.Sequence.Stream, err)
 		}
 		e.add(env)
 	}
+	return nil
 }
 
 func (e *eventLog) add(env *eventsv1.Envelope) {

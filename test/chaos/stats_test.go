@@ -17,8 +17,6 @@ var known = map[string]string{
 	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
 	"snapshot-records-dirs": "imaged's GC reads lease resources before it lists snapshots, so it removes snapshots prepared in between " +
 		"(a pull's extract snapshot, a new container's) while they are in use; an apply still writing leaves the directory without a record",
-	"leak-shim": "taskd leaves the shim running when a task create fails after the shim started (runc create killed, the request " +
-		"cancelled): the shim exits only on a Delete that succeeds",
 	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
 		"the task then reads as stopped with status 255",
 }

@@ -22,7 +22,7 @@ func (s *Stack) Launch(name string) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(s.Bin, name))
-	cmd.Env = append(os.Environ(), "BERTH_ROOT="+s.Root, "BERTH_STATE="+s.State, "BERTH_LOG_LEVEL=debug",
+	cmd.Env = append(Environ(), "BERTH_ROOT="+s.Root, "BERTH_STATE="+s.State, "BERTH_LOG_LEVEL=debug",
 		"BERTH_SHIM_BINARY="+filepath.Join(s.Bin, "berth-shim"))
 	cmd.Env = append(cmd.Env, s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
