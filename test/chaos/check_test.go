@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/grpc"
@@ -124,6 +125,9 @@ func (r *run) checkBlobs() {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if os.IsNotExist(err) {
+			continue // collected meanwhile
+		}
 		if err != nil {
 			r.stats.violate("blob-corrupt", r.phase(), "%s: %v", e.Name(), err)
 			continue
@@ -136,22 +140,34 @@ func (r *run) checkBlobs() {
 		}
 	}
 	for _, ns := range r.namespaces {
-		ctx, cancel := r.ctx(ns, time.Minute)
-		cs := r.client.ContentStore()
-		err := cs.Walk(ctx, func(info content.Info) error {
-			b, err := content.ReadBlob(ctx, cs, ocispec.Descriptor{Digest: info.Digest, Size: info.Size})
-			if err != nil {
-				r.stats.violate("blob-unreadable", r.phase(), "%s %s: %v", ns, info.Digest, err)
-			} else if got := digest.FromBytes(b); got != info.Digest {
-				r.stats.violate("blob-corrupt", r.phase(), "%s %s reads back as %s", ns, info.Digest, got)
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			r.stats.violate("daemon-unhealthy", r.phase(), "content walk in %s: %v", ns, err)
-		}
+		r.eventually("daemon-unhealthy", func() []string { return r.readBlobs(ns) })
 	}
+}
+
+// readBlobs reads every blob of ns through the node socket and checks it.
+// A failure to list is returned (a daemon just restarted may take a moment
+// to be reached again); a blob that reads wrong is a violation at once.
+func (r *run) readBlobs(ns string) []string {
+	ctx, cancel := r.ctx(ns, time.Minute)
+	defer cancel()
+	cs := r.client.ContentStore()
+	err := cs.Walk(ctx, func(info content.Info) error {
+		b, err := content.ReadBlob(ctx, cs, ocispec.Descriptor{Digest: info.Digest, Size: info.Size})
+		if errdefs.IsNotFound(err) {
+			return nil // collected meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("read %s: %w", info.Digest, err)
+		}
+		if got := digest.FromBytes(b); got != info.Digest {
+			r.stats.violate("blob-corrupt", r.phase(), "%s %s reads back as %s", ns, info.Digest, got)
+		}
+		return nil
+	})
+	if err != nil {
+		return []string{fmt.Sprintf("content of %s: %v", ns, err)}
+	}
+	return nil
 }
 
 // snapshotMismatch compares snapshotd's records (through the API) with its

@@ -185,10 +185,8 @@ func (r *run) exec(ctx context.Context, ns string, task containerd.Task, id, exe
 	if err != nil {
 		return err
 	}
-	defer func() {
-		_, err := proc.Delete(context.WithoutCancel(ctx))
-		r.ledger.note(ns, events.TopicTaskDelete, id, execID, err)
-	}()
+	// An exec's deletion is no /tasks/delete, as in containerd.
+	defer proc.Delete(context.WithoutCancel(ctx))
 	exited, err := proc.Wait(ctx)
 	if err != nil {
 		return err

@@ -23,6 +23,19 @@ func (r *run) leaks() []string {
 		return []string{"listing tasks: " + err.Error()}
 	}
 	var out []string
+	// What a killed taskd leaves is one known defect whatever its form.
+	taskLeak := func(task, kind, detail string) {
+		if r.leakedAt == nil {
+			r.leakedAt = map[string]string{}
+		}
+		if _, ok := r.leakedAt[task]; !ok {
+			r.leakedAt[task] = r.phase()
+		}
+		if r.leakedAt[task] == "kill-taskd" {
+			kind = "leak-after-taskd-kill"
+		}
+		out = append(out, kind+"|"+detail)
+	}
 	shims := filepath.Join(r.st.State, "shims")
 	for _, m := range mountsUnder(r.base()) {
 		if m == contentDir(r.st) {
@@ -30,7 +43,10 @@ func (r *run) leaks() []string {
 		}
 		if rest, ok := strings.CutPrefix(m, shims+"/"); ok {
 			parts := strings.Split(rest, "/")
-			if len(parts) == 3 && parts[2] == "rootfs" && tasks[parts[0]+"/"+parts[1]] {
+			if len(parts) == 3 && parts[2] == "rootfs" {
+				if !tasks[parts[0]+"/"+parts[1]] {
+					taskLeak(parts[0]+"/"+parts[1], "leak-mount", "mount "+m)
+				}
 				continue
 			}
 		}
@@ -38,17 +54,17 @@ func (r *run) leaks() []string {
 	}
 	for _, p := range shimProcs(r.base()) {
 		if !tasks[p.task] {
-			out = append(out, fmt.Sprintf("leak-shim|shim pid %d for %s, which is no task", p.pid, p.task))
+			taskLeak(p.task, "leak-shim", fmt.Sprintf("shim pid %d for %s, which is no task", p.pid, p.task))
 		}
 	}
 	for _, d := range twoLevels(filepath.Join(r.st.State, "runc")) {
 		if !tasks[d] {
-			out = append(out, "leak-runc-state|runc state of "+d+", which is no task")
+			taskLeak(d, "leak-runc-state", "runc state of "+d+", which is no task")
 		}
 	}
 	for _, d := range twoLevels(shims) {
 		if !tasks[d] {
-			out = append(out, "leak-task-dir|task directory "+d+", which is no task")
+			taskLeak(d, "leak-task-dir", "task directory "+d+", which is no task")
 		}
 	}
 	for _, dir := range []string{filepath.Join(r.st.Root, "imaged", "tmp"), filepath.Join(r.st.Root, "snapshotd", "mounts")} {

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth.dev/test/e2e/harness"
 )
@@ -227,5 +229,50 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
+	}
+}
+
+// TestTaskdKilledMidCreateLeavesNothing kills taskd while runc create runs
+// (slowed by a createRuntime hook): once taskd is back, every shim, runc
+// state dir and task dir belongs to a task it lists.
+func TestTaskdKilledMidCreateLeavesNothing(t *testing.T) {
+	skipKnown(t, "leak-after-taskd-kill")
+	st, client, img, ctx := small(t)
+	slow := func(_ context.Context, _ oci.Client, _ *containers.Container, s *specs.Spec) error {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", "3"}}}}
+		return nil
+	}
+	ctr, err := client.NewContainer(ctx, "slow", containerd.WithNewSnapshot("slow-snap", img),
+		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "1000"), slow))
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := make(chan error, 1)
+	go func() {
+		_, err := ctr.NewTask(ctx, cio.NullIO)
+		created <- err
+	}()
+	root := filepath.Join(st.State, "runc") + "/"
+	deadline := time.Now().Add(20 * time.Second)
+	for len(procsWith(func(args []string) bool { return filepath.Base(args[0]) == "sleep" && len(args) == 2 && args[1] == "3" })) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the createRuntime hook never ran (runc root %s)", root)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	st.Kill(t, "taskd")
+	<-created
+	st.StartDaemon(t, "taskd")
+	r := &run{t: t, st: st, client: client, namespaces: []string{}}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		leaks := r.leaks()
+		if len(leaks) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after taskd was killed mid-create and restarted: %v", leaks)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

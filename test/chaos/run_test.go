@@ -50,6 +50,8 @@ type run struct {
 	ledger     *ledger
 	events     *eventLog
 	runners    *runners
+	// leakedAt remembers after which fault a leaked task was first seen.
+	leakedAt map[string]string
 	// phaseV is what the last fault was, for violation reports.
 	phaseV atomic.Value
 }

@@ -15,6 +15,8 @@ import (
 var known = map[string]string{
 	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
 	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
+	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
+		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
 	"snapshot-records-dirs": "imaged's GC reads lease resources before it lists snapshots, so it removes snapshots prepared in between " +
 		"(a pull's extract snapshot, a new container's) while they are in use; an apply still writing leaves the directory without a record",
 	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
@@ -30,6 +32,7 @@ type stats struct {
 	faults     map[string]int
 	missed     map[string]int
 	violations []violation
+	reported   map[string]bool // kind and detail of each violation, reported once
 	checks     int
 }
 
@@ -68,6 +71,14 @@ func (s *stats) violate(kind, after, format string, args ...any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d := fmt.Sprintf(format, args...)
+	// A state that stays wrong is one violation, not one per check.
+	if s.reported == nil {
+		s.reported = map[string]bool{}
+	}
+	if s.reported[kind+" "+d] {
+		return
+	}
+	s.reported[kind+" "+d] = true
 	fmt.Printf("chaos: VIOLATION %s after %s: %s\n", kind, after, d)
 	s.violations = append(s.violations, violation{kind: kind, detail: d, after: after})
 }
