@@ -14,11 +14,13 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
 	"berth.dev/services/gateway/internal/router"
+	"berth.dev/services/gateway/internal/sandbox"
 	"berth.dev/services/gateway/internal/server"
 )
 
@@ -96,6 +98,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	(&server.Sandboxes{Store: sandbox.New(d.DB), PodNamespace: cri.Namespace, Pods: runtime.SandboxRecords}).Register(srv)
 	imageService, err := newImageService(cfg)
 	if err != nil {
 		return err
@@ -147,6 +150,7 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("sandboxes"),
 		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
