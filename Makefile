@@ -56,4 +56,4 @@ bench:
 	scripts/bench/all
 
 fuzz:
-	scripts/fuzz
+	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz
