@@ -100,6 +100,9 @@ func TestStdioAttachAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if _, err := tc.Attach(ctx, "missing-"+id); !errdefs.IsNotFound(err) {
+		t.Fatalf("attach to an unknown task: %v", err)
+	}
 	a1, err := tc.Attach(ctx, id)
 	if err != nil {
 		t.Fatal(err)
