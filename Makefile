@@ -18,7 +18,7 @@ MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/
 # (".m" when the tree has changes, as containerd does): Go's own VCS stamp is
 # absent when GOFLAGS holds -buildvcs=false. RELEASE defaults to the
 # gateway's own.
-REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)$(shell git diff --no-ext-diff --quiet HEAD -- 2>/dev/null || echo .m)
+REVISION ?= $(shell rev=$$(git rev-parse HEAD 2>/dev/null) && { git diff --no-ext-diff --quiet HEAD -- || rev=$$rev.m; echo $$rev; })
 RELEASE ?=
 LDFLAGS := -s -w $(if $(REVISION),-X main.revision=$(REVISION)) $(if $(RELEASE),-X main.release=$(RELEASE))
 
