@@ -62,7 +62,12 @@ func EnsureSeeds(dir string) error {
 // secureDir refuses a credentials dir another user could have planted or
 // can read.
 func secureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The state dir above is searchable by all, as the node socket in it
+	// needs; only this dir is closed.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
+		return fmt.Errorf("nats credentials: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return fmt.Errorf("nats credentials: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {
