@@ -132,7 +132,12 @@ func TestFleetOfThreeNodesOnANATSCluster(t *testing.T) {
 // exit once, and no event twice.
 func (f *fleetLog) waitExits(t *testing.T, nodes []string, n int) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() error {
+	f.waitExitsWithin(t, nodes, n, 60*time.Second)
+}
+
+func (f *fleetLog) waitExitsWithin(t *testing.T, nodes []string, n int, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for id, c := range f.ids {
