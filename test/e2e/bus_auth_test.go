@@ -20,7 +20,8 @@ import (
 // client without credentials is refused, and taskd's own key cannot forge
 // an image event, while the stack's events still flow.
 func TestEmbeddedNATSAdmitsOnlyTheDaemons(t *testing.T) {
-	st := harness.Start(t)
+	const node = "authtest"
+	st := harness.Start(t, harness.WithEnv("BERTH_NODE_ID="+node))
 	addr, err := os.ReadFile(filepath.Join(st.State, "nats.url"))
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +45,6 @@ func TestEmbeddedNATSAdmitsOnlyTheDaemons(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	node, _ := os.Hostname()
-	node, _, _ = strings.Cut(node, ".")
 	if err := nc.Publish(events.NodeSubject(node, "default", events.TopicImageDelete), []byte("forged")); err != nil {
 		t.Fatal(err)
 	}
