@@ -7,12 +7,14 @@ import (
 	"context"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
@@ -23,7 +25,10 @@ import (
 // Config is the gateway's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	CRI          CRIConfig
+	Stream       streaming.Config
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -65,14 +70,45 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		return namespaces.Ensure(ctx, ns)
 	}, backends...)
+	// Leases created by clients that went away are let go by imaged after
+	// a grace period; a restart of the gateway loses every client at once.
+	clients := router.NewClients(func(ids []string) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		set.ClientsGone(ctx, "", ids)
+	})
+	rt.TrackClients(clients)
+	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
+	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
+		return err
+	}
+	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI, cfg.SandboxImage)
+	if err != nil {
+		return err
+	}
+	defer closeCRI()
+	d.Go(func() error { return runtime.Monitor(ctx, d.Bus) })
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	imageService, err := newImageService(cfg)
+	if err != nil {
+		return err
+	}
+	runtime.Images = criImages{imageService}
+	stream, err := newStreamServer(cfg, runtime.SandboxNetNS)
+	if err != nil {
+		return err
+	}
+	runtime.Streamer = stream
+	d.Go(func() error { return stream.Run(ctx) })
+	imageService.Register(srv)
+	runtime.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
@@ -81,7 +117,8 @@ func dialBackends(c config.Common) ([]*router.Backend, error) {
 		name     string
 		services []string
 	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
+			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
 		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
 		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 	}
@@ -110,6 +147,7 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
 
