@@ -53,6 +53,7 @@ type Bus struct {
 	nc          *nats.Conn
 	js          jetstream.JetStream
 	stream      jetstream.StreamConfig
+	node        string
 	manage      bool
 	mu          sync.Mutex
 	ensured     bool
@@ -62,7 +63,7 @@ type Bus struct {
 // Connect returns a connection that keeps retrying in the background; it
 // fails only on invalid options.
 func Connect(o Options) (*Bus, error) {
-	b := &Bus{stream: o.Stream, manage: o.ManageStream, reconnected: make(chan struct{}, 1)}
+	b := &Bus{stream: o.Stream, node: o.Node, manage: o.ManageStream, reconnected: make(chan struct{}, 1)}
 	logger := o.Logger
 	if logger == nil {
 		logger = zap.NewNop()
@@ -202,6 +203,11 @@ func (b *Bus) Reconnected() <-chan struct{} { return b.reconnected }
 
 // Conn returns the underlying connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Node is the id of the node this connection publishes for ("" if not
+// told): consumers of the node's own events filter on
+// events.SubjectFilter(b.Node(), ...).
+func (b *Bus) Node() string { return b.node }
 
 // StreamName is the name of the stream events go to.
 func (b *Bus) StreamName() string { return b.stream.Name }
