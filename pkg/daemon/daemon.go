@@ -131,6 +131,7 @@ func BusOptions(name, node string, c config.Common, logger *zap.Logger) bus.Opti
 		AddressFile:  c.EmbeddedNATSFile(),
 		CredsDir:     c.EmbeddedNATSCredsDir(),
 		User:         name,
+		Node:         node,
 		Stream:       StreamConfig(node, c),
 		ManageStream: name == bus.UserGateway,
 		Logger:       logger,
