@@ -15,8 +15,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	criapi "k8s.io/cri-api/pkg/apis"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	remote "k8s.io/cri-client/pkg"
 
 	"berth.dev/test/e2e/harness"
@@ -36,7 +36,7 @@ type criNet struct {
 
 // newCRINet writes a bridge+host-local+portmap conflist (plus extra
 // plugins) into a temp conf dir; the bridge is deleted at cleanup.
-func newCRINet(t *testing.T, extra ...map[string]any) *criNet {
+func newCRINet(t testing.TB, extra ...map[string]any) *criNet {
 	t.Helper()
 	x := 1 + rand.IntN(250)
 	n := &criNet{
@@ -61,7 +61,7 @@ func newCRINet(t *testing.T, extra ...map[string]any) *criNet {
 
 // criStack starts Berth with the CRI on net and returns the kubelet's
 // client for it.
-func criStack(t *testing.T, net *criNet, opts ...harness.Option) (*harness.Stack, criapi.RuntimeService) {
+func criStack(t testing.TB, net *criNet, opts ...harness.Option) (*harness.Stack, criapi.RuntimeService) {
 	t.Helper()
 	opts = append([]harness.Option{harness.WithEnv(
 		"BERTH_CNI_CONF_DIR="+net.ConfDir,
@@ -72,7 +72,7 @@ func criStack(t *testing.T, net *criNet, opts ...harness.Option) (*harness.Stack
 	return s, criClient(t, s)
 }
 
-func criClient(t *testing.T, s *harness.Stack) criapi.RuntimeService {
+func criClient(t testing.TB, s *harness.Stack) criapi.RuntimeService {
 	t.Helper()
 	rs, err := remote.NewRemoteRuntimeService(context.Background(), "unix://"+s.Socket, 30*time.Second, nil, false)
 	if err != nil {
@@ -82,7 +82,7 @@ func criClient(t *testing.T, s *harness.Stack) criapi.RuntimeService {
 }
 
 // podConfig is a pod on the pod network with its log directory.
-func podConfig(t *testing.T, name string) *runtimeapi.PodSandboxConfig {
+func podConfig(t testing.TB, name string) *runtimeapi.PodSandboxConfig {
 	uid := fmt.Sprintf("uid-%08x", rand.Uint32())
 	return &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Uid: uid, Namespace: "e2e"},

@@ -44,5 +44,6 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 		return err
 	}
 	s.emitDeleted(ctx, c)
+	s.locks.forget(c.ID)
 	return nil
 }

@@ -61,6 +61,8 @@ func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.Sta
 			return nil, err
 		}
 	}
+	unlock := s.locks.lock(c.ID)
+	defer unlock()
 	pid, err := s.Tasks.StartTask(dctx, c.ID)
 	if err != nil {
 		s.failStart(dctx, c.ID, err)

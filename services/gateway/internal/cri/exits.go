@@ -16,6 +16,8 @@ import (
 // applyExit records a container's exit, once, and deletes its task so its
 // shim goes away; the record, rootfs and log stay until RemoveContainer.
 func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error {
+	unlock := s.locks.lock(id)
+	defer unlock()
 	if err := s.deleteTask(ctx, id); err != nil {
 		log.G(ctx).Warn("delete exited task", zap.String("id", id), zap.Error(err))
 	}

@@ -5,8 +5,8 @@ import (
 	"os"
 	"sync"
 
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // runtimeState is what the kubelet tells the runtime at run time.

@@ -7,11 +7,11 @@ import (
 	"io"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
+	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/api/types/task"
-	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -110,9 +110,10 @@ type RuntimeService struct {
 	Images    ImageResolver
 	Streamer  Streamer
 
-	pauseImage   cachedImage
-	events       *broadcaster
-	runtimeCfg   runtimeState
+	pauseImage cachedImage
+	events     *broadcaster
+	runtimeCfg runtimeState
+	locks      idLocks
 }
 
 // New returns the service; Images and Streamer may be set afterwards.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	gocni "github.com/containerd/go-cni"
 	"github.com/containerd/errdefs"
+	gocni "github.com/containerd/go-cni"
 )
 
 // DefaultInterface is the pod's interface whose addresses are the pod's.

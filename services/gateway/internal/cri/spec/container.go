@@ -280,10 +280,10 @@ func setSecurity(s *specs.Spec, sc *runtimeapi.LinuxContainerSecurityContext) er
 			s.Process.Capabilities.Ambient = a
 			s.Process.Capabilities.Inheritable = a
 		}
-		if sc.MaskedPaths != nil {
+		if sc != nil && sc.MaskedPaths != nil {
 			s.Linux.MaskedPaths = sc.GetMaskedPaths()
 		}
-		if sc.ReadonlyPaths != nil {
+		if sc != nil && sc.ReadonlyPaths != nil {
 			s.Linux.ReadonlyPaths = sc.GetReadonlyPaths()
 		}
 	}
