@@ -9,7 +9,6 @@ import (
 	"github.com/containerd/containerd/api/types/task"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
-
 )
 
 // The CRI drives containers and tasks through these, in the namespace of

@@ -33,11 +33,11 @@ import (
 // cmd in a new container of the pod.
 func busyboxContainer(t *testing.T, rs criapi.RuntimeService, is criapi.ImageManagerService, pod string, podCfg *runtimeapi.PodSandboxConfig, name string, cmd ...string) string {
 	t.Helper()
-	return startContainer(t, rs, is, pod, podCfg, &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: name}, Command: cmd})
+	return startPulled(t, rs, is, pod, podCfg, &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: name}, Command: cmd})
 }
 
-// startContainer pulls the busybox test image and starts cfg with it.
-func startContainer(t *testing.T, rs criapi.RuntimeService, is criapi.ImageManagerService, pod string, podCfg *runtimeapi.PodSandboxConfig, cfg *runtimeapi.ContainerConfig) string {
+// startPulled pulls the busybox test image and starts cfg with it.
+func startPulled(t *testing.T, rs criapi.RuntimeService, is criapi.ImageManagerService, pod string, podCfg *runtimeapi.PodSandboxConfig, cfg *runtimeapi.ContainerConfig) string {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := is.PullImage(ctx, &runtimeapi.ImageSpec{Image: "busybox:1"}, nil, podCfg); err != nil {
@@ -145,7 +145,7 @@ func TestCRIAttach(t *testing.T) {
 	rs, is := execStack(t)
 	podCfg := podConfig(t, "attach")
 	pod := runPod(t, rs, podCfg)
-	id := startContainer(t, rs, is, pod, podCfg, &runtimeapi.ContainerConfig{
+	id := startPulled(t, rs, is, pod, podCfg, &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "reader"},
 		Command:  []string{"sh", "-c", "while read line; do echo got:$line; echo err:$line >&2; done"},
 		Stdin:    true,
