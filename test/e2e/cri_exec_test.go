@@ -218,7 +218,13 @@ func TestCRIPortForward(t *testing.T) {
 	rs, is := execStack(t)
 	podCfg := podConfig(t, "forward")
 	pod := runPod(t, rs, podCfg)
-	busyboxContainer(t, rs, is, pod, podCfg, "pong", "sh", "-c", "while true; do echo pong | nc -l -p 8080; done")
+	id := busyboxContainer(t, rs, is, pod, podCfg, "pong", "sh", "-c", "while true; do echo pong | nc -l -p 8080; done")
+	// The client gives up on its first refused connection: forward once
+	// the pod listens.
+	eventually(t, "the pod to listen on 8080", func() bool {
+		out, _, err := rs.ExecSync(context.Background(), id, []string{"sh", "-c", "netstat -ltn"}, 10*time.Second)
+		return err == nil && bytes.Contains(out, []byte(":8080 "))
+	})
 
 	resp, err := rs.PortForward(context.Background(), &runtimeapi.PortForwardRequest{PodSandboxId: pod, Port: []int32{8080}})
 	if err != nil {
