@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -54,6 +56,21 @@ func startContainer(t *testing.T, rs criapi.RuntimeService, pod string, podCfg *
 	return id
 }
 
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
 func containerState(t *testing.T, rs criapi.RuntimeService, id string) *runtimeapi.ContainerStatus {
 	t.Helper()
 	resp, err := rs.ContainerStatus(context.Background(), id, false)
@@ -72,6 +89,9 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	importCRIBusybox(t, s)
 	ctx := context.Background()
 	podCfg := podConfig(t, "server")
+	podCfg.DnsConfig = &runtimeapi.DNSConfig{Servers: []string{"10.0.0.10"}, Searches: []string{"e2e.svc.cluster.local"}, Options: []string{"ndots:5"}}
+	hostPort := 20000 + rand.Int32N(10000)
+	podCfg.PortMappings = []*runtimeapi.PortMapping{{ContainerPort: 8080, HostPort: hostPort, Protocol: runtimeapi.Protocol_TCP}}
 	pod := runPod(t, rs, podCfg)
 	st, _ := sandboxInfo(t, rs, pod)
 	ip := st.Network.Ip
@@ -99,6 +119,12 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	})
 	if strings.TrimSpace(body) != "server" {
 		t.Fatalf("pod hostname file says %q, want server", body)
+	}
+	// Through the host port (portmap's DNAT on the host's own address on
+	// the bridge): the pod's resolv.conf from its DNS config.
+	resolv := httpGet(t, "http://"+net.JoinHostPort(net0.Prefix+"1", fmt.Sprint(hostPort))+"/resolv.conf")
+	if !strings.Contains(resolv, "nameserver 10.0.0.10") || !strings.Contains(resolv, "search e2e.svc.cluster.local") || !strings.Contains(resolv, "options ndots:5") {
+		t.Fatalf("pod resolv.conf through the host port:\n%s", resolv)
 	}
 
 	stats, err := rs.ContainerStats(ctx, web)
