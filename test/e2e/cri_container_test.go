@@ -139,6 +139,11 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		t.Fatalf("ListContainerStats: %v %v", all, err)
 	}
 
+	podStats, err := rs.PodSandboxStats(ctx, pod)
+	if err != nil || len(podStats.GetLinux().GetContainers()) != 1 || podStats.GetLinux().GetCpu().GetUsageCoreNanoSeconds().GetValue() == 0 {
+		t.Fatalf("PodSandboxStats: %v %v", podStats, err)
+	}
+
 	short := startContainer(t, rs, pod, podCfg, containerConfig("short", "sh", "-c", "exit 3"))
 	eventually(t, "the short container exits", func() bool {
 		return containerState(t, rs, short).State == runtimeapi.ContainerState_CONTAINER_EXITED

@@ -69,6 +69,19 @@ func TestCRIPodNetwork(t *testing.T) {
 		t.Fatalf("ListPodSandbox by id prefix: %v", list)
 	}
 
+	// A pod on the host's network gets no namespace and no address.
+	hostCfg := podConfig(t, "hostnet")
+	hostCfg.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}
+	hostPod := runPod(t, rs, hostCfg)
+	hst, hinfo := sandboxInfo(t, rs, hostPod)
+	if hst.State != runtimeapi.PodSandboxState_SANDBOX_READY || hst.Network.Ip != "" || hinfo["netNamespacePath"] != "" ||
+		hst.Linux.Namespaces.Options.Network != runtimeapi.NamespaceMode_NODE {
+		t.Fatalf("host network pod: %v %v", hst, hinfo)
+	}
+	if err := rs.StopPodSandbox(ctx, hostPod); err != nil {
+		t.Fatalf("StopPodSandbox of the host network pod: %v", err)
+	}
+
 	if err := rs.StopPodSandbox(ctx, id); err != nil {
 		t.Fatalf("StopPodSandbox: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -61,6 +62,13 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	sb.Dir = s.sandboxDir(sb.ID)
+	hostNet := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+	if !hostNet {
+		// Known before it exists: a gateway dying half way leaves a record
+		// that StopPodSandbox can still release the namespace and address
+		// of.
+		sb.NetNS = filepath.Join(s.NetNSDir, sb.ID)
+	}
 	// The name is reserved first, so a concurrent duplicate fails at once.
 	if err := s.Store.AddSandbox(sb); err != nil {
 		return nil, err
@@ -88,9 +96,8 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if err := writeSandboxFiles(sb.Dir, cfg); err != nil {
 		return nil, err
 	}
-	hostNet := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
 	if !hostNet {
-		if sb.NetNS, err = netns.New(s.NetNSDir); err != nil {
+		if err := netns.Create(sb.NetNS); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { netns.Remove(sb.NetNS) })
