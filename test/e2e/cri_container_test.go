@@ -144,12 +144,18 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		t.Fatalf("PodSandboxStats: %v %v", podStats, err)
 	}
 
-	short := startContainer(t, rs, pod, podCfg, containerConfig("short", "sh", "-c", "exit 3"))
+	shortCfg := containerConfig("short", "sh", "-c", "exit 3")
+	// nobody's group comes from the image's /etc/passwd.
+	shortCfg.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{RunAsUser: &runtimeapi.Int64Value{Value: 65534}}
+	short := startContainer(t, rs, pod, podCfg, shortCfg)
 	eventually(t, "the short container exits", func() bool {
 		return containerState(t, rs, short).State == runtimeapi.ContainerState_CONTAINER_EXITED
 	})
 	if cs := containerState(t, rs, short); cs.ExitCode != 3 || cs.Reason != "Error" || cs.FinishedAt == 0 {
 		t.Fatalf("short: exit %d reason %q finished %d", cs.ExitCode, cs.Reason, cs.FinishedAt)
+	}
+	if u := containerState(t, rs, short).GetUser().GetLinux(); u.GetUid() != 65534 || u.GetGid() != 65534 {
+		t.Fatalf("short runs as %v, want 65534:65534", u)
 	}
 
 	running, err := rs.ListContainers(ctx, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}})

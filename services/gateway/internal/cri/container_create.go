@@ -88,6 +88,7 @@ func (s *RuntimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 	if err != nil {
 		return nil, err
 	}
+	c.UID, c.GID, c.Groups = sp.Process.User.UID, sp.Process.User.GID, sp.Process.User.AdditionalGids
 	if err := s.Store.AddContainer(c); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -220,6 +222,13 @@ func userMounts(ms []*runtimeapi.Mount) ([]specs.Mount, error) {
 		}
 		if m.GetImage() != nil && m.GetImage().GetImage() != "" {
 			return nil, fmt.Errorf("image volumes: %w", errdefs.ErrNotImplemented)
+		}
+		// As containerd (and the kubelet's hostPath DirectoryOrCreate
+		// before it): a missing source becomes a directory.
+		if _, err := os.Stat(m.GetHostPath()); errors.Is(err, os.ErrNotExist) && filepath.IsAbs(m.GetHostPath()) {
+			if err := os.MkdirAll(m.GetHostPath(), 0o755); err != nil {
+				return nil, fmt.Errorf("create mount source %q: %w", m.GetHostPath(), err)
+			}
 		}
 		src, err := filepath.EvalSymlinks(m.GetHostPath())
 		if err != nil {
