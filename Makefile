@@ -6,7 +6,7 @@ BIN ?= $(CURDIR)/bin
 export BERTH_ROOT ?= /var/lib/berth
 export BERTH_STATE ?= /run/berth
 
-.PHONY: all build deps up down demo test test-unit test-integration test-e2e genproto bench fuzz
+.PHONY: all build deps up down demo test test-unit test-integration test-e2e genproto bench fuzz chaos
 
 all: build
 
@@ -42,6 +42,12 @@ test-integration:
 
 test-e2e:
 	scripts/test e2e
+
+# Fault injection under load: `make chaos DURATION=10m SEED=42`; prints the
+# seed and the figures. Needs root.
+DURATION ?= 10m
+chaos:
+	scripts/chaos $(DURATION) $(if $(SEED),-seed $(SEED)) $(CHAOS_ARGS)
 
 genproto:
 	scripts/genproto

@@ -27,7 +27,7 @@ func TestMakeUpIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "BERTH_ROOT="+filepath.Join(base, "root"), "BERTH_STATE="+filepath.Join(base, "state"), "BIN="+harness.Binaries(t))
+	env := append(harness.Environ(), "BERTH_ROOT="+filepath.Join(base, "root"), "BERTH_STATE="+filepath.Join(base, "state"), "BIN="+harness.Binaries(t))
 	run := func(script string) string {
 		cmd := exec.Command(filepath.Join(root, "scripts", script))
 		cmd.Env = env

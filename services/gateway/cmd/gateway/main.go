@@ -7,12 +7,14 @@ import (
 	"context"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
@@ -26,6 +28,7 @@ type Config struct {
 	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
 	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
 	CRI          CRIConfig
+	Stream       streaming.Config
 }
 
 // release is set at build time with -ldflags "-X main.release=...".
@@ -40,7 +43,7 @@ func main() {
 
 func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if cfg.NATSServers() == nil {
-		nats, err := embedded.Start(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		nats, err := embedded.StartFor(cfg.Common, filepath.Join(d.DataDir, "nats"))
 		if err != nil {
 			return err
 		}
@@ -67,6 +70,15 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		return namespaces.Ensure(ctx, ns)
 	}, backends...)
+	// Leases created by clients that went away are let go by imaged after
+	// a grace period; a restart of the gateway loses every client at once.
+	clients := router.NewClients(func(ids []string) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		set.ClientsGone(ctx, "", ids)
+	})
+	rt.TrackClients(clients)
+	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
 	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
@@ -84,6 +96,18 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	imageService, err := newImageService(cfg)
+	if err != nil {
+		return err
+	}
+	runtime.Images = criImages{imageService}
+	stream, err := newStreamServer(cfg, runtime.SandboxNetNS)
+	if err != nil {
+		return err
+	}
+	runtime.Streamer = stream
+	d.Go(func() error { return stream.Run(ctx) })
+	imageService.Register(srv)
 	runtime.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
@@ -93,7 +117,8 @@ func dialBackends(c config.Common) ([]*router.Backend, error) {
 		name     string
 		services []string
 	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
+			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
 		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
 		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 	}
