@@ -62,13 +62,17 @@ func (s *RuntimeService) consume(ctx context.Context, nb *bus.Bus) error {
 	if err != nil {
 		return err
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
-		Durable:        consumerName,
-		FilterSubjects: []string{events.Subject(Namespace, events.TopicTaskExit), events.Subject(Namespace, events.TopicTaskOOM)},
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  256,
+	// The stream holds this node's events only (events.NodeStream).
+	cons, err := js.CreateOrUpdateConsumer(ctx, nb.StreamName(), jetstream.ConsumerConfig{
+		Durable: consumerName,
+		FilterSubjects: []string{
+			events.SubjectFilter(s.Node, Namespace, events.TopicTaskExit),
+			events.SubjectFilter(s.Node, Namespace, events.TopicTaskOOM),
+		},
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+		AckWait:       30 * time.Second,
+		MaxAckPending: 256,
 	})
 	if err != nil {
 		return err

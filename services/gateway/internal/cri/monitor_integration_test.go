@@ -15,6 +15,7 @@ import (
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/bus/bustest"
+	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/events"
 	"berth.dev/services/gateway/internal/cri/store"
@@ -36,13 +37,14 @@ func (runningTasks) DeleteTask(ctx context.Context, id string) (*tasksapi.Delete
 // it runs again.
 func TestExitWhileAwayIsApplied(t *testing.T) {
 	ns := bustest.Start(t)
+	const node = "n1"
 	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	connect := func() *bus.Bus {
-		b, err := bus.Connect(bus.Options{Name: t.Name(), Servers: []string{ns.URL()}, Stream: daemon.StreamConfig()})
+		b, err := bus.Connect(bus.Options{Name: t.Name(), Servers: []string{ns.URL()}, Stream: daemon.StreamConfig(node, config.Common{}), ManageStream: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,7 +57,7 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { taskdDB.Close() })
-	outbox, err := events.NewOutbox(taskdDB, "taskd")
+	outbox, err := events.NewOutbox(taskdDB, "taskd", events.WithNode(node))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +74,7 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 	}
 
 	st := store.New(db)
-	s := New(Config{}, st, runningTasks{}, nil, nil, nil)
+	s := New(Config{Node: node}, st, runningTasks{}, nil, nil, nil)
 	if err := st.AddSandbox(&store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
 		t.Fatal(err)
 	}
