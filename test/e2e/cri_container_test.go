@@ -208,4 +208,20 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	if out := s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q"); strings.Contains(out, web) || strings.Contains(out, short) {
 		t.Fatalf("taskd still has removed containers:\n%s", out)
 	}
+	if err := rs.StopPodSandbox(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pod's stop event", func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.ContainerId == pod && ev.ContainerEventType == runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT &&
+					ev.PodSandboxStatus.GetState() == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
 }

@@ -129,6 +129,8 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if _, err := s.Store.UpdateSandbox(sb.ID, func(rec *store.Sandbox) error { *rec = *sb; return nil }); err != nil {
 		return nil, err
 	}
+	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, nil)
+	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, nil)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }
 
