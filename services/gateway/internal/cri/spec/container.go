@@ -274,6 +274,7 @@ func mergeMounts(base, user []specs.Mount) []specs.Mount {
 func setSecurity(s *specs.Spec, sc *runtimeapi.LinuxContainerSecurityContext) error {
 	if sc.GetPrivileged() {
 		privileged(s)
+		s.Linux.Devices = hostDevices()
 	} else {
 		caps, err := adjustCapabilities(DefaultCapabilities(), sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities())
 		if err != nil {
