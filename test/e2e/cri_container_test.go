@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,6 +55,32 @@ func startContainer(t *testing.T, rs criapi.RuntimeService, pod string, podCfg *
 		t.Fatalf("StartContainer %s: %v", cfg.Metadata.Name, err)
 	}
 	return id
+}
+
+// memoryLimit reads the memory limit of pid's cgroup (v1 or v2).
+func memoryLimit(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		var file string
+		switch {
+		case len(parts) == 3 && strings.Contains(parts[1], "memory"):
+			file = "/sys/fs/cgroup/memory" + parts[2] + "/memory.limit_in_bytes"
+		case len(parts) == 3 && parts[0] == "0" && parts[1] == "":
+			file = "/sys/fs/cgroup" + parts[2] + "/memory.max"
+		default:
+			continue
+		}
+		if v, err := os.ReadFile(file); err == nil {
+			return strings.TrimSpace(string(v))
+		}
+	}
+	t.Fatalf("no memory cgroup for %d in %s", pid, b)
+	return ""
 }
 
 func httpGet(t *testing.T, url string) string {
@@ -137,6 +164,17 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	all, err := rs.ListContainerStats(ctx, &runtimeapi.ContainerStatsFilter{PodSandboxId: pod})
 	if err != nil || len(all) != 1 || all[0].Attributes.Id != web {
 		t.Fatalf("ListContainerStats: %v %v", all, err)
+	}
+
+	// New limits reach the running container's cgroup.
+	if err := rs.UpdateContainerResources(ctx, web, &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20}}); err != nil {
+		t.Fatalf("UpdateContainerResources: %v", err)
+	}
+	if got := memoryLimit(t, containerPid(t, rs, web)); got != fmt.Sprint(96<<20) {
+		t.Fatalf("memory limit after the update: %s", got)
+	}
+	if r := containerState(t, rs, web).GetResources().GetLinux(); r.GetMemoryLimitInBytes() != 96<<20 {
+		t.Fatalf("status resources after the update: %v", r)
 	}
 
 	podStats, err := rs.PodSandboxStats(ctx, pod)
