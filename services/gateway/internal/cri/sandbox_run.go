@@ -10,8 +10,10 @@ import (
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/errdefs"
 	gocni "github.com/containerd/go-cni"
+	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -148,7 +150,7 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 	}
 	err = s.Tasks.CreateContainer(ctx, &containersapi.Container{
 		ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
-		Runtime: &containersapi.Container_Runtime{Name: runcRuntime},
+		Runtime: s.runtime(),
 		Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
 	})
 	if err != nil {
@@ -167,6 +169,17 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 		return 0, fmt.Errorf("start pause task: %w", err)
 	}
 	return pid, nil
+}
+
+// runtime is the taskd runtime of every CRI container: runc, told to use
+// systemd's cgroup driver when pods use it (runc options, as containerd's
+// runc shim takes them).
+func (s *RuntimeService) runtime() *containersapi.Container_Runtime {
+	r := &containersapi.Container_Runtime{Name: runcRuntime}
+	if s.SystemdCgroup {
+		r.Options, _ = typeurl.MarshalAnyToProto(&options.Options{SystemdCgroup: true})
+	}
+	return r
 }
 
 // Labels on taskd containers saying what a CRI object is.
