@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,6 +55,32 @@ func startContainer(t *testing.T, rs criapi.RuntimeService, pod string, podCfg *
 		t.Fatalf("StartContainer %s: %v", cfg.Metadata.Name, err)
 	}
 	return id
+}
+
+// memoryLimit reads the memory limit of pid's cgroup (v1 or v2).
+func memoryLimit(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		var file string
+		switch {
+		case len(parts) == 3 && strings.Contains(parts[1], "memory"):
+			file = "/sys/fs/cgroup/memory" + parts[2] + "/memory.limit_in_bytes"
+		case len(parts) == 3 && parts[0] == "0" && parts[1] == "":
+			file = "/sys/fs/cgroup" + parts[2] + "/memory.max"
+		default:
+			continue
+		}
+		if v, err := os.ReadFile(file); err == nil {
+			return strings.TrimSpace(string(v))
+		}
+	}
+	t.Fatalf("no memory cgroup for %d in %s", pid, b)
+	return ""
 }
 
 func httpGet(t *testing.T, url string) string {
@@ -139,12 +166,34 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		t.Fatalf("ListContainerStats: %v %v", all, err)
 	}
 
-	short := startContainer(t, rs, pod, podCfg, containerConfig("short", "sh", "-c", "exit 3"))
+	// New limits reach the running container's cgroup.
+	if err := rs.UpdateContainerResources(ctx, web, &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20}}); err != nil {
+		t.Fatalf("UpdateContainerResources: %v", err)
+	}
+	if got := memoryLimit(t, containerPid(t, rs, web)); got != fmt.Sprint(96<<20) {
+		t.Fatalf("memory limit after the update: %s", got)
+	}
+	if r := containerState(t, rs, web).GetResources().GetLinux(); r.GetMemoryLimitInBytes() != 96<<20 {
+		t.Fatalf("status resources after the update: %v", r)
+	}
+
+	podStats, err := rs.PodSandboxStats(ctx, pod)
+	if err != nil || len(podStats.GetLinux().GetContainers()) != 1 || podStats.GetLinux().GetCpu().GetUsageCoreNanoSeconds().GetValue() == 0 {
+		t.Fatalf("PodSandboxStats: %v %v", podStats, err)
+	}
+
+	shortCfg := containerConfig("short", "sh", "-c", "exit 3")
+	// nobody's group comes from the image's /etc/passwd.
+	shortCfg.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{RunAsUser: &runtimeapi.Int64Value{Value: 65534}}
+	short := startContainer(t, rs, pod, podCfg, shortCfg)
 	eventually(t, "the short container exits", func() bool {
 		return containerState(t, rs, short).State == runtimeapi.ContainerState_CONTAINER_EXITED
 	})
 	if cs := containerState(t, rs, short); cs.ExitCode != 3 || cs.Reason != "Error" || cs.FinishedAt == 0 {
 		t.Fatalf("short: exit %d reason %q finished %d", cs.ExitCode, cs.Reason, cs.FinishedAt)
+	}
+	if u := containerState(t, rs, short).GetUser().GetLinux(); u.GetUid() != 65534 || u.GetGid() != 65534 {
+		t.Fatalf("short runs as %v, want 65534:65534", u)
 	}
 
 	running, err := rs.ListContainers(ctx, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}})
@@ -197,4 +246,20 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	if out := s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q"); strings.Contains(out, web) || strings.Contains(out, short) {
 		t.Fatalf("taskd still has removed containers:\n%s", out)
 	}
+	if err := rs.StopPodSandbox(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pod's stop event", func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.ContainerId == pod && ev.ContainerEventType == runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT &&
+					ev.PodSandboxStatus.GetState() == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
 }
