@@ -40,7 +40,7 @@ Foreground runs print their output directly and keep no log.`,
 			}
 			path := labels[labelLogPath]
 			if path == "" {
-				return fmt.Errorf("container %s keeps no log: it was run in the foreground (use berth run -d for a log): %w", ct.ID(), errdefs.ErrNotFound)
+				return fmt.Errorf("container %s keeps no log: it ran in the foreground (berth run -d keeps one) or the node cannot record logs: %w", ct.ID(), errdefs.ErrNotFound)
 			}
 			opts := crilog.Options{Tail: tail, Timestamps: timestamps, Stdout: g.stdout, Stderr: g.stderr, Follow: follow,
 				Done: func() bool { return !running(ctx, ct) }}

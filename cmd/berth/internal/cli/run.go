@@ -168,6 +168,9 @@ func startDetached(ctx context.Context, g *globals, container containerd.Contain
 	if err != nil && strings.Contains(err.Error(), "crilog:") {
 		// A taskd without crilog:// support: run without a log.
 		fmt.Fprintf(g.stderr, "berth: warning: this node does not record container logs (crilog:// unsupported); output is discarded\n")
+		if _, lerr := container.SetLabels(ctx, map[string]string{labelLogPath: ""}); lerr != nil {
+			return lerr
+		}
 		task, err = container.NewTask(ctx, cio.NullIO)
 	}
 	if err != nil {
