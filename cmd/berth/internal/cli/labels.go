@@ -11,5 +11,6 @@ const (
 	labelIP       = "berth.dev/ip"
 	labelExitCode = "berth.dev/exit-code"
 	labelExitedAt = "berth.dev/exited-at"
+	labelStarted  = "berth.dev/started-at"
 	labelTTY      = "berth.dev/tty"
 )

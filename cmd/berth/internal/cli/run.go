@@ -180,5 +180,6 @@ func startDetached(ctx context.Context, g *globals, container containerd.Contain
 		task.Delete(ctx, containerd.WithProcessKill)
 		return startFailure{err}
 	}
+	recordStart(ctx, container)
 	return nil
 }
