@@ -139,6 +139,15 @@ func TestCLICompletionAndErrors(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "__start_berth") || !strings.Contains(string(out), "run") {
 		t.Fatalf("bash completion: %v\n%s", err, out)
 	}
+	// Names come from the node: containers for rm, images for run.
+	img := c.importBusybox(t)
+	c.must(t, "run", "--name", "complete-me", img, "true")
+	if out := c.must(t, "__complete", "rm", ""); !strings.Contains(out, "complete-me\n") {
+		t.Fatalf("container names: %q", out)
+	}
+	if out := c.must(t, "__complete", "run", "berth.l"); !strings.Contains(out, img+"\n") {
+		t.Fatalf("image names: %q", out)
+	}
 	if zsh, err := exec.LookPath("zsh"); err == nil {
 		cmd := exec.Command(zsh, "-c", `autoload -U compinit && compinit -u && source <("$BERTH" completion zsh) && echo loaded`)
 		cmd.Env = append(cmd.Environ(), "BERTH="+bin)
@@ -147,6 +156,7 @@ func TestCLICompletionAndErrors(t *testing.T) {
 		}
 	}
 
+	c.must(t, "rm", "complete-me")
 	st.Stop(t, "taskd")
 	res := c.run(t, nil, "ps")
 	if res.code != 125 || !strings.Contains(res.stderr, "taskd daemon is not running") || !strings.Contains(res.stderr, "systemctl start berth-taskd") {
