@@ -7,6 +7,7 @@ const (
 	labelRestart  = "berth.dev/restart"
 	labelNet      = "berth.dev/net"
 	labelNetns    = "berth.dev/netns"
+	labelCNIConf  = "berth.dev/cni-conflist"
 	labelPorts    = "berth.dev/ports"
 	labelIP       = "berth.dev/ip"
 	labelExitCode = "berth.dev/exit-code"
