@@ -62,7 +62,8 @@ func setupNetwork(ctx context.Context, g *globals, f *runFlags, id string, label
 	g.debugf("CNI ADD %s for %s in %s (%s)", n.mode, id, n.netns, conf)
 	ip, err := n.cni.Attach(ctx, conf, n.id, n.netns, n.ports)
 	if err != nil {
-		network.RemoveNetns(n.netns)
+		// A plugin that failed half way may hold an address or rules.
+		n.teardown(ctx)
 		return nil, err
 	}
 	labels[labelNetns] = n.netns
