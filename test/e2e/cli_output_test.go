@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -162,9 +163,36 @@ func TestCLICompletionAndErrors(t *testing.T) {
 	if res.code != 125 || !strings.Contains(res.stderr, "taskd daemon is not running") || !strings.Contains(res.stderr, "systemctl start berth-taskd") {
 		t.Fatalf("taskd down: %s", res)
 	}
+	// Someone without access to the socket is told so, not shown a timeout.
+	nobody := copyForNobody(t, bin)
+	cmd = exec.Command(nobody, "--address", st.Socket, "images")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 125 || !strings.Contains(string(out), "permission denied on the node socket") {
+		t.Fatalf("as nobody: exit %d %v: %s", code, err, out)
+	}
 	gone := &cliEnv{st: &harness.Stack{Bin: st.Bin, Socket: filepath.Join(t.TempDir(), "berth.sock")}, ns: "default"}
 	res = gone.run(t, nil, "images")
 	if res.code != 125 || !strings.Contains(res.stderr, "Berth is not running") || !strings.Contains(res.stderr, "make up") {
 		t.Fatalf("no node: %s", res)
 	}
+}
+
+// copyForNobody puts the berth binary where an unprivileged user can run it.
+func copyForNobody(t *testing.T, bin string) string {
+	dir, err := os.MkdirTemp("/tmp", "berth-cli-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(dir, "berth")
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
 }
