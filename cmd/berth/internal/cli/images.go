@@ -146,8 +146,7 @@ func removeImage(ctx context.Context, client *containerd.Client, ref string, for
 			return err
 		}
 		if len(users) > 0 {
-			return fmt.Errorf("image %s is used by container %s: remove the container first (berth rm) or use --force: %w",
-				img.Name(), strings.Join(users, ", "), errdefs.ErrFailedPrecondition)
+			return problem(errdefs.ErrFailedPrecondition, "image %s is used by container %s: remove the container first (berth rm) or use --force", img.Name(), strings.Join(users, ", "))
 		}
 	}
 	return client.ImageService().Delete(ctx, img.Name(), images.SynchronousDelete())

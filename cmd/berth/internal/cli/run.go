@@ -73,8 +73,7 @@ func run(c *cobra.Command, g *globals, f *runFlags, ref string, args []string) e
 		id = randomID()[:12]
 	}
 	if _, err := client.LoadContainer(ctx, id); err == nil {
-		return fmt.Errorf("the container name %q is already in use in namespace %q: remove that container (berth rm -f %s) or choose another --name: %w",
-			id, g.namespace, id, errdefs.ErrAlreadyExists)
+		return problem(errdefs.ErrAlreadyExists, "the container name %q is already in use in namespace %q: remove that container (berth rm -f %s) or choose another --name", id, g.namespace, id)
 	}
 	img, err := getImage(ctx, client, ref)
 	if err != nil {

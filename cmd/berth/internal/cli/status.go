@@ -71,7 +71,7 @@ func (s state) describe(created, now time.Time) string {
 func loadContainer(ctx context.Context, client *containerd.Client, id string) (containerd.Container, error) {
 	c, err := client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("no container %q in namespace %q (berth ps -a lists them): %w", id, namespaceOf(ctx), errdefs.ErrNotFound)
+		return nil, problem(errdefs.ErrNotFound, "no container %q in namespace %q (berth ps -a lists them)", id, namespaceOf(ctx))
 	}
 	return c, err
 }
