@@ -6,7 +6,7 @@ BIN ?= $(CURDIR)/bin
 export BERTH_ROOT ?= /var/lib/berth
 export BERTH_STATE ?= /run/berth
 
-.PHONY: all build deps up down demo test test-unit test-integration test-e2e genproto bench fuzz
+.PHONY: all build deps up down demo test test-unit test-integration test-e2e genproto bench fuzz chaos
 
 all: build
 
@@ -14,9 +14,17 @@ all: build
 # libc mapped into every daemon and shim.
 MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/main.go))
 
+# The Version service reports these. The revision is stamped explicitly
+# (".m" when the tree has changes, as containerd does): Go's own VCS stamp is
+# absent when GOFLAGS holds -buildvcs=false. RELEASE defaults to the
+# gateway's own.
+REVISION ?= $(shell rev=$$(git rev-parse HEAD 2>/dev/null) && { git diff --no-ext-diff --quiet HEAD -- || rev=$$rev.m; echo $$rev; })
+RELEASE ?=
+LDFLAGS := -s -w $(if $(REVISION),-X main.revision=$(REVISION)) $(if $(RELEASE),-X main.release=$(RELEASE))
+
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(BIN)/ $(MAINS)
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ $(MAINS)
 
 deps:
 	scripts/install-deps
@@ -43,6 +51,12 @@ test-integration:
 test-e2e:
 	scripts/test e2e
 
+# Fault injection under load: `make chaos DURATION=10m SEED=42`; prints the
+# seed and the figures. Needs root.
+DURATION ?= 10m
+chaos:
+	scripts/chaos $(DURATION) $(if $(SEED),-seed $(SEED)) $(CHAOS_ARGS)
+
 genproto:
 	scripts/genproto
 
@@ -50,4 +64,4 @@ bench:
 	scripts/bench/all
 
 fuzz:
-	scripts/fuzz
+	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz

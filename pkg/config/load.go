@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 
@@ -15,7 +16,16 @@ import (
 // plus whatever the caller registered on fs, and --print-config, which makes
 // Load print the effective configuration to w and return printed=true.
 func Load(cfg any, common *Common, fs *flag.FlagSet, args []string, w io.Writer) (printed bool, err error) {
-	if err := env.Parse(cfg); err != nil {
+	return load(cfg, common, fs, args, env.ToMap(os.Environ()), w)
+}
+
+// load is Load with the environment given, so tests see only the variables
+// they set and never the caller's.
+func load(cfg any, common *Common, fs *flag.FlagSet, args []string, environ map[string]string, w io.Writer) (printed bool, err error) {
+	if environ == nil {
+		environ = map[string]string{} // env would fall back to the process's
+	}
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: environ}); err != nil {
 		return false, fmt.Errorf("config from environment: %w", err)
 	}
 	if common != nil {

@@ -17,6 +17,12 @@ type Admin interface {
 	NamespaceUsage(ctx context.Context, ns string) ([]string, error)
 }
 
+// ClientTracker is implemented by a daemon that holds something per
+// node-socket client (imaged: leases) and lets it go once the client is gone.
+type ClientTracker interface {
+	ClientsGone(ctx context.Context, boot string, clients []string) error
+}
+
 type adminServer struct {
 	adminv1.UnimplementedAdminServer
 	daemon string
@@ -41,6 +47,15 @@ func (s *adminServer) NamespaceUsage(ctx context.Context, req *adminv1.Namespace
 		return nil, err
 	}
 	return &adminv1.NamespaceUsageResponse{Resources: res}, nil
+}
+
+func (s *adminServer) ClientsGone(ctx context.Context, req *adminv1.ClientsGoneRequest) (*adminv1.ClientsGoneResponse, error) {
+	if t, ok := s.admin.(ClientTracker); ok {
+		if err := t.ClientsGone(ctx, req.Boot, req.Clients); err != nil {
+			return nil, err
+		}
+	}
+	return &adminv1.ClientsGoneResponse{}, nil
 }
 
 // GRPCPlugin describes a containerd gRPC service plugin, the entry

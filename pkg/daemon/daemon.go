@@ -26,7 +26,10 @@ import (
 
 // Daemon is what a daemon's run function wires its services with.
 type Daemon struct {
-	Name    string
+	Name string
+	// Node is this node's id (BERTH_NODE_ID): its events' subjects are
+	// events.SubjectFilter(Node, ...), its stream events.NodeStream(Node).
+	Node    string
 	Common  config.Common
 	Log     *zap.Logger
 	DataDir string
@@ -80,6 +83,9 @@ func runDaemon(name string, common config.Common, run func(ctx context.Context, 
 }
 
 func open(name string, common config.Common, logger *zap.Logger) (*Daemon, error) {
+	if err := common.MakeDirs(); err != nil {
+		return nil, err
+	}
 	dataDir, err := common.DataDir(name)
 	if err != nil {
 		return nil, err
@@ -88,25 +94,23 @@ func open(name string, common config.Common, logger *zap.Logger) (*Daemon, error
 	if err != nil {
 		return nil, err
 	}
-	outbox, err := events.NewOutbox(db, name)
+	node, err := common.Node()
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	b, err := bus.Connect(bus.Options{
-		Name:        "berth-" + name,
-		Servers:     common.NATSServers(),
-		Credentials: common.NATSCred,
-		AddressFile: common.EmbeddedNATSFile(),
-		Stream:      StreamConfig(),
-		Logger:      logger,
-	})
+	outbox, err := events.NewOutbox(db, name, events.WithNode(node))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	b, err := bus.Connect(BusOptions(name, node, common, logger))
 	if err != nil {
 		outbox.Close()
 		db.Close()
 		return nil, err
 	}
-	return &Daemon{Name: name, Common: common, Log: logger, DataDir: dataDir, DB: db, Outbox: outbox, Bus: b}, nil
+	return &Daemon{Name: name, Node: node, Common: common, Log: logger, DataDir: dataDir, DB: db, Outbox: outbox, Bus: b}, nil
 }
 
 func (d *Daemon) close() {
@@ -115,18 +119,39 @@ func (d *Daemon) close() {
 	d.DB.Close()
 }
 
-// StreamConfig is the JetStream stream every daemon publishes events to.
-func StreamConfig() jetstream.StreamConfig {
-	return jetstream.StreamConfig{
-		Name:       events.StreamName,
-		Subjects:   []string{events.SubjectAll()},
-		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
-		MaxAge:     24 * time.Hour,
-		MaxBytes:   256 << 20,
-		Duplicates: 10 * time.Minute,
-		Discard:    jetstream.DiscardOld,
+// BusOptions is how daemon name of node connects to NATS: to the external
+// servers with the operator's credentials and TLS, or to the gateway's
+// embedded server as its own user. Only the gateway manages the stream.
+func BusOptions(name, node string, c config.Common, logger *zap.Logger) bus.Options {
+	return bus.Options{
+		Name:         "berth-" + name,
+		Servers:      c.NATSServers(),
+		Credentials:  c.NATSCred,
+		TLS:          bus.TLSFiles{CA: c.TLSCA, Cert: c.TLSCert, Key: c.TLSKey},
+		AddressFile:  c.EmbeddedNATSFile(),
+		CredsDir:     c.EmbeddedNATSCredsDir(),
+		User:         name,
+		Node:         node,
+		Stream:       StreamConfig(node, c),
+		ManageStream: name == bus.UserGateway,
+		Logger:       logger,
 	}
+}
+
+// StreamConfig is the JetStream stream node's daemons publish events to.
+// The embedded server is a single server: one replica whatever is set.
+func StreamConfig(node string, c config.Common) jetstream.StreamConfig {
+	l := events.Limits{MaxAge: c.MaxAge, MaxBytes: c.MaxBytes, Replicas: c.Replicas}
+	if c.NATSServers() == nil {
+		l.Replicas = 1
+	}
+	if l.MaxAge == 0 {
+		l.MaxAge = 24 * time.Hour
+	}
+	if l.MaxBytes == 0 {
+		l.MaxBytes = 256 << 20
+	}
+	return events.NodeStreamConfig(node, l)
 }
 
 // Go runs fn under the daemon's errgroup: it stops the daemon if it fails.

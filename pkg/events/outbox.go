@@ -30,14 +30,26 @@ var (
 // the change they describe, until the publisher has delivered them.
 type Outbox struct {
 	db       *badger.DB
+	node     string
 	source   string
 	instance string
 	seq      *badger.Sequence
 	kick     chan struct{}
 }
 
+// OutboxOption changes how an outbox records events.
+type OutboxOption func(*Outbox)
+
+// WithNode stamps events with the node they happen on (BERTH_NODE_ID); it
+// picks their subject and stream. Without it events carry no node and are
+// published as node "local".
+func WithNode(node string) OutboxOption { return func(o *Outbox) { o.node = node } }
+
+// LocalNode is the node of events recorded without WithNode.
+const LocalNode = "local"
+
 // NewOutbox opens the outbox of db. source names the daemon in envelopes.
-func NewOutbox(db *badger.DB, source string) (*Outbox, error) {
+func NewOutbox(db *badger.DB, source string, opts ...OutboxOption) (*Outbox, error) {
 	instance, err := loadInstance(db)
 	if err != nil {
 		return nil, err
@@ -46,7 +58,11 @@ func NewOutbox(db *badger.DB, source string) (*Outbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbox sequence: %w", err)
 	}
-	return &Outbox{db: db, source: source, instance: instance, seq: seq, kick: make(chan struct{}, 1)}, nil
+	o := &Outbox{db: db, node: LocalNode, source: source, instance: instance, seq: seq, kick: make(chan struct{}, 1)}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o, nil
 }
 
 // loadInstance returns the random id of this database, created once. Event
@@ -95,6 +111,8 @@ func (r *Recorder) AddEnvelope(env *eventsv1.Envelope) error {
 	if env.Source == "" {
 		env.Source = r.o.source
 	}
+	// An event is of the node that records it, forwarded ones included.
+	env.Node = r.o.node
 	if env.Timestamp == nil {
 		env.Timestamp = timestamppb.Now()
 	}

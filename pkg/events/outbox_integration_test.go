@@ -17,10 +17,13 @@ import (
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/bus/bustest"
+	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/store"
 )
+
+const testNode = "n1"
 
 type publisher struct {
 	db     *badger.DB
@@ -31,15 +34,22 @@ type publisher struct {
 }
 
 func startPublisher(t *testing.T, dir, url string) *publisher {
+	return startNodePublisher(t, dir, url, testNode, 1)
+}
+
+// startNodePublisher runs an outbox of node publishing to the servers at
+// url (comma separated), into the node's stream with replicas copies.
+func startNodePublisher(t *testing.T, dir, url, node string, replicas int) *publisher {
 	db, err := store.Open(dir, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := events.NewOutbox(db, "test")
+	ob, err := events.NewOutbox(db, "test", events.WithNode(node))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bus.Connect(bus.Options{Name: "test", Servers: []string{url}, Stream: daemon.StreamConfig()})
+	c := config.Common{NATS: config.NATS{NATSURL: url, Replicas: replicas}}
+	b, err := bus.Connect(bus.Options{Name: "test", Servers: c.NATSServers(), Stream: daemon.StreamConfig(node, c), ManageStream: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +85,10 @@ func readAll(t *testing.T, url string) []string {
 	envs, subjects := bustest.Envelopes(t, url)
 	var names []string
 	for i, env := range envs {
-		if want := events.Subject(env.Namespace, env.Topic); subjects[i] != want {
+		if env.Node != testNode {
+			t.Errorf("event of node %q, want %q", env.Node, testNode)
+		}
+		if want := events.NodeSubject(testNode, env.Namespace, env.Topic); subjects[i] != want {
 			t.Errorf("subject %s, want %s", subjects[i], want)
 		}
 		var ev apievents.ImageCreate
@@ -167,7 +180,7 @@ func TestRepublishedEventIsDeduplicated(t *testing.T) {
 }
 
 func readRaw(t *testing.T, js nats.JetStreamContext) []*nats.Msg {
-	sub, err := js.SubscribeSync(events.SubjectAll(), nats.DeliverAll(), nats.OrderedConsumer())
+	sub, err := js.SubscribeSync(events.NodeSubjectAll(testNode), nats.DeliverAll(), nats.OrderedConsumer())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/log"
@@ -54,9 +55,13 @@ func (o *Outbox) publishOnce(ctx context.Context, b *bus.Bus) (int, error) {
 	}
 	futures := make([]jetstream.PubAckFuture, 0, len(batch))
 	for _, p := range batch {
-		msg := &nats.Msg{Subject: Subject(p.env.Namespace, p.env.Topic), Data: p.raw, Header: nats.Header{}}
+		raw, err := o.restamp(p)
+		if err != nil {
+			return 0, err
+		}
+		msg := &nats.Msg{Subject: NodeSubject(o.node, p.env.Namespace, p.env.Topic), Data: raw, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, p.env.Id)
-		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
+		f, err := js.PublishMsgAsync(msg, jetstream.WithExpectStream(b.StreamName()))
 		if err != nil {
 			return 0, err
 		}
@@ -85,4 +90,15 @@ func (o *Outbox) publishOnce(ctx context.Context, b *bus.Bus) (int, error) {
 		}
 	}
 	return len(keys), firstErr
+}
+
+// restamp returns the envelope as published: events recorded before they
+// carried a node, or before the node was renamed, go out as this node's,
+// since only this node's subjects reach its stream.
+func (o *Outbox) restamp(p pending) ([]byte, error) {
+	if p.env.Node == o.node {
+		return p.raw, nil
+	}
+	p.env.Node = o.node
+	return proto.Marshal(p.env)
 }

@@ -185,11 +185,7 @@ func taskPid(t *testing.T, st *harness.Stack, id string) int {
 // exitEvents counts the /tasks/exit events of a container's init process in
 // the stack's event stream.
 func exitEvents(t *testing.T, st *harness.Stack, id string) int {
-	addr, err := os.ReadFile(st.State + "/nats.url")
-	if err != nil {
-		t.Fatal(err)
-	}
-	envs, _ := bustest.Envelopes(t, "nats://"+strings.TrimSpace(string(addr)))
+	envs, _ := bustest.EmbeddedEnvelopes(t, st.State)
 	n := 0
 	for _, env := range envs {
 		if env.Topic != events.TopicTaskExit {

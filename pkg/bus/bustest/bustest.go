@@ -1,6 +1,7 @@
-// Package bustest runs a NATS server with JetStream for tests, on a fixed
-// loopback port and store dir so that a test can stop it and start it again
-// like an operator's NATS going down and coming back.
+// Package bustest runs NATS servers with JetStream for tests, on fixed
+// loopback ports and store dirs so that a test can stop one and start it
+// again like an operator's NATS going down and coming back: a single
+// server, a three-server cluster, or a hub that leaf nodes attach to.
 package bustest
 
 import (
@@ -22,22 +23,32 @@ type Server struct {
 // Start runs a server on a free port; it is stopped when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s := newServer(t, server.Options{Host: "127.0.0.1", Port: FreePort(t), JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	s.Restart()
+	return s
+}
+
+func newServer(t testing.TB, opts server.Options) *Server {
+	s := &Server{t: t, opts: opts}
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// FreePort returns a loopback TCP port nobody listens on right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := &Server{t: t, opts: server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true}}
-	s.Restart()
-	t.Cleanup(s.Stop)
-	return s
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 // URL is the client URL.
 func (s *Server) URL() string { return fmt.Sprintf("nats://127.0.0.1:%d", s.opts.Port) }
 
-// Restart starts a stopped server with the same port and store.
+// Restart starts a stopped server with the same ports and store.
 func (s *Server) Restart() {
 	s.t.Helper()
 	opts := s.opts
@@ -51,6 +62,9 @@ func (s *Server) Restart() {
 	}
 	s.srv = srv
 }
+
+// Running reports whether the server runs.
+func (s *Server) Running() bool { return s.srv != nil }
 
 // Stop shuts the server down; JetStream data stays for Restart.
 func (s *Server) Stop() {

@@ -13,6 +13,7 @@ func (s *Stack) Events(t testing.TB) <-chan string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, "ctr", "--address", s.Socket, "events")
+	cmd.Env = Environ()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

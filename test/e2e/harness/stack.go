@@ -71,16 +71,18 @@ func (s *Stack) logPath(name string) string { return filepath.Join(s.Root, "logs
 // StartDaemon starts one daemon and waits for its health service.
 func (s *Stack) StartDaemon(t testing.TB, name string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(s.logPath(name)), 0o755); err != nil {
+	// The logs are root's alone, as scripts/up keeps them; creating them
+	// also creates the root, with the daemons' mode for it.
+	if err := os.MkdirAll(filepath.Dir(s.logPath(name)), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(filepath.Join(s.Bin, name))
-	cmd.Env = append(os.Environ(), "BERTH_ROOT="+s.Root, "BERTH_STATE="+s.State, "BERTH_LOG_LEVEL=debug",
+	cmd.Env = append(Environ(), "BERTH_ROOT="+s.Root, "BERTH_STATE="+s.State, "BERTH_LOG_LEVEL=debug",
 		"BERTH_SHIM_BINARY="+filepath.Join(s.Bin, "berth-shim"))
 	cmd.Env = append(cmd.Env, s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -200,6 +202,7 @@ func (s *Stack) CtrContext(ctx context.Context, args ...string) (string, error) 
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", s.Socket}, args...)...)
+	cmd.Env = Environ()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -213,6 +216,7 @@ func (s *Stack) CtrContext(ctx context.Context, args ...string) (string, error) 
 func (s *Stack) Berth(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(s.Bin, "berth"), append([]string{"--address", s.Socket}, args...)...)
+	cmd.Env = Environ()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		err = fmt.Errorf("berth %s: %v: %s", strings.Join(args, " "), err, out)

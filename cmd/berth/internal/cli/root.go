@@ -11,8 +11,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time (-ldflags -X); "dev" otherwise.
-var Version = "dev"
+// Version and Revision are the client's, set by main from what the build
+// stamped; "dev" when nothing was.
+var (
+	Version  = "dev"
+	Revision string
+)
 
 // globals are the flags every command shares.
 type globals struct {

@@ -288,6 +288,97 @@ func (x *NamespaceUsageResponse) GetResources() []string {
 	return nil
 }
 
+type ClientsGoneRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// clients are the ids (berth-client metadata) of connections that closed.
+	Clients []string `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	// boot, when set, is the gateway's current boot id: every client of an
+	// earlier boot is gone too (the gateway restarted and lost them all).
+	Boot          string `protobuf:"bytes,2,opt,name=boot,proto3" json:"boot,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientsGoneRequest) Reset() {
+	*x = ClientsGoneRequest{}
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientsGoneRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientsGoneRequest) ProtoMessage() {}
+
+func (x *ClientsGoneRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientsGoneRequest.ProtoReflect.Descriptor instead.
+func (*ClientsGoneRequest) Descriptor() ([]byte, []int) {
+	return file_berth_admin_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ClientsGoneRequest) GetClients() []string {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *ClientsGoneRequest) GetBoot() string {
+	if x != nil {
+		return x.Boot
+	}
+	return ""
+}
+
+type ClientsGoneResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientsGoneResponse) Reset() {
+	*x = ClientsGoneResponse{}
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientsGoneResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientsGoneResponse) ProtoMessage() {}
+
+func (x *ClientsGoneResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientsGoneResponse.ProtoReflect.Descriptor instead.
+func (*ClientsGoneResponse) Descriptor() ([]byte, []int) {
+	return file_berth_admin_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
 var File_berth_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_berth_admin_v1_admin_proto_rawDesc = "" +
@@ -311,10 +402,15 @@ const file_berth_admin_v1_admin_proto_rawDesc = "" +
 	"\x15NamespaceUsageRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"6\n" +
 	"\x16NamespaceUsageResponse\x12\x1c\n" +
-	"\tresources\x18\x01 \x03(\tR\tresources2\xb4\x01\n" +
+	"\tresources\x18\x01 \x03(\tR\tresources\"B\n" +
+	"\x12ClientsGoneRequest\x12\x18\n" +
+	"\aclients\x18\x01 \x03(\tR\aclients\x12\x12\n" +
+	"\x04boot\x18\x02 \x01(\tR\x04boot\"\x15\n" +
+	"\x13ClientsGoneResponse2\x8c\x02\n" +
 	"\x05Admin\x12J\n" +
 	"\aPlugins\x12\x1e.berth.admin.v1.PluginsRequest\x1a\x1f.berth.admin.v1.PluginsResponse\x12_\n" +
-	"\x0eNamespaceUsage\x12%.berth.admin.v1.NamespaceUsageRequest\x1a&.berth.admin.v1.NamespaceUsageResponseB(Z&berth.dev/proto/berth/admin/v1;adminv1b\x06proto3"
+	"\x0eNamespaceUsage\x12%.berth.admin.v1.NamespaceUsageRequest\x1a&.berth.admin.v1.NamespaceUsageResponse\x12V\n" +
+	"\vClientsGone\x12\".berth.admin.v1.ClientsGoneRequest\x1a#.berth.admin.v1.ClientsGoneResponseB(Z&berth.dev/proto/berth/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_berth_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -328,24 +424,28 @@ func file_berth_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_berth_admin_v1_admin_proto_rawDescData
 }
 
-var file_berth_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_berth_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_berth_admin_v1_admin_proto_goTypes = []any{
 	(*PluginsRequest)(nil),         // 0: berth.admin.v1.PluginsRequest
 	(*Plugin)(nil),                 // 1: berth.admin.v1.Plugin
 	(*PluginsResponse)(nil),        // 2: berth.admin.v1.PluginsResponse
 	(*NamespaceUsageRequest)(nil),  // 3: berth.admin.v1.NamespaceUsageRequest
 	(*NamespaceUsageResponse)(nil), // 4: berth.admin.v1.NamespaceUsageResponse
-	nil,                            // 5: berth.admin.v1.Plugin.ExportsEntry
+	(*ClientsGoneRequest)(nil),     // 5: berth.admin.v1.ClientsGoneRequest
+	(*ClientsGoneResponse)(nil),    // 6: berth.admin.v1.ClientsGoneResponse
+	nil,                            // 7: berth.admin.v1.Plugin.ExportsEntry
 }
 var file_berth_admin_v1_admin_proto_depIdxs = []int32{
-	5, // 0: berth.admin.v1.Plugin.exports:type_name -> berth.admin.v1.Plugin.ExportsEntry
+	7, // 0: berth.admin.v1.Plugin.exports:type_name -> berth.admin.v1.Plugin.ExportsEntry
 	1, // 1: berth.admin.v1.PluginsResponse.plugins:type_name -> berth.admin.v1.Plugin
 	0, // 2: berth.admin.v1.Admin.Plugins:input_type -> berth.admin.v1.PluginsRequest
 	3, // 3: berth.admin.v1.Admin.NamespaceUsage:input_type -> berth.admin.v1.NamespaceUsageRequest
-	2, // 4: berth.admin.v1.Admin.Plugins:output_type -> berth.admin.v1.PluginsResponse
-	4, // 5: berth.admin.v1.Admin.NamespaceUsage:output_type -> berth.admin.v1.NamespaceUsageResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
+	5, // 4: berth.admin.v1.Admin.ClientsGone:input_type -> berth.admin.v1.ClientsGoneRequest
+	2, // 5: berth.admin.v1.Admin.Plugins:output_type -> berth.admin.v1.PluginsResponse
+	4, // 6: berth.admin.v1.Admin.NamespaceUsage:output_type -> berth.admin.v1.NamespaceUsageResponse
+	6, // 7: berth.admin.v1.Admin.ClientsGone:output_type -> berth.admin.v1.ClientsGoneResponse
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -362,7 +462,7 @@ func file_berth_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_admin_v1_admin_proto_rawDesc), len(file_berth_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	Admin_Plugins_FullMethodName        = "/berth.admin.v1.Admin/Plugins"
 	Admin_NamespaceUsage_FullMethodName = "/berth.admin.v1.Admin/NamespaceUsage"
+	Admin_ClientsGone_FullMethodName    = "/berth.admin.v1.Admin/ClientsGone"
 )
 
 // AdminClient is the client API for Admin service.
@@ -35,6 +36,10 @@ type AdminClient interface {
 	// NamespaceUsage tells whether a namespace still holds resources in the
 	// daemon; the gateway refuses to delete a namespace that does.
 	NamespaceUsage(ctx context.Context, in *NamespaceUsageRequest, opts ...grpc.CallOption) (*NamespaceUsageResponse, error)
+	// ClientsGone tells a daemon that clients of the node socket went away,
+	// so what they left behind (imaged: their leases) can be let go after a
+	// grace period. Daemons holding nothing per client answer OK.
+	ClientsGone(ctx context.Context, in *ClientsGoneRequest, opts ...grpc.CallOption) (*ClientsGoneResponse, error)
 }
 
 type adminClient struct {
@@ -65,6 +70,16 @@ func (c *adminClient) NamespaceUsage(ctx context.Context, in *NamespaceUsageRequ
 	return out, nil
 }
 
+func (c *adminClient) ClientsGone(ctx context.Context, in *ClientsGoneRequest, opts ...grpc.CallOption) (*ClientsGoneResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ClientsGoneResponse)
+	err := c.cc.Invoke(ctx, Admin_ClientsGone_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -74,6 +89,10 @@ type AdminServer interface {
 	// NamespaceUsage tells whether a namespace still holds resources in the
 	// daemon; the gateway refuses to delete a namespace that does.
 	NamespaceUsage(context.Context, *NamespaceUsageRequest) (*NamespaceUsageResponse, error)
+	// ClientsGone tells a daemon that clients of the node socket went away,
+	// so what they left behind (imaged: their leases) can be let go after a
+	// grace period. Daemons holding nothing per client answer OK.
+	ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -89,6 +108,9 @@ func (UnimplementedAdminServer) Plugins(context.Context, *PluginsRequest) (*Plug
 }
 func (UnimplementedAdminServer) NamespaceUsage(context.Context, *NamespaceUsageRequest) (*NamespaceUsageResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method NamespaceUsage not implemented")
+}
+func (UnimplementedAdminServer) ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ClientsGone not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -147,6 +169,24 @@ func _Admin_NamespaceUsage_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_ClientsGone_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ClientsGoneRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ClientsGone(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ClientsGone_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ClientsGone(ctx, req.(*ClientsGoneRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -161,6 +201,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NamespaceUsage",
 			Handler:    _Admin_NamespaceUsage_Handler,
+		},
+		{
+			MethodName: "ClientsGone",
+			Handler:    _Admin_ClientsGone_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -39,7 +39,10 @@ type Envelope struct {
 	Topic string     `protobuf:"bytes,4,opt,name=topic,proto3" json:"topic,omitempty"`
 	Event *anypb.Any `protobuf:"bytes,5,opt,name=event,proto3" json:"event,omitempty"`
 	// source names the daemon that recorded the event (imaged, taskd, ...).
-	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	Source string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	// node is the id of the node the event happened on (BERTH_NODE_ID), the
+	// same as the second token of its subject.
+	Node          string `protobuf:"bytes,7,opt,name=node,proto3" json:"node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,18 +119,26 @@ func (x *Envelope) GetSource() string {
 	return ""
 }
 
+func (x *Envelope) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
 var File_berth_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_berth_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"\x1eberth/events/v1/envelope.proto\x12\x0fberth.events.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcc\x01\n" +
+	"\x1eberth/events/v1/envelope.proto\x12\x0fberth.events.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe0\x01\n" +
 	"\bEnvelope\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x128\n" +
 	"\ttimestamp\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12\x1c\n" +
 	"\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x14\n" +
 	"\x05topic\x18\x04 \x01(\tR\x05topic\x12*\n" +
 	"\x05event\x18\x05 \x01(\v2\x14.google.protobuf.AnyR\x05event\x12\x16\n" +
-	"\x06source\x18\x06 \x01(\tR\x06sourceB*Z(berth.dev/proto/berth/events/v1;eventsv1b\x06proto3"
+	"\x06source\x18\x06 \x01(\tR\x06source\x12\x12\n" +
+	"\x04node\x18\a \x01(\tR\x04nodeB*Z(berth.dev/proto/berth/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_berth_events_v1_envelope_proto_rawDescOnce sync.Once

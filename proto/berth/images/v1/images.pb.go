@@ -285,10 +285,13 @@ type PullRequest struct {
 	// max_concurrent_downloads bounds parallel layer downloads; 0 means the
 	// daemon's default.
 	MaxConcurrentDownloads int32 `protobuf:"varint,5,opt,name=max_concurrent_downloads,json=maxConcurrentDownloads,proto3" json:"max_concurrent_downloads,omitempty"`
+	// auth, when set, replaces the credentials BERTH_REGISTRY_AUTH_FILE holds
+	// for this pull's registry (the CRI passes the kubelet's pull secret).
+	Auth *RegistryAuth `protobuf:"bytes,6,opt,name=auth,proto3" json:"auth,omitempty"`
 	// plain_http talks http:// instead of https:// to the registry the
 	// reference names, for a registry without TLS that no hosts.toml
 	// describes. Mirrors from hosts.toml keep their own scheme.
-	PlainHttp     bool `protobuf:"varint,6,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
+	PlainHttp     bool `protobuf:"varint,7,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -358,11 +361,97 @@ func (x *PullRequest) GetMaxConcurrentDownloads() int32 {
 	return 0
 }
 
+func (x *PullRequest) GetAuth() *RegistryAuth {
+	if x != nil {
+		return x.Auth
+	}
+	return nil
+}
+
 func (x *PullRequest) GetPlainHttp() bool {
 	if x != nil {
 		return x.PlainHttp
 	}
 	return false
+}
+
+// RegistryAuth carries credentials for one pull, as the CRI's AuthConfig
+// does: a user name and password, their base64 "user:password" form, an
+// identity (refresh) token, or a registry bearer token.
+type RegistryAuth struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Password      string                 `protobuf:"bytes,2,opt,name=password,proto3" json:"password,omitempty"`
+	Auth          string                 `protobuf:"bytes,3,opt,name=auth,proto3" json:"auth,omitempty"`
+	IdentityToken string                 `protobuf:"bytes,4,opt,name=identity_token,json=identityToken,proto3" json:"identity_token,omitempty"`
+	RegistryToken string                 `protobuf:"bytes,5,opt,name=registry_token,json=registryToken,proto3" json:"registry_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegistryAuth) Reset() {
+	*x = RegistryAuth{}
+	mi := &file_berth_images_v1_images_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegistryAuth) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegistryAuth) ProtoMessage() {}
+
+func (x *RegistryAuth) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_images_v1_images_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegistryAuth.ProtoReflect.Descriptor instead.
+func (*RegistryAuth) Descriptor() ([]byte, []int) {
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *RegistryAuth) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetPassword() string {
+	if x != nil {
+		return x.Password
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetAuth() string {
+	if x != nil {
+		return x.Auth
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetIdentityToken() string {
+	if x != nil {
+		return x.IdentityToken
+	}
+	return ""
+}
+
+func (x *RegistryAuth) GetRegistryToken() string {
+	if x != nil {
+		return x.RegistryToken
+	}
+	return ""
 }
 
 type LayerProgress struct {
@@ -379,7 +468,7 @@ type LayerProgress struct {
 
 func (x *LayerProgress) Reset() {
 	*x = LayerProgress{}
-	mi := &file_berth_images_v1_images_proto_msgTypes[6]
+	mi := &file_berth_images_v1_images_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +480,7 @@ func (x *LayerProgress) String() string {
 func (*LayerProgress) ProtoMessage() {}
 
 func (x *LayerProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_images_v1_images_proto_msgTypes[6]
+	mi := &file_berth_images_v1_images_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +493,7 @@ func (x *LayerProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LayerProgress.ProtoReflect.Descriptor instead.
 func (*LayerProgress) Descriptor() ([]byte, []int) {
-	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{6}
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LayerProgress) GetDigest() string {
@@ -449,7 +538,7 @@ type PullProgress struct {
 
 func (x *PullProgress) Reset() {
 	*x = PullProgress{}
-	mi := &file_berth_images_v1_images_proto_msgTypes[7]
+	mi := &file_berth_images_v1_images_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -461,7 +550,7 @@ func (x *PullProgress) String() string {
 func (*PullProgress) ProtoMessage() {}
 
 func (x *PullProgress) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_images_v1_images_proto_msgTypes[7]
+	mi := &file_berth_images_v1_images_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -474,7 +563,7 @@ func (x *PullProgress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullProgress.ProtoReflect.Descriptor instead.
 func (*PullProgress) Descriptor() ([]byte, []int) {
-	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{7}
+	return file_berth_images_v1_images_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PullProgress) GetName() string {
@@ -523,16 +612,23 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\rExportRequest\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"!\n" +
 	"\vExportChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xd7\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x8a\x02\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12 \n" +
 	"\vsnapshotter\x18\x03 \x01(\tR\vsnapshotter\x12\x1f\n" +
 	"\vskip_unpack\x18\x04 \x01(\bR\n" +
 	"skipUnpack\x128\n" +
-	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\x12\x1d\n" +
+	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\x121\n" +
+	"\x04auth\x18\x06 \x01(\v2\x1d.berth.images.v1.RegistryAuthR\x04auth\x12\x1d\n" +
 	"\n" +
-	"plain_http\x18\x06 \x01(\bR\tplainHttp\"i\n" +
+	"plain_http\x18\a \x01(\bR\tplainHttp\"\xa8\x01\n" +
+	"\fRegistryAuth\x12\x1a\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
+	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
+	"\x04auth\x18\x03 \x01(\tR\x04auth\x12%\n" +
+	"\x0eidentity_token\x18\x04 \x01(\tR\ridentityToken\x12%\n" +
+	"\x0eregistry_token\x18\x05 \x01(\tR\rregistryToken\"i\n" +
 	"\rLayerProgress\x12\x16\n" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
@@ -560,7 +656,7 @@ func file_berth_images_v1_images_proto_rawDescGZIP() []byte {
 	return file_berth_images_v1_images_proto_rawDescData
 }
 
-var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_berth_images_v1_images_proto_goTypes = []any{
 	(*ImportChunk)(nil),    // 0: berth.images.v1.ImportChunk
 	(*ImportOptions)(nil),  // 1: berth.images.v1.ImportOptions
@@ -568,23 +664,25 @@ var file_berth_images_v1_images_proto_goTypes = []any{
 	(*ExportRequest)(nil),  // 3: berth.images.v1.ExportRequest
 	(*ExportChunk)(nil),    // 4: berth.images.v1.ExportChunk
 	(*PullRequest)(nil),    // 5: berth.images.v1.PullRequest
-	(*LayerProgress)(nil),  // 6: berth.images.v1.LayerProgress
-	(*PullProgress)(nil),   // 7: berth.images.v1.PullProgress
+	(*RegistryAuth)(nil),   // 6: berth.images.v1.RegistryAuth
+	(*LayerProgress)(nil),  // 7: berth.images.v1.LayerProgress
+	(*PullProgress)(nil),   // 8: berth.images.v1.PullProgress
 }
 var file_berth_images_v1_images_proto_depIdxs = []int32{
 	1, // 0: berth.images.v1.ImportChunk.options:type_name -> berth.images.v1.ImportOptions
-	6, // 1: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
-	5, // 2: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
-	0, // 3: berth.images.v1.Images.Import:input_type -> berth.images.v1.ImportChunk
-	3, // 4: berth.images.v1.Images.Export:input_type -> berth.images.v1.ExportRequest
-	7, // 5: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
-	2, // 6: berth.images.v1.Images.Import:output_type -> berth.images.v1.ImportResponse
-	4, // 7: berth.images.v1.Images.Export:output_type -> berth.images.v1.ExportChunk
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 1: berth.images.v1.PullRequest.auth:type_name -> berth.images.v1.RegistryAuth
+	7, // 2: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
+	5, // 3: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
+	0, // 4: berth.images.v1.Images.Import:input_type -> berth.images.v1.ImportChunk
+	3, // 5: berth.images.v1.Images.Export:input_type -> berth.images.v1.ExportRequest
+	8, // 6: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
+	2, // 7: berth.images.v1.Images.Import:output_type -> berth.images.v1.ImportResponse
+	4, // 8: berth.images.v1.Images.Export:output_type -> berth.images.v1.ExportChunk
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_berth_images_v1_images_proto_init() }
@@ -598,7 +696,7 @@ func file_berth_images_v1_images_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_images_v1_images_proto_rawDesc), len(file_berth_images_v1_images_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -7,27 +7,38 @@ import (
 	"context"
 	"path/filepath"
 	"runtime/debug"
+	"time"
 
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri"
+	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
 	"berth.dev/services/gateway/internal/router"
+	"berth.dev/services/gateway/internal/sandbox"
 	"berth.dev/services/gateway/internal/server"
 )
 
 // Config is the gateway's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	CRI          CRIConfig
+	Stream       streaming.Config
 }
 
-// release is set at build time with -ldflags "-X main.release=...".
-var release = "0.1.0"
+// release and revision are set at build time with -ldflags
+// "-X main.release=... -X main.revision=..." (make build does).
+var (
+	release  = "0.1.0"
+	revision = ""
+)
 
 func main() {
 	var cfg Config
@@ -38,7 +49,7 @@ func main() {
 
 func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if cfg.NATSServers() == nil {
-		nats, err := embedded.Start(filepath.Join(d.DataDir, "nats"), cfg.EmbeddedNATSFile())
+		nats, err := embedded.StartFor(cfg.Common, filepath.Join(d.DataDir, "nats"))
 		if err != nil {
 			return err
 		}
@@ -65,14 +76,46 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		return namespaces.Ensure(ctx, ns)
 	}, backends...)
+	// Leases created by clients that went away are let go by imaged after
+	// a grace period; a restart of the gateway loses every client at once.
+	clients := router.NewClients(func(ids []string) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		set.ClientsGone(ctx, "", ids)
+	})
+	rt.TrackClients(clients)
+	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })
+	if err := criNamespace(ctx, namespaces.Ensure); err != nil {
+		return err
+	}
+	runtime, closeCRI, err := runtimeService(cfg.Common, d, cfg.CRI, cfg.SandboxImage)
+	if err != nil {
+		return err
+	}
+	defer closeCRI()
+	d.Go(func() error { return runtime.Monitor(ctx, d.Bus) })
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
-	(&server.Version{Release: release, Revision: revision()}).Register(srv)
+	(&server.Version{Release: release, Revision: buildRevision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	(&server.Sandboxes{Store: sandbox.New(d.DB), PodNamespace: cri.Namespace, Pods: runtime.SandboxRecords}).Register(srv)
+	imageService, err := newImageService(cfg)
+	if err != nil {
+		return err
+	}
+	runtime.Images = criImages{imageService}
+	stream, err := newStreamServer(cfg, runtime.SandboxNetNS)
+	if err != nil {
+		return err
+	}
+	runtime.Streamer = stream
+	d.Go(func() error { return stream.Run(ctx) })
+	imageService.Register(srv)
+	runtime.Register(srv)
 	return d.Serve(ctx, srv, nil, cfg.MetricsAddr)
 }
 
@@ -81,7 +124,8 @@ func dialBackends(c config.Common) ([]*router.Backend, error) {
 		name     string
 		services []string
 	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
+			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
 		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
 		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 	}
@@ -110,10 +154,16 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("sandboxes"),
+		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
 
-func revision() string {
+// buildRevision is the stamped revision, else Go's VCS stamp, else unknown.
+func buildRevision() string {
+	if revision != "" {
+		return revision
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {

@@ -11,7 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus"
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/log"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 )
@@ -100,9 +99,9 @@ func (b *Broadcaster) consume(ctx context.Context, nb *bus.Bus) error {
 	}
 	// An ordered consumer recreates itself after a disconnect, starting
 	// after the last sequence it delivered.
-	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectAll()},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	// The stream holds this node's events only (events.NodeStream).
+	cons, err := js.OrderedConsumer(ctx, nb.StreamName(), jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverNewPolicy,
 	})
 	if err != nil {
 		return err

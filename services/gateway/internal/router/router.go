@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"berth.dev/pkg/lease"
 )
 
 // Router sends each call to its backend.
@@ -19,6 +21,8 @@ type Router struct {
 	// onCall sees every forwarded call before it goes out (the gateway
 	// records namespaces there).
 	onCall func(ctx context.Context, method string) error
+	// clients, when set, names each call's connection to the daemons.
+	clients *Clients
 }
 
 // New returns a router over backends. onCall may be nil.
@@ -30,13 +34,21 @@ func New(onCall func(ctx context.Context, method string) error, backends ...*Bac
 	return r
 }
 
+// TrackClients has the router name each forwarded call's connection in
+// the berth-client metadata and report lease-creating connections to c.
+func (r *Router) TrackClients(c *Clients) { r.clients = c }
+
 // ServerOptions installs the router as the server's handler of unknown
 // services, with the codec that lets frames through.
 func (r *Router) ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{
+	opts := []grpc.ServerOption{
 		grpc.ForceServerCodec(codec{}),
 		grpc.UnknownServiceHandler(r.handle),
 	}
+	if r.clients != nil {
+		opts = append(opts, grpc.StatsHandler(r.clients))
+	}
+	return opts
 }
 
 // Backends returns the daemons behind the router.
@@ -73,6 +85,11 @@ func outgoing(ctx context.Context) context.Context {
 			out.Set(k, v...)
 		}
 	}
+	// Set by the gateway alone: what a client sends under this key is
+	// not forwarded.
+	if id, ok := ClientID(ctx); ok {
+		out.Set(lease.ClientMetadata, id)
+	}
 	return metadata.NewOutgoingContext(ctx, out)
 }
 
@@ -87,6 +104,9 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 	}
 	ctx, cancel := context.WithCancel(ss.Context())
 	defer cancel()
+	if r.clients != nil {
+		r.clients.saw(ctx, method)
+	}
 	if r.onCall != nil {
 		if err := r.onCall(ctx, method); err != nil {
 			return err

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/opencontainers/go-digest"
@@ -22,15 +23,18 @@ import (
 	"berth.dev/services/imaged/internal/lease"
 	"berth.dev/services/imaged/internal/pull"
 	"berth.dev/services/imaged/internal/server"
+	"berth.dev/services/imaged/internal/stream"
+	"berth.dev/services/imaged/internal/transfer"
 )
 
 // Config is imaged's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr    string `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
-	RegistryConfig string `env:"BERTH_REGISTRY_CONFIG_PATH" envDefault:"/etc/berth/certs.d" doc:"containerd-style certs.d directory: <host>/hosts.toml with mirrors and TLS settings, read at each pull"`
-	RegistryAuth   string `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
-	MaxDownloads   int    `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
+	MetricsAddr    string        `env:"BERTH_IMAGED_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9311); empty disables"`
+	RegistryConfig string        `env:"BERTH_REGISTRY_CONFIG_PATH" envDefault:"/etc/berth/certs.d" doc:"containerd-style certs.d directory: <host>/hosts.toml with mirrors and TLS settings, read at each pull"`
+	RegistryAuth   string        `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
+	MaxDownloads   int           `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
+	OrphanGrace    time.Duration `env:"BERTH_IMAGED_ORPHAN_LEASE_GRACE" envDefault:"5m" doc:"how long a lease lives on, with nothing written under it, after the client that created it went away"`
 }
 
 func main() {
@@ -51,6 +55,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	images := image.New(d.DB, d.Outbox)
 	leases := lease.New(d.DB)
+	leases.Grace = cfg.OrphanGrace
 	snapshotd, err := snapshotdclient.Dial(cfg.Socket("snapshotd"))
 	if err != nil {
 		return err
@@ -61,7 +66,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	defer taskd.Close()
-	collector := &gc.Collector{DB: d.DB, Content: blobs, Snapshots: &gc.RemoteSnapshots{Snapshots: snapshotd, Tasks: taskd}}
+	collector := &gc.Collector{DB: d.DB, Content: blobs, Snapshots: &gc.RemoteSnapshots{Snapshots: snapshotd, Tasks: taskd}, Leases: leases}
 	d.Go(func() error { return collector.Run(ctx) })
 
 	srv := d.GRPCServer()
@@ -75,5 +80,8 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	(&server.BerthImages{Puller: puller, Images: images, Tmp: tmp}).Register(srv)
-	return d.Serve(ctx, srv, server.Admin{DB: d.DB}, cfg.MetricsAddr)
+	streams := stream.NewManager()
+	(&server.Streaming{Streams: streams}).Register(srv)
+	(&server.Transfer{Service: &transfer.Service{Puller: puller, Images: images, Content: blobs, Streams: streams, Tmp: tmp}}).Register(srv)
+	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
 }

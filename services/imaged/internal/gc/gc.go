@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -42,6 +43,9 @@ type Collector struct {
 	DB        *badger.DB
 	Content   *content.Store
 	Snapshots Snapshots // nil: snapshots are not collected
+	// Leases, when set, ends leases whose client has been gone for their
+	// grace period before each collection.
+	Leases *lease.Store
 
 	mu        sync.Mutex
 	pending   chan struct{}
@@ -86,6 +90,12 @@ func (c *Collector) Schedule() {
 	}
 }
 
+// ScheduleAfter asks for a collection once d has passed (an orphaned
+// lease's grace period running out).
+func (c *Collector) ScheduleAfter(d time.Duration) {
+	time.AfterFunc(d, c.Schedule)
+}
+
 // Run performs scheduled collections until ctx ends.
 func (c *Collector) Run(ctx context.Context) error {
 	c.Schedule()
@@ -116,6 +126,15 @@ var collecting sync.Mutex
 func (c *Collector) Collect(ctx context.Context) error {
 	collecting.Lock()
 	defer collecting.Unlock()
+	if c.Leases != nil {
+		n, err := c.Leases.EndOrphans(time.Now())
+		if err != nil {
+			return fmt.Errorf("end orphaned leases: %w", err)
+		}
+		if n > 0 {
+			log.G(ctx).Info("ended leases whose client is gone", zap.Int("count", n))
+		}
+	}
 	var nss []string
 	err := c.DB.View(func(txn *badger.Txn) error {
 		nss = namespaces(txn)

@@ -25,7 +25,12 @@ import (
 const ExpireLabel = "containerd.io/gc.expire"
 
 // Store holds leases.
-type Store struct{ db *badger.DB }
+type Store struct {
+	db *badger.DB
+	// Grace is how long a lease whose client is gone lives on without
+	// activity (DefaultGrace when zero).
+	Grace time.Duration
+}
 
 // New returns the store.
 func New(db *badger.DB) *Store { return &Store{db: db} }
@@ -63,7 +68,16 @@ func (s *Store) Create(ctx context.Context, id string, lbls map[string]string) (
 		} else if ok {
 			return fmt.Errorf("lease %q: %w", id, errdefs.ErrAlreadyExists)
 		}
-		return store.Put(txn, key(ns, id), l)
+		if err := store.Put(txn, key(ns, id), l); err != nil {
+			return err
+		}
+		// Only a lease that declares itself temporary (an expiry, as
+		// clients set on the leases of their pulls and runs) follows its
+		// client; one without an expiry holds until it is deleted.
+		if _, temporary := lbls[ExpireLabel]; temporary {
+			return recordOwner(ctx, txn, ns, id)
+		}
+		return nil
 	})
 	return l, err
 }
@@ -75,16 +89,26 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	return s.db.Update(func(txn *badger.Txn) error {
-		if err := store.Delete(txn, key(ns, id)); err != nil {
+		if err := deleteLease(txn, ns, id); err != nil {
 			return fmt.Errorf("lease %q: %w", id, err)
 		}
-		for _, k := range store.Keys(txn, resPrefix(ns, id)) {
-			if err := txn.Delete([]byte(k)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return txn.Delete([]byte(ownerKey(ns, id)))
 	})
+}
+
+var errNoLease = errdefs.ErrNotFound
+
+// deleteLease removes a lease record and its holds.
+func deleteLease(txn *badger.Txn, ns, id string) error {
+	if err := store.Delete(txn, key(ns, id)); err != nil {
+		return err
+	}
+	for _, k := range store.Keys(txn, resPrefix(ns, id)) {
+		if err := txn.Delete([]byte(k)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // List returns leases matching filters (id, labels).
@@ -116,7 +140,12 @@ func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) err
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return addResource(txn, ns, id, r) })
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := addResource(txn, ns, id, r); err != nil {
+			return err
+		}
+		return touch(ctx, txn, ns, id)
+	})
 }
 
 func addResource(txn *badger.Txn, ns, id string, r *api.Resource) error {
@@ -138,7 +167,10 @@ func HoldFromContext(ctx context.Context, txn *badger.Txn, ns string, r *api.Res
 	if !ok {
 		return nil
 	}
-	return addResource(txn, ns, id, r)
+	if err := addResource(txn, ns, id, r); err != nil {
+		return err
+	}
+	return touch(ctx, txn, ns, id)
 }
 
 // DeleteResource releases a resource.

@@ -3,9 +3,11 @@ package registry
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/authn"
 )
 
@@ -41,4 +43,32 @@ func Credentials(path, host string) authn.Authenticator {
 		}
 	}
 	return authn.Anonymous
+}
+
+// Given are credentials that came with a request (the CRI's AuthConfig).
+// It returns nil when they are all empty, so the caller falls back to the
+// auth file.
+type Given struct {
+	Username, Password, Auth, IdentityToken, RegistryToken string
+}
+
+// Authenticator turns the given credentials into one for
+// go-containerregistry, or nil when none were given.
+func (g Given) Authenticator() (authn.Authenticator, error) {
+	cfg := authn.AuthConfig{Username: g.Username, Password: g.Password, IdentityToken: g.IdentityToken, RegistryToken: g.RegistryToken}
+	if g.Auth != "" && cfg.Username == "" {
+		raw, err := base64.StdEncoding.DecodeString(g.Auth)
+		if err != nil {
+			return nil, fmt.Errorf("auth is not base64: %v: %w", err, errdefs.ErrInvalidArgument)
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok {
+			return nil, fmt.Errorf("auth is not user:password: %w", errdefs.ErrInvalidArgument)
+		}
+		cfg.Username, cfg.Password = user, pass
+	}
+	if cfg == (authn.AuthConfig{}) {
+		return nil, nil
+	}
+	return authn.FromConfig(cfg), nil
 }

@@ -3,19 +3,43 @@ package server
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"go.uber.org/zap"
 
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/log"
 	"berth.dev/pkg/store"
 	adminv1 "berth.dev/proto/berth/admin/v1"
 	"berth.dev/services/imaged/internal/content"
+	"berth.dev/services/imaged/internal/gc"
 	"berth.dev/services/imaged/internal/image"
 	"berth.dev/services/imaged/internal/lease"
 )
 
 // Admin answers the gateway for imaged.
-type Admin struct{ DB *badger.DB }
+type Admin struct {
+	DB     *badger.DB
+	Leases *lease.Store
+	GC     *gc.Collector
+}
+
+// ClientsGone orphans the leases of node-socket clients that went away and
+// has the collector look again once their grace period is over.
+func (a Admin) ClientsGone(ctx context.Context, boot string, clients []string) error {
+	marked, err := a.Leases.ClientsGone(boot, clients, time.Now())
+	if err != nil || !marked {
+		return err
+	}
+	grace := a.Leases.Grace
+	if grace <= 0 {
+		grace = lease.DefaultGrace
+	}
+	log.G(ctx).Info("leases orphaned: their client is gone", zap.Duration("grace", grace))
+	a.GC.ScheduleAfter(grace + time.Second)
+	return nil
+}
 
 // Plugins lists what imaged stands for in containerd's plugin terms.
 func (Admin) Plugins() []*adminv1.Plugin {
@@ -27,6 +51,10 @@ func (Admin) Plugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("content", "io.containerd.content.v1"),
 		daemon.GRPCPlugin("images", "io.containerd.metadata.v1"),
 		daemon.GRPCPlugin("leases", "io.containerd.lease.v1"),
+		{Type: "io.containerd.streaming.v1", Id: "manager", Requires: []string{"io.containerd.metadata.v1"}},
+		{Type: "io.containerd.transfer.v1", Id: "local", Requires: []string{"io.containerd.lease.v1", "io.containerd.metadata.v1"}},
+		daemon.GRPCPlugin("streaming", "io.containerd.streaming.v1"),
+		daemon.GRPCPlugin("transfer", "io.containerd.transfer.v1", "io.containerd.streaming.v1"),
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 func main() {
 	var cfg shim.Config
 	flag.StringVar(&cfg.ID, "id", "", "container id")
-	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the shim's socket and exit log)")
+	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the exit log)")
+	flag.StringVar(&cfg.Socket, "socket", "", "unix socket to serve taskd on")
+	flag.StringVar(&cfg.Namespace, "namespace", "", "the container's namespace (for binary:// loggers)")
 	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
 	flag.Parse()
@@ -31,8 +33,8 @@ func main() {
 }
 
 func run(cfg shim.Config) error {
-	if cfg.ID == "" || cfg.Bundle == "" {
-		return fmt.Errorf("-id and -bundle are required")
+	if cfg.ID == "" || cfg.Bundle == "" || cfg.Socket == "" {
+		return fmt.Errorf("-id, -bundle and -socket are required")
 	}
 	svc, err := shim.NewService(cfg)
 	if err != nil {

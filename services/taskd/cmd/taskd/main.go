@@ -41,6 +41,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	containers := container.New(d.DB, d.Outbox)
 	tasks := task.New(ctx, task.Config{
 		StateDir:   filepath.Join(cfg.State, "shims"),
+		SocketDir:  filepath.Join(cfg.State, "s"),
 		RuncRoot:   filepath.Join(cfg.State, "runc"),
 		ShimBinary: shimBin,
 	}, d.DB, d.Outbox, containers)
@@ -50,5 +51,6 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	srv := d.GRPCServer()
 	(&server.Containers{Store: containers}).Register(srv)
 	(&server.Tasks{Manager: tasks}).Register(srv)
+	(&server.BerthTasks{Manager: tasks}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{Containers: containers, Tasks: tasks}, cfg.MetricsAddr)
 }

@@ -2,11 +2,8 @@ package shim
 
 import "time"
 
-// Socket and state file names inside a container's shim directory.
-const (
-	SocketName = "shim.sock"
-	ExitsName  = "exits.json"
-)
+// ExitsName is the exit log inside a container's shim directory.
+const ExitsName = "exits.json"
 
 // Stdio names the client's fifos (any may be empty).
 type Stdio struct {

@@ -16,28 +16,43 @@ import (
 
 // Client is taskd's connection to one shim.
 type Client struct {
-	Dir string
-	rpc *rpcClient
+	// Dir is the task's bundle, Socket the shim's socket.
+	Dir, Socket string
+	rpc         *rpcClient
+	// For a shim this taskd started: its process, and closed once it exited.
+	proc   *os.Process
+	exited chan struct{}
 }
 
-// Connect dials the shim serving dir.
-func Connect(dir string) (*Client, error) {
-	c, err := net.DialTimeout("unix", filepath.Join(dir, SocketName), 2*time.Second)
+// Connect dials the shim of bundle dir at socket. A shim of an earlier Berth
+// that listens in the bundle is found there.
+func Connect(dir, socket string) (*Client, error) {
+	c, err := net.DialTimeout("unix", socket, 2*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("shim in %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		legacy := legacySocketPath(dir)
+		if _, serr := os.Stat(legacy); serr != nil {
+			return nil, fmt.Errorf("shim of %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		}
+		if c, err = net.DialTimeout("unix", legacy, 2*time.Second); err != nil {
+			return nil, fmt.Errorf("shim of %s: %v: %w", dir, err, errdefs.ErrUnavailable)
+		}
+		socket = legacy
 	}
-	return &Client{Dir: dir, rpc: newRPCClient(c)}, nil
+	return &Client{Dir: dir, Socket: socket, rpc: newRPCClient(c)}, nil
 }
 
 // Launch starts a shim for the bundle dir and connects to it. The shim gets
 // its own session so it survives taskd.
 func Launch(bin string, cfg Config) (*Client, error) {
+	if err := checkSocketPath(cfg.Socket); err != nil {
+		return nil, err
+	}
 	logf, err := os.OpenFile(filepath.Join(cfg.Bundle, "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot)
+	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -48,21 +63,50 @@ func Launch(bin string, cfg Config) (*Client, error) {
 	go func() { cmd.Wait(); close(exited) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := Connect(cfg.Bundle)
+		c, err := dial(cfg.Bundle, cfg.Socket)
 		if err == nil {
+			c.proc, c.exited = cmd.Process, exited
 			return c, nil
 		}
 		select {
 		case <-exited:
+			os.Remove(cfg.Socket)
 			b, _ := os.ReadFile(filepath.Join(cfg.Bundle, "shim.log"))
 			return nil, fmt.Errorf("shim exited at start: %s", strings.TrimSpace(string(b)))
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
+			<-exited
+			os.Remove(cfg.Socket)
 			return nil, fmt.Errorf("shim did not start: %w", err)
 		}
 	}
+}
+
+func dial(dir, socket string) (*Client, error) {
+	c, err := net.DialTimeout("unix", socket, 2*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Dir: dir, Socket: socket, rpc: newRPCClient(c)}, nil
+}
+
+// Shutdown stops a shim whose task could not be created and waits until it
+// is gone, killing it if it does not exit by itself.
+func (c *Client) Shutdown() {
+	c.call("Shutdown", Empty{}, &Empty{})
+	c.Close()
+	if c.exited == nil {
+		return
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(5 * time.Second):
+		c.proc.Kill()
+		<-c.exited
+	}
+	os.Remove(c.Socket)
 }
 
 // Close drops the connection; the shim keeps running.
@@ -93,7 +137,10 @@ func classify(err error) error {
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)
 	case strings.Contains(msg, "already"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrAlreadyExists)
-	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"), strings.Contains(msg, "no terminal"):
+	case strings.Contains(msg, "invalid argument"):
+		return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
+	case strings.Contains(msg, "must be stopped"), strings.Contains(msg, "still running"), strings.Contains(msg, "not running"),
+		strings.Contains(msg, "no terminal"), strings.Contains(msg, "no log file"):
 		return fmt.Errorf("%s: %w", msg, errdefs.ErrFailedPrecondition)
 	}
 	return fmt.Errorf("%s: %w", msg, errdefs.ErrUnknown)
@@ -163,6 +210,9 @@ func (c *Client) Stats() (Stats, error) {
 	var s Stats
 	return s, c.call("Stats", Empty{}, &s)
 }
+
+// ReopenLog reopens the init process's log file.
+func (c *Client) ReopenLog() error { return c.call("ReopenLog", Empty{}, &Empty{}) }
 
 // Exits returns the recorded exits.
 func (c *Client) Exits() ([]Exit, error) {

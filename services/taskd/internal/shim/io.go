@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,41 +11,50 @@ import (
 	runc "github.com/containerd/go-runc"
 )
 
-// stdio connects a process to the client's fifos, through pipes or a pty.
+// Stream numbers of attach frames, as berth.tasks.v1 names them.
+const (
+	streamStdout = 0
+	streamStderr = 1
+)
+
+// stdio connects a process to its stdio URIs, through pipes or a pty: the
+// shim copies each output stream to its destination (a fifo, a file, a CRI
+// log, a logger process) and to attached clients, and feeds stdin from a
+// fifo or from attached clients.
 type stdio struct {
 	paths   Stdio
+	in      input
 	pipes   runc.IO
 	socket  *runc.Socket
 	console console.Console
 	copies  sync.WaitGroup
-	// The client's output fifos, opened before the process starts and held
-	// until its output is copied: a client waits for that open to finish,
-	// and would miss output written and closed before it got there.
-	stdout, stderr *os.File
+	// Destinations, opened before the process starts and held until its
+	// output is copied: a client waits for a fifo's open to finish, and
+	// would miss output written and closed before it got there.
+	stdout, stderr io.WriteCloser
+	logs           []*logFile // reopened by ReopenLog
+	logger         *logger    // a binary:// logger process
+	hub            *hub
+
+	aborted sync.Once
+
+	inMu      sync.Mutex
+	stdin     io.Writer // what attached clients write to; nil once closed
+	stdinPipe io.Closer
 }
 
-func openOutput(fifo string) (*os.File, error) {
-	if fifo == "" {
-		return nil, nil
-	}
-	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", fifo, err)
-	}
-	return f, nil
-}
-
-func newStdio(paths Stdio) (*stdio, error) {
-	s := &stdio{paths: paths}
-	var err error
-	if s.stdout, err = openOutput(paths.Stdout); err != nil {
+func newStdio(paths Stdio, ids processIDs) (_ *stdio, err error) {
+	s := &stdio{paths: paths, hub: newHub()}
+	if s.in, err = parseInput(paths.Stdin); err != nil {
 		return nil, err
 	}
-	if !paths.Terminal {
-		if s.stderr, err = openOutput(paths.Stderr); err != nil {
-			s.stdout.Close()
-			return nil, err
+	defer func() {
+		if err != nil {
+			s.abort()
 		}
+	}()
+	if err := s.openOutputs(ids); err != nil {
+		return nil, err
 	}
 	if paths.Terminal {
 		sock, err := runc.NewTempConsoleSocket()
@@ -55,7 +65,7 @@ func newStdio(paths Stdio) (*stdio, error) {
 		return s, nil
 	}
 	pio, err := runc.NewPipeIO(0, 0, func(o *runc.IOOption) {
-		o.OpenStdin = paths.Stdin != ""
+		o.OpenStdin = s.in.kind != inNone
 		o.OpenStdout = true
 		o.OpenStderr = true
 	})
@@ -66,82 +76,135 @@ func newStdio(paths Stdio) (*stdio, error) {
 	return s, nil
 }
 
-// start copies between the fifos and the process once runc started it.
+// start copies between the process and its destinations once runc started
+// it.
 func (s *stdio) start() error {
 	if s.socket != nil {
 		c, err := s.socket.ReceiveMaster()
 		s.socket.Close()
+		s.socket = nil
 		if err != nil {
 			return fmt.Errorf("receive pty: %w", err)
 		}
 		s.console = c
-		s.copyOut(c, s.stdout)
-		s.copyIn(c, s.paths.Stdin)
+		// With a terminal everything the process writes is stdout.
+		if s.stderr != nil {
+			s.stderr.Close()
+			s.stderr = nil
+		}
+		s.copyOut(c, streamStdout, s.stdout)
+		s.startStdin(c, nil)
 		return nil
 	}
 	// The child has its ends now; closing ours lets EOF through at exit.
 	s.pipes.(interface{ CloseAfterStart() error }).CloseAfterStart()
-	s.copyOut(s.pipes.Stdout(), s.stdout)
-	s.copyOut(s.pipes.Stderr(), s.stderr)
-	if s.paths.Stdin != "" {
-		s.copyIn(s.pipes.Stdin(), s.paths.Stdin)
+	s.copyOut(s.pipes.Stdout(), streamStdout, s.stdout)
+	s.copyOut(s.pipes.Stderr(), streamStderr, s.stderr)
+	if s.in.kind != inNone {
+		s.startStdin(s.pipes.Stdin(), s.pipes.Stdin())
 	}
 	return nil
 }
 
-func (s *stdio) copyOut(src io.Reader, f *os.File) {
+// copyOut copies one output stream to dst and to attached clients; only
+// dst may slow the process down, never a client.
+func (s *stdio) copyOut(src io.Reader, stream int, dst io.WriteCloser) {
 	s.copies.Add(1)
 	go func() {
 		defer s.copies.Done()
-		var dst io.Writer = io.Discard
-		if f != nil {
-			defer f.Close()
-			dst = f
+		if dst != nil {
+			defer dst.Close()
 		}
 		buf := make([]byte, 32<<10)
-		io.CopyBuffer(dst, src, buf)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				if dst != nil {
+					dst.Write(buf[:n])
+				}
+				s.hub.publish(stream, buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
 	}()
 }
 
-func (s *stdio) copyIn(dst io.WriteCloser, fifo string) {
-	if fifo == "" {
+// startStdin feeds the process's stdin: from the client's fifo, or from
+// attached clients (attach://), in which case the shim holds it open.
+func (s *stdio) startStdin(w io.Writer, c io.Closer) {
+	switch s.in.kind {
+	case inAttach:
+		s.inMu.Lock()
+		s.stdin, s.stdinPipe = w, c
+		s.inMu.Unlock()
+	case inFifo:
+		go func() {
+			f, err := os.OpenFile(s.in.path, os.O_RDONLY, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			io.Copy(w, f)
+			if c != nil {
+				c.Close()
+			}
+		}()
+	}
+}
+
+// writeStdin writes an attached client's input; it is dropped when the
+// process has no attachable stdin or it was closed.
+func (s *stdio) writeStdin(p []byte) error {
+	s.inMu.Lock()
+	w := s.stdin
+	s.inMu.Unlock()
+	if w == nil || len(p) == 0 {
+		return nil
+	}
+	// Not under the lock: a process that does not read its stdin must not
+	// keep CloseIO waiting (closing the pipe ends a blocked write).
+	_, err := w.Write(p)
+	return err
+}
+
+// closeStdin ends the process's input (CloseIO, an attached client's
+// close_stdin, the end of a StdinOnce attach).
+func (s *stdio) closeStdin() {
+	s.inMu.Lock()
+	defer s.inMu.Unlock()
+	s.stdin = nil
+	if s.stdinPipe != nil {
+		s.stdinPipe.Close()
+		s.stdinPipe = nil
 		return
 	}
-	go func() {
-		f, err := os.OpenFile(fifo, os.O_RDONLY, 0)
-		if err != nil {
-			return
-		}
-		defer f.Close()
-		io.Copy(dst, f)
-		if s.console == nil {
-			dst.Close()
-		}
-	}()
-}
-
-// set gives runc the process's stdio.
-func (s *stdio) runcIO() runc.IO { return s.pipes }
-
-// closeStdin ends the process's input (CloseIO).
-func (s *stdio) closeStdin() {
 	if s.pipes != nil && s.pipes.Stdin() != nil {
 		s.pipes.Stdin().Close()
 	}
 }
 
+// runcIO gives runc the process's pipes (nil with a terminal).
+func (s *stdio) runcIO() runc.IO { return s.pipes }
+
 // wait blocks until the output copies finished (the process and its
-// children closed their ends), so an exit is reported after its output.
+// children closed their ends), so an exit is reported after its output,
+// then ends every attach stream.
 func (s *stdio) wait() {
+	s.copies.Wait()
+	s.hub.close()
 	if s.console != nil {
 		// A pty master reads EIO once the last slave closes.
-		s.copies.Wait()
 		s.console.Close()
-		return
 	}
-	s.copies.Wait()
 	if s.pipes != nil {
 		s.pipes.Close()
+	}
+	s.closeStdin()
+	if s.logger != nil {
+		// Not waited for here: the exit need not wait for the logger.
+		go s.logger.stop()
 	}
 }
 
@@ -152,11 +215,26 @@ func (s *stdio) resize(w, h uint32) error {
 	return s.console.Resize(console.WinSize{Width: uint16(w), Height: uint16(h)})
 }
 
-// abort releases the fifos and pipes of a process that never started.
-func (s *stdio) abort() {
-	for _, f := range []*os.File{s.stdout, s.stderr} {
-		if f != nil {
-			f.Close()
+// reopenLogs reopens the process's log files (log rotation).
+func (s *stdio) reopenLogs() error {
+	if len(s.logs) == 0 {
+		return fmt.Errorf("process has no log file")
+	}
+	var errs []error
+	for _, l := range s.logs {
+		errs = append(errs, l.reopen())
+	}
+	return errors.Join(errs...)
+}
+
+// abort releases the destinations and pipes of a process that never
+// started.
+func (s *stdio) abort() { s.aborted.Do(s.release) }
+
+func (s *stdio) release() {
+	for _, w := range []io.WriteCloser{s.stdout, s.stderr} {
+		if w != nil {
+			w.Close()
 		}
 	}
 	if s.pipes != nil {
@@ -165,4 +243,8 @@ func (s *stdio) abort() {
 	if s.socket != nil {
 		s.socket.Close()
 	}
+	if s.logger != nil {
+		s.logger.kill()
+	}
+	s.hub.close()
 }

@@ -86,8 +86,12 @@ func (r *reaper) StartLocked(c *exec.Cmd) (chan runc.Exit, error) { return r.Sta
 // Wait implements runc.Monitor.
 func (r *reaper) Wait(c *exec.Cmd, ch chan runc.Exit) (int, error) {
 	e := <-ch
-	// Let exec.Cmd release its resources (the process is already reaped).
-	c.Process.Release()
+	// The reaper already collected the exit, so Wait itself fails, but it
+	// still waits for exec.Cmd's goroutines copying the command's output
+	// into go-runc's buffer (runc ps, runc state): without it the caller
+	// can read that buffer before the output arrived, which under CPU load
+	// made `runc ps` look empty ("unexpected end of JSON input").
+	c.Wait()
 	return e.Status, nil
 }
 

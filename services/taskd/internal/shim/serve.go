@@ -6,9 +6,15 @@ import (
 	"path/filepath"
 )
 
-// Serve answers RPCs on the socket in the bundle until the task is deleted.
+// Serve answers RPCs on the shim's socket until the task is deleted.
 func (s *Service) Serve() error {
-	path := filepath.Join(s.bundle, SocketName)
+	path := s.socket
+	if err := checkSocketPath(path); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
+		return err
+	}
 	os.Remove(path)
 	l, err := net.Listen("unix", path)
 	if err != nil {

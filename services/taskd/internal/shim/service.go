@@ -18,10 +18,13 @@ import (
 // Service is the shim's API.
 type Service struct {
 	id, bundle string
+	namespace  string
+	socket     string
 	runc       *runc.Runc
 	reaper     *reaper
 	exits      *exitLog
 	shutdown   chan struct{}
+	stopOnce   sync.Once
 
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
@@ -33,6 +36,10 @@ type Service struct {
 // Config says what the shim runs.
 type Config struct {
 	ID, Bundle, Runtime, RuntimeRoot string
+	// Socket is where the shim listens (SocketPath).
+	Socket string
+	// Namespace is the container's, for binary:// loggers.
+	Namespace string
 }
 
 // NewService prepares a shim for the container in cfg.Bundle.
@@ -41,7 +48,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("subreaper: %w", err)
 	}
 	s := &Service{
-		id: cfg.ID, bundle: cfg.Bundle, shutdown: make(chan struct{}),
+		id: cfg.ID, bundle: cfg.Bundle, socket: cfg.Socket, namespace: cfg.Namespace, shutdown: make(chan struct{}),
 		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
@@ -55,6 +62,11 @@ func NewService(cfg Config) (*Service, error) {
 
 // Done closes when the task was deleted and the shim should exit.
 func (s *Service) Done() <-chan struct{} { return s.shutdown }
+
+// stop makes Serve return, so the shim exits.
+func (s *Service) stop() { s.stopOnce.Do(func() { close(s.shutdown) }) }
+
+func (s *Service) ids() processIDs { return processIDs{ID: s.id, Namespace: s.namespace} }
 
 func (s *Service) process(execID string) (*process, error) {
 	s.mu.Lock()
@@ -122,7 +134,7 @@ func (s *Service) register(p *process, pidFile string) error {
 // Create runs `runc create` for the init process.
 func (s *Service) Create(req CreateRequest, st *State) error {
 	p := newProcess("", req.Stdio)
-	io, err := newStdio(req.Stdio)
+	io, err := newStdio(req.Stdio, s.ids())
 	if err != nil {
 		return err
 	}
@@ -137,6 +149,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 		return runcError(err, s.bundle)
 	}
 	if err := io.start(); err != nil {
+		io.abort()
 		return err
 	}
 	s.mu.Lock()
@@ -193,7 +206,7 @@ func (s *Service) startExec(p *process) error {
 	if err := json.Unmarshal(p.spec, &spec); err != nil {
 		return fmt.Errorf("exec spec: %w", err)
 	}
-	io, err := newStdio(p.paths)
+	io, err := newStdio(p.paths, s.ids())
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	runc "github.com/containerd/go-runc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -46,8 +47,45 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 		}
 	}
 	*st = p.state()
-	close(s.shutdown)
+	if p.stdio != nil && p.stdio.logger != nil {
+		// The logger is the shim's child: let it finish before the shim goes.
+		select {
+		case <-p.stdio.logger.exited:
+		case <-time.After(loggerStopTimeout + 2*time.Second):
+		}
+	}
+	s.stop()
 	return nil
+}
+
+// Shutdown ends a shim whose task could not be created: whatever runc made
+// of the container is deleted (killing its processes), the process's stdio
+// is released, and the shim exits, leaving nothing behind.
+func (s *Service) Shutdown(_ Empty, _ *Empty) error {
+	err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true})
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		err = nil
+	}
+	s.mu.Lock()
+	init := s.procs[""]
+	s.mu.Unlock()
+	if init != nil && init.stdio != nil {
+		init.stdio.abort()
+	}
+	s.stop()
+	return runcError(err, s.bundle)
+}
+
+// ReopenLog reopens the init process's log file (log rotation).
+func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
+	p, err := s.process("")
+	if err != nil {
+		return err
+	}
+	if st := p.state().Status; st != StatusRunning && st != StatusPaused {
+		return fmt.Errorf("task is %s, not running", st)
+	}
+	return p.stdio.reopenLogs()
 }
 
 // Pids lists the container's processes.

@@ -52,6 +52,11 @@ func serveConn(rcvr any, c net.Conn) {
 		if err := dec.Decode(&h); err != nil {
 			return
 		}
+		if a, ok := rcvr.(*Service); ok && h.Method == attachMethod {
+			// The connection becomes the attach stream.
+			a.serveAttach(c, dec, enc, h.Seq)
+			return
+		}
 		m := reflect.ValueOf(rcvr).MethodByName(h.Method)
 		if !callable(m) {
 			if dec.DecodeValue(reflect.Value{}) != nil {

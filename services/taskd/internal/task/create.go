@@ -50,6 +50,10 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			m.forget(t)
 		}
 	}()
+	stdio := shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}
+	if err := shim.ValidateStdio(stdio); err != nil {
+		return nil, err
+	}
 	if t.Runtime, err = runtimeBinary(req.Options, c.Runtime.GetOptions()); err != nil {
 		return nil, err
 	}
@@ -69,14 +73,15 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
 		return nil, fmt.Errorf("mount rootfs: %w", err)
 	}
-	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime, RuntimeRoot: m.runcRoot(ns)}); err != nil {
+	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
+		RuntimeRoot: m.runcRoot(ns), Socket: m.socket(t.Bundle), Namespace: ns}); err != nil {
 		return nil, err
 	}
-	st, err := t.shim.Create(shim.CreateRequest{Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})
+	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
 	if err != nil {
-		// The shim exits once told to delete its (failed) task.
-		t.shim.Delete("")
-		t.shim.Close()
+		// Nothing of the failed task may stay: not its shim (which would
+		// otherwise wait for a Delete that never comes), nor runc's state.
+		t.shim.Shutdown()
 		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
 	}
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
@@ -87,8 +92,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			IO: &apievents.TaskIO{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}, Pid: uint32(st.Pid)})
 	})
 	if err != nil {
-		t.shim.Kill(shim.KillRequest{Signal: 9, All: true})
-		t.shim.Delete("")
+		t.shim.Shutdown()
 		return nil, err
 	}
 	go m.monitor(t, "")

@@ -20,6 +20,9 @@ import (
 type Config struct {
 	// StateDir holds a directory per task: <StateDir>/<ns>/<id>.
 	StateDir string
+	// SocketDir holds the shims' sockets, named by a hash of the bundle
+	// path so their length does not grow with namespace or id.
+	SocketDir string
 	// RuncRoot holds runc's state, one root per namespace.
 	RuncRoot string
 	// ShimBinary is the berth-shim executable.
@@ -110,6 +113,8 @@ func (m *Manager) Count(ns string) int {
 }
 
 func (m *Manager) bundle(ns, id string) string { return filepath.Join(m.cfg.StateDir, ns, id) }
+
+func (m *Manager) socket(bundle string) string { return shim.SocketPath(m.cfg.SocketDir, bundle) }
 
 func (m *Manager) runcRoot(ns string) string { return filepath.Join(m.cfg.RuncRoot, ns) }
 

@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"time"
 
@@ -76,6 +77,8 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 		return st, err
 	}
 	removeBundle(t.Bundle)
+	// A shim that died could not remove its socket.
+	os.Remove(m.socket(t.Bundle))
 	m.forget(t)
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := deleteRecord(txn, t); err != nil {
@@ -103,9 +106,9 @@ func (m *Manager) DeleteProcess(ctx context.Context, id, execID string) (shim.St
 	if err != nil {
 		return st, err
 	}
+	// Only the task's own deletion is a /tasks/delete, as in containerd.
 	m.publishExit(t.NS, t.ID, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
-	return st, m.record(ctx, t, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: id, ID: execID, Pid: uint32(st.Pid),
-		ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)})
+	return st, nil
 }
 
 // State returns a process's state.
@@ -148,6 +151,10 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if req.ExecID == "" || req.Spec == nil {
 		return fmt.Errorf("exec needs an id and a process spec: %w", errdefs.ErrInvalidArgument)
 	}
+	stdio := shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}
+	if err := shim.ValidateStdio(stdio); err != nil {
+		return err
+	}
 	st, err := t.shim.State("")
 	if err != nil {
 		return err
@@ -155,8 +162,7 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if st.Status != shim.StatusRunning {
 		return fmt.Errorf("task %q is %s: %w", req.ContainerID, st.Status, errdefs.ErrFailedPrecondition)
 	}
-	err = t.shim.Exec(shim.ExecRequest{ExecID: req.ExecID, Spec: req.Spec.Value,
-		Stdio: shim.Stdio{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}})
+	err = t.shim.Exec(shim.ExecRequest{ExecID: req.ExecID, Spec: req.Spec.Value, Stdio: stdio})
 	if err != nil {
 		return err
 	}

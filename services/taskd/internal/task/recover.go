@@ -23,10 +23,10 @@ func (m *Manager) Recover() error {
 		m.mu.Lock()
 		m.tasks[taskKey(r.NS, r.ID)] = t
 		m.mu.Unlock()
-		client, err := shim.Connect(r.Bundle)
+		client, err := shim.Connect(r.Bundle, m.socket(r.Bundle))
 		if err != nil {
 			log.G(m.ctx).Warn("shim gone; cleaning its task up", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
-			t.shim = &shim.Client{Dir: r.Bundle}
+			t.shim = &shim.Client{Dir: r.Bundle, Socket: m.socket(r.Bundle)}
 			if err := m.cleanupGone(t); err != nil {
 				log.G(m.ctx).Error("cleaning up a task whose shim is gone", zap.String("id", r.ID), zap.Error(err))
 			}

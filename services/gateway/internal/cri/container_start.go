@@ -1,0 +1,123 @@
+package cri
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/errdefs"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"berth.dev/services/gateway/internal/cri/spec"
+	"berth.dev/services/gateway/internal/cri/store"
+)
+
+// StartContainer creates the container's task, its output going to the
+// CRI log file, and starts it.
+func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (_ *runtimeapi.StartContainerResponse, err error) {
+	c, err := s.Store.ResolveContainer(req.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	if c.State != store.ContainerCreated {
+		return nil, fmt.Errorf("container %s is %s, not created: %w", c.ID, c.State, errdefs.ErrFailedPrecondition)
+	}
+	sb, err := s.Store.Sandbox(c.SandboxID)
+	if err != nil {
+		return nil, err
+	}
+	if sb.State != store.SandboxReady {
+		return nil, fmt.Errorf("sandbox %s is not ready: %w", sb.ID, errdefs.ErrFailedPrecondition)
+	}
+	cfg := containerConfig(c)
+	taskReq := &tasksapi.CreateTaskRequest{ContainerID: c.ID, Rootfs: fromStoreMounts(c.Rootfs), Terminal: cfg.GetTty()}
+	if c.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
+			return nil, fmt.Errorf("log directory: %w", err)
+		}
+		taskReq.Stdout = "crilog://" + c.LogPath
+		taskReq.Stderr = taskReq.Stdout
+	}
+	if cfg.GetStdin() {
+		taskReq.Stdin = "attach://"
+		if cfg.GetStdinOnce() {
+			taskReq.Stdin += "?once=true"
+		}
+	}
+	dctx := daemonCtx(context.WithoutCancel(ctx))
+	if _, err := s.Tasks.CreateTask(dctx, taskReq); err != nil {
+		s.recordStartError(c.ID, err)
+		return nil, fmt.Errorf("create task: %w", err)
+	}
+	if len(c.Resources) > 0 {
+		if err := s.applyResources(dctx, c.ID, c.Resources); err != nil {
+			s.failStart(dctx, c.ID, err)
+			return nil, err
+		}
+	}
+	unlock := s.locks.lock(c.ID)
+	defer unlock()
+	pid, err := s.Tasks.StartTask(dctx, c.ID)
+	if err != nil {
+		s.failStart(dctx, c.ID, err)
+		return nil, fmt.Errorf("start task: %w", err)
+	}
+	now := time.Now()
+	_, err = s.Store.UpdateContainer(c.ID, func(rec *store.Container) error {
+		// An exit seen before this update wins; it set the times.
+		rec.Pid = pid
+		if rec.State == store.ContainerExited {
+			return nil
+		}
+		rec.State, rec.StartedAt = store.ContainerRunning, now
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.emit(ctx, c.ID, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT)
+	return &runtimeapi.StartContainerResponse{}, nil
+}
+
+func (s *RuntimeService) failStart(ctx context.Context, id string, err error) {
+	s.Tasks.KillTask(ctx, id, 9, true)
+	s.waitExit(ctx, id, 10*time.Second)
+	s.deleteTask(ctx, id)
+	s.recordStartError(id, err)
+}
+
+// recordStartError marks a container that could not start as exited with
+// containerd's code and reason, so the kubelet reports why.
+func (s *RuntimeService) recordStartError(id string, err error) {
+	now := time.Now()
+	s.Store.UpdateContainer(id, func(rec *store.Container) error {
+		rec.State, rec.ExitCode, rec.Reason, rec.Message = store.ContainerExited, 128, "StartError", err.Error()
+		rec.StartedAt, rec.FinishedAt = now, now
+		return nil
+	})
+}
+
+// applyResources hands LinuxContainerResources (protobuf) to the task.
+func (s *RuntimeService) applyResources(ctx context.Context, id string, raw []byte) error {
+	r := &runtimeapi.LinuxContainerResources{}
+	if err := proto.Unmarshal(raw, r); err != nil {
+		return err
+	}
+	b, err := json.Marshal(spec.Resources(r, nil))
+	if err != nil {
+		return err
+	}
+	return s.Tasks.UpdateTask(ctx, id, &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", Value: b})
+}
+
+func containerConfig(c *store.Container) *runtimeapi.ContainerConfig {
+	cfg := &runtimeapi.ContainerConfig{}
+	proto.Unmarshal(c.Config, cfg)
+	return cfg
+}

@@ -1,0 +1,128 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	v1 "github.com/containerd/cgroups/v3/cgroup1/stats"
+	v2 "github.com/containerd/cgroups/v3/cgroup2/stats"
+	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"berth.dev/services/gateway/internal/cri/store"
+)
+
+// ContainerStats reports one container's cgroup figures.
+func (s *RuntimeService) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	c, err := s.Store.ResolveContainer(req.GetContainerId())
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := s.metrics(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ContainerStatsResponse{Stats: containerStats(c, metrics[c.ID])}, nil
+}
+
+// ListContainerStats reports the figures of the containers matching the
+// filter.
+func (s *RuntimeService) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
+	f := req.GetFilter()
+	list, err := s.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		Id: f.GetId(), PodSandboxId: f.GetPodSandboxId(), LabelSelector: f.GetLabelSelector()}})
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := s.metrics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp := &runtimeapi.ListContainerStatsResponse{}
+	for _, item := range list.Containers {
+		c, err := s.Store.Container(item.Id)
+		if err != nil {
+			continue
+		}
+		resp.Stats = append(resp.Stats, containerStats(c, metrics[c.ID]))
+	}
+	return resp, nil
+}
+
+// metrics asks taskd for the figures of the given tasks (every task when
+// none is named), by id. A stopped container has none.
+func (s *RuntimeService) metrics(ctx context.Context, ids ...string) (map[string]*types.Metric, error) {
+	var filters []string
+	for _, id := range ids {
+		filters = append(filters, "id=="+id)
+	}
+	ms, err := s.Tasks.TaskMetrics(daemonCtx(ctx), filters...)
+	if err != nil && !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("task metrics: %w", err)
+	}
+	out := map[string]*types.Metric{}
+	for _, m := range ms {
+		out[m.ID] = m
+	}
+	return out, nil
+}
+
+func containerStats(c *store.Container, m *types.Metric) *runtimeapi.ContainerStats {
+	st := &runtimeapi.ContainerStats{
+		Attributes: &runtimeapi.ContainerAttributes{Id: c.ID, Metadata: containerMetadata(c.Metadata), Labels: c.Labels, Annotations: c.Annotations},
+	}
+	cpu, mem := cgroupStats(m)
+	st.Cpu, st.Memory = cpu, mem
+	return st
+}
+
+// cgroupStats turns taskd's metrics (cgroup v1 or v2 figures) into CRI
+// CPU and memory stats; nil metrics give zero figures stamped now.
+func cgroupStats(m *types.Metric) (*runtimeapi.CpuUsage, *runtimeapi.MemoryUsage) {
+	now := time.Now().UnixNano()
+	cpu := &runtimeapi.CpuUsage{Timestamp: now}
+	mem := &runtimeapi.MemoryUsage{Timestamp: now}
+	if m == nil || m.Data == nil {
+		return cpu, mem
+	}
+	if m.Timestamp != nil {
+		cpu.Timestamp, mem.Timestamp = m.Timestamp.AsTime().UnixNano(), m.Timestamp.AsTime().UnixNano()
+	}
+	v, err := typeurl.UnmarshalAny(m.Data)
+	if err != nil {
+		return cpu, mem
+	}
+	switch d := v.(type) {
+	case *v1.Metrics:
+		cpu.UsageCoreNanoSeconds = &runtimeapi.UInt64Value{Value: d.GetCPU().GetUsage().GetTotal()}
+		usage := d.GetMemory().GetUsage().GetUsage()
+		inactive := d.GetMemory().GetTotalInactiveFile()
+		if inactive == 0 {
+			inactive = d.GetMemory().GetInactiveFile()
+		}
+		mem.UsageBytes = &runtimeapi.UInt64Value{Value: usage}
+		mem.WorkingSetBytes = &runtimeapi.UInt64Value{Value: sub(usage, inactive)}
+		mem.RssBytes = &runtimeapi.UInt64Value{Value: d.GetMemory().GetRSS()}
+		mem.PageFaults = &runtimeapi.UInt64Value{Value: d.GetMemory().GetPgFault()}
+		mem.MajorPageFaults = &runtimeapi.UInt64Value{Value: d.GetMemory().GetPgMajFault()}
+	case *v2.Metrics:
+		cpu.UsageCoreNanoSeconds = &runtimeapi.UInt64Value{Value: d.GetCPU().GetUsageUsec() * 1000}
+		usage := d.GetMemory().GetUsage()
+		mem.UsageBytes = &runtimeapi.UInt64Value{Value: usage}
+		mem.WorkingSetBytes = &runtimeapi.UInt64Value{Value: sub(usage, d.GetMemory().GetInactiveFile())}
+		mem.RssBytes = &runtimeapi.UInt64Value{Value: d.GetMemory().GetAnon()}
+		mem.PageFaults = &runtimeapi.UInt64Value{Value: d.GetMemory().GetPgfault()}
+		mem.MajorPageFaults = &runtimeapi.UInt64Value{Value: d.GetMemory().GetPgmajfault()}
+	}
+	return cpu, mem
+}
+
+func sub(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
+}

@@ -1,0 +1,47 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/containerd/errdefs"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RemovePodSandbox stops the pod if needed and removes it with its
+// containers. A pod Berth does not know is removed already.
+func (s *RuntimeService) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	sb, err := s.Store.ResolveSandbox(req.GetPodSandboxId())
+	if errdefs.IsNotFound(err) {
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.stopSandbox(ctx, sb); err != nil {
+		return nil, err
+	}
+	containers, err := s.sandboxContainers(sb.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range containers {
+		if err := s.removeContainer(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	dctx := daemonCtx(ctx)
+	if err := s.Tasks.DeleteContainer(dctx, sb.ID); err != nil && !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("delete pause container: %w", err)
+	}
+	if err := s.Snapshots.Remove(dctx, s.Snapshotter, sb.ID); err != nil && !errdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("remove sandbox rootfs: %w", err)
+	}
+	if err := removeSandboxFiles(sb.Dir); err != nil {
+		return nil, err
+	}
+	if err := s.Store.DeleteSandbox(sb.ID); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}

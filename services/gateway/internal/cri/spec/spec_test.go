@@ -1,0 +1,155 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+func TestProcessArgs(t *testing.T) {
+	img := ocispec.ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"cmd-arg"}}
+	for _, tc := range []struct {
+		name          string
+		command, args []string
+		img           ocispec.ImageConfig
+		want          []string
+	}{
+		{"image only", nil, nil, img, []string{"/entry", "cmd-arg"}},
+		{"args replace cmd", nil, []string{"a"}, img, []string{"/entry", "a"}},
+		{"command replaces entrypoint and drops cmd", []string{"/bin/sh"}, nil, img, []string{"/bin/sh"}},
+		{"command and args", []string{"/bin/sh"}, []string{"-c", "x"}, img, []string{"/bin/sh", "-c", "x"}},
+		{"empty entrypoint string", nil, nil, ocispec.ImageConfig{Entrypoint: []string{""}, Cmd: []string{"c"}}, []string{"c"}},
+		{"empty but non-nil command keeps no entrypoint", []string{}, nil, img, []string{"cmd-arg"}},
+	} {
+		got, err := ProcessArgs(tc.command, tc.args, tc.img)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %q %v, want %q", tc.name, got, err, tc.want)
+		}
+	}
+	if _, err := ProcessArgs(nil, nil, ocispec.ImageConfig{}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("no command at all: %v", err)
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	upper, lower := t.TempDir(), t.TempDir()
+	os.MkdirAll(filepath.Join(lower, "etc"), 0o755)
+	os.WriteFile(filepath.Join(lower, "etc/passwd"), []byte("root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1001:web:/home/web:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(lower, "etc/group"), []byte("root:x:0:\nweb:x:1001:\nextra:x:2000:web,other\nstaff:x:50:\n"), 0o644)
+	r := Rootfs{upper, lower}
+	for _, tc := range []struct {
+		spec     string
+		uid, gid uint32
+		extra    []uint32
+	}{
+		{"", 0, 0, nil},
+		{"web", 1000, 1001, []uint32{2000}},
+		{"1000", 1000, 1001, []uint32{2000}},
+		{"4242", 4242, 0, nil},
+		{"web:staff", 1000, 50, []uint32{2000}},
+		{"1000:7", 1000, 7, []uint32{2000}},
+	} {
+		u, err := r.ResolveUser(tc.spec)
+		if err != nil || u.UID != tc.uid || u.GID != tc.gid || !slices.Equal(u.AdditionalGids, tc.extra) {
+			t.Errorf("%q: got %+v %v", tc.spec, u, err)
+		}
+	}
+	for _, bad := range []string{"nobody", "web:nogroup"} {
+		if _, err := r.ResolveUser(bad); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("%q: got %v, want InvalidArgument", bad, err)
+		}
+	}
+}
+
+func TestCapabilities(t *testing.T) {
+	got, err := adjustCapabilities(DefaultCapabilities(), []string{"NET_ADMIN"}, []string{"CAP_KILL"})
+	if err != nil || !slices.Contains(got, "CAP_NET_ADMIN") || slices.Contains(got, "CAP_KILL") {
+		t.Fatalf("add/drop: %v %v", got, err)
+	}
+	got, _ = adjustCapabilities(DefaultCapabilities(), []string{"CHOWN"}, []string{"ALL"})
+	if !slices.Equal(got, []string{"CAP_CHOWN"}) {
+		t.Fatalf("drop ALL keeps added: %v", got)
+	}
+	if _, err := adjustCapabilities(nil, []string{"BOGUS"}, nil); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("unknown capability: %v", err)
+	}
+}
+
+func TestRuntimeDefaultSeccomp(t *testing.T) {
+	p := RuntimeDefault(DefaultCapabilities())
+	allowed := func(name string) bool {
+		for _, s := range p.Syscalls {
+			if s.Action == specs.ActAllow && len(s.Args) == 0 && slices.Contains(s.Names, name) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, want := range []string{"read", "execve", "openat"} {
+		if !allowed(want) {
+			t.Errorf("%s not allowed", want)
+		}
+	}
+	for _, denied := range []string{"mount", "unshare", "kexec_load", "init_module", "clone"} {
+		if allowed(denied) {
+			t.Errorf("%s allowed without conditions for an unprivileged container", denied)
+		}
+	}
+	if p := RuntimeDefault(AllCapabilities()); !slices.ContainsFunc(p.Syscalls, func(s specs.LinuxSyscall) bool {
+		return s.Action == specs.ActAllow && slices.Contains(s.Names, "mount")
+	}) {
+		t.Error("mount denied with CAP_SYS_ADMIN")
+	}
+}
+
+func TestContainerSpec(t *testing.T) {
+	dir := t.TempDir()
+	s, err := ForContainer(Container{
+		ID: "c1", SandboxID: "s1", SandboxPid: 42,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Envs:     []*runtimeapi.KeyValue{{Key: "A", Value: []byte("override")}, {Key: "B", Value: []byte("b")}},
+			Mounts:   []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: dir, Readonly: true, Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER}},
+			Linux: &runtimeapi.LinuxContainerConfig{
+				Resources:       &runtimeapi.LinuxContainerResources{CpuShares: 512, MemoryLimitInBytes: 1 << 26, OomScoreAdj: -5},
+				SecurityContext: &runtimeapi.LinuxContainerSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_POD}},
+			},
+		},
+		Sandbox: &runtimeapi.PodSandboxConfig{Hostname: "pod"},
+		Image:   ocispec.ImageConfig{Env: []string{"A=image", "PATH=/bin"}, Cmd: []string{"run"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s.Process.Env[:3], []string{"A=override", "PATH=/bin", "B=b"}) {
+		t.Errorf("env %q", s.Process.Env)
+	}
+	nsPaths := map[specs.LinuxNamespaceType]string{}
+	for _, ns := range s.Linux.Namespaces {
+		nsPaths[ns.Type] = ns.Path
+	}
+	if nsPaths[specs.NetworkNamespace] != "/proc/42/ns/net" || nsPaths[specs.PIDNamespace] != "/proc/42/ns/pid" || nsPaths[specs.MountNamespace] != "" {
+		t.Errorf("namespaces %v", s.Linux.Namespaces)
+	}
+	var data *specs.Mount
+	for i := range s.Mounts {
+		if s.Mounts[i].Destination == "/data" {
+			data = &s.Mounts[i]
+		}
+	}
+	if data == nil || !slices.Contains(data.Options, "rslave") || !slices.Contains(data.Options, "ro") {
+		t.Errorf("/data mount %+v", data)
+	}
+	if *s.Linux.Resources.CPU.Shares != 512 || *s.Linux.Resources.Memory.Limit != 1<<26 || *s.Process.OOMScoreAdj != -5 {
+		t.Errorf("resources %+v oom %v", s.Linux.Resources, s.Process.OOMScoreAdj)
+	}
+	if len(s.Linux.MaskedPaths) == 0 || s.Linux.Seccomp != nil {
+		t.Errorf("masked %v seccomp %v", s.Linux.MaskedPaths, s.Linux.Seccomp)
+	}
+}

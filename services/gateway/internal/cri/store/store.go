@@ -1,0 +1,296 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+)
+
+const (
+	sandboxPrefix   = "cri/sandbox/"
+	containerPrefix = "cri/container/"
+	namePrefix      = "cri/name/"
+)
+
+// Store holds sandbox and container records.
+type Store struct {
+	db *badger.DB
+}
+
+// New returns the store over db.
+func New(db *badger.DB) *Store { return &Store{db: db} }
+
+// AddSandbox records a new sandbox and reserves its name.
+func (s *Store) AddSandbox(sb *Sandbox) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if err := reserve(txn, sb.Name, sb.ID); err != nil {
+			return err
+		}
+		return put(txn, sandboxPrefix+sb.ID, sb)
+	})
+}
+
+// AddContainer records a new container and reserves its name; the sandbox
+// must exist.
+func (s *Store) AddContainer(c *Container) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if _, err := txn.Get([]byte(sandboxPrefix + c.SandboxID)); err != nil {
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return fmt.Errorf("sandbox %q: %w", c.SandboxID, errdefs.ErrNotFound)
+			}
+			return err
+		}
+		if err := reserve(txn, c.Name, c.ID); err != nil {
+			return err
+		}
+		return put(txn, containerPrefix+c.ID, c)
+	})
+}
+
+func reserve(txn *badger.Txn, name, id string) error {
+	item, err := txn.Get([]byte(namePrefix + name))
+	if err == nil {
+		var holder string
+		item.Value(func(v []byte) error { holder = string(v); return nil })
+		return fmt.Errorf("name %q is reserved for %q: %w", name, holder, errdefs.ErrAlreadyExists)
+	}
+	if !errors.Is(err, badger.ErrKeyNotFound) {
+		return err
+	}
+	return txn.Set([]byte(namePrefix+name), []byte(id))
+}
+
+// Sandbox returns a sandbox by id.
+func (s *Store) Sandbox(id string) (*Sandbox, error) {
+	sb := &Sandbox{}
+	if err := s.get(sandboxPrefix, id, sb); err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	return sb, nil
+}
+
+// Container returns a container by id.
+func (s *Store) Container(id string) (*Container, error) {
+	c := &Container{}
+	if err := s.get(containerPrefix, id, c); err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	return c, nil
+}
+
+func (s *Store) get(prefix, id string, v any) error {
+	if id == "" {
+		return fmt.Errorf("empty id: %w", errdefs.ErrNotFound)
+	}
+	return s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(prefix + id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return errdefs.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+	})
+}
+
+// UpdateSandbox applies fn to a sandbox's record.
+func (s *Store) UpdateSandbox(id string, fn func(*Sandbox) error) (*Sandbox, error) {
+	sb := &Sandbox{}
+	err := s.update(sandboxPrefix, id, sb, func() error { return fn(sb) })
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", id, err)
+	}
+	return sb, nil
+}
+
+// UpdateContainer applies fn to a container's record.
+func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Container, error) {
+	c := &Container{}
+	err := s.update(containerPrefix, id, c, func() error { return fn(c) })
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// ErrUnchanged returned by an update function leaves the record as it was,
+// without a write.
+var ErrUnchanged = errors.New("unchanged")
+
+func (s *Store) update(prefix, id string, v any, fn func() error) error {
+	// Exit events and CRI calls update the same record concurrently:
+	// a conflicting transaction is retried on the fresh record.
+	for {
+		err := s.updateOnce(prefix, id, v, fn)
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+	}
+}
+
+func (s *Store) updateOnce(prefix, id string, v any, fn func() error) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(prefix + id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return errdefs.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			if errors.Is(err, ErrUnchanged) {
+				return nil
+			}
+			return err
+		}
+		return put(txn, prefix+id, v)
+	})
+}
+
+// DeleteSandbox removes a sandbox's record and releases its name; an
+// absent record is not an error.
+func (s *Store) DeleteSandbox(id string) error {
+	return s.delete(sandboxPrefix, id, func(b []byte) (string, error) {
+		var sb Sandbox
+		return sb.Name, json.Unmarshal(b, &sb)
+	})
+}
+
+// DeleteContainer removes a container's record and releases its name.
+func (s *Store) DeleteContainer(id string) error {
+	return s.delete(containerPrefix, id, func(b []byte) (string, error) {
+		var c Container
+		return c.Name, json.Unmarshal(b, &c)
+	})
+}
+
+func (s *Store) delete(prefix, id string, name func([]byte) (string, error)) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(prefix + id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var n string
+		if err := item.Value(func(b []byte) error { var e error; n, e = name(b); return e }); err != nil {
+			return err
+		}
+		if held, err := txn.Get([]byte(namePrefix + n)); err == nil {
+			var holder string
+			held.Value(func(v []byte) error { holder = string(v); return nil })
+			if holder == id {
+				if err := txn.Delete([]byte(namePrefix + n)); err != nil {
+					return err
+				}
+			}
+		}
+		return txn.Delete([]byte(prefix + id))
+	})
+}
+
+// Sandboxes returns every sandbox.
+func (s *Store) Sandboxes() ([]*Sandbox, error) {
+	var out []*Sandbox
+	err := s.list(sandboxPrefix, func(b []byte) error {
+		sb := &Sandbox{}
+		if err := json.Unmarshal(b, sb); err != nil {
+			return err
+		}
+		out = append(out, sb)
+		return nil
+	})
+	return out, err
+}
+
+// Containers returns every container.
+func (s *Store) Containers() ([]*Container, error) {
+	var out []*Container
+	err := s.list(containerPrefix, func(b []byte) error {
+		c := &Container{}
+		if err := json.Unmarshal(b, c); err != nil {
+			return err
+		}
+		out = append(out, c)
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) list(prefix string, fn func([]byte) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := it.Item().Value(fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ResolveSandbox finds a sandbox by its id or a unique prefix of it.
+func (s *Store) ResolveSandbox(idOrPrefix string) (*Sandbox, error) {
+	if sb, err := s.Sandbox(idOrPrefix); err == nil || !errdefs.IsNotFound(err) {
+		return sb, err
+	}
+	all, err := s.Sandboxes()
+	if err != nil {
+		return nil, err
+	}
+	var found *Sandbox
+	for _, sb := range all {
+		if idOrPrefix != "" && strings.HasPrefix(sb.ID, idOrPrefix) {
+			if found != nil {
+				return nil, fmt.Errorf("sandbox id prefix %q is ambiguous: %w", idOrPrefix, errdefs.ErrInvalidArgument)
+			}
+			found = sb
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("sandbox %q: %w", idOrPrefix, errdefs.ErrNotFound)
+	}
+	return found, nil
+}
+
+// ResolveContainer finds a container by its id or a unique prefix of it.
+func (s *Store) ResolveContainer(idOrPrefix string) (*Container, error) {
+	if c, err := s.Container(idOrPrefix); err == nil || !errdefs.IsNotFound(err) {
+		return c, err
+	}
+	all, err := s.Containers()
+	if err != nil {
+		return nil, err
+	}
+	var found *Container
+	for _, c := range all {
+		if idOrPrefix != "" && strings.HasPrefix(c.ID, idOrPrefix) {
+			if found != nil {
+				return nil, fmt.Errorf("container id prefix %q is ambiguous: %w", idOrPrefix, errdefs.ErrInvalidArgument)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("container %q: %w", idOrPrefix, errdefs.ErrNotFound)
+	}
+	return found, nil
+}
+
+func put(txn *badger.Txn, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return txn.Set([]byte(key), b)
+}

@@ -1,0 +1,163 @@
+package lease
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"berth.dev/pkg/lease"
+	"berth.dev/pkg/store"
+)
+
+// A temporary lease (one with a gc.expire label) created through the node
+// socket remembers the connection that created it. Once that connection
+// writes under it (a pull's lease does; one made by `ctr leases create` to
+// hold things for a while does not), the lease follows its client: when the
+// gateway reports that connection closed (or restarts and so loses every
+// connection), the lease is marked orphaned; if nothing
+// is written under it for the grace period after that, it ends. An
+// interrupted client-side pull then no longer pins its blobs and snapshots
+// until the lease's gc.expire label (24 hours for ctr) runs out. A client
+// that comes back and writes under the lease within the grace period keeps
+// it.
+
+// DefaultGrace is how long an orphaned lease lives on without activity.
+const DefaultGrace = 5 * time.Minute
+
+type owner struct {
+	Client string `json:"client"`
+	// Used is set once the creating connection wrote under the lease.
+	Used bool `json:"used,omitempty"`
+	// Orphaned is when the client was reported gone (Unix nanoseconds);
+	// zero while it is there.
+	Orphaned int64 `json:"orphaned,omitempty"`
+}
+
+const ownerPrefix = "leaseowner/"
+
+func ownerKey(ns, id string) string { return ownerPrefix + ns + "/" + id }
+
+func getOwner(txn *badger.Txn, k string) (*owner, error) {
+	it, err := txn.Get([]byte(k))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	o := &owner{}
+	return o, it.Value(func(b []byte) error { return json.Unmarshal(b, o) })
+}
+
+func putOwner(txn *badger.Txn, k string, o *owner) error {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return err
+	}
+	return txn.Set([]byte(k), b)
+}
+
+// recordOwner ties a new lease to the client connection of ctx, if the call
+// came through the gateway.
+func recordOwner(ctx context.Context, txn *badger.Txn, ns, id string) error {
+	client, ok := lease.ClientFromContext(ctx)
+	if !ok {
+		return nil
+	}
+	return putOwner(txn, ownerKey(ns, id), &owner{Client: client})
+}
+
+// touch records activity under a lease: the creating connection's first
+// write ties the lease to it, and an orphaned lease that is written under
+// again belongs to the client writing.
+func touch(ctx context.Context, txn *badger.Txn, ns, id string) error {
+	k := ownerKey(ns, id)
+	o, err := getOwner(txn, k)
+	if err != nil || o == nil {
+		return err
+	}
+	client, _ := lease.ClientFromContext(ctx)
+	switch {
+	case o.Orphaned != 0:
+		o.Orphaned = 0
+		if client != "" {
+			o.Client = client
+		}
+	case !o.Used && client == o.Client:
+		o.Used = true
+	default:
+		return nil
+	}
+	return putOwner(txn, k, o)
+}
+
+// ClientsGone marks orphaned every lease whose client is among clients or,
+// when boot is set, belongs to a gateway boot other than boot. It reports
+// whether any lease was newly orphaned.
+func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool, error) {
+	gone := make(map[string]bool, len(clients))
+	for _, c := range clients {
+		gone[c] = true
+	}
+	marked := false
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range store.Keys(txn, ownerPrefix) {
+			o, err := getOwner(txn, k)
+			if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			if !gone[o.Client] && (boot == "" || strings.HasPrefix(o.Client, boot+".")) {
+				continue
+			}
+			o.Orphaned = now.UnixNano()
+			if err := putOwner(txn, k, o); err != nil {
+				return err
+			}
+			marked = true
+		}
+		return nil
+	})
+	return marked, err
+}
+
+// EndOrphans deletes every lease orphaned for longer than the grace period,
+// with what it holds, and returns how many ended. The collector calls it
+// before marking, so what those leases held is then collected.
+func (s *Store) EndOrphans(now time.Time) (int, error) {
+	grace := s.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
+	ended := 0
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range store.Keys(txn, ownerPrefix) {
+			o, err := getOwner(txn, k)
+			if err != nil {
+				return err
+			}
+			if o == nil || o.Orphaned == 0 || now.Sub(time.Unix(0, o.Orphaned)) < grace {
+				continue
+			}
+			ns, id, ok := strings.Cut(strings.TrimPrefix(k, ownerPrefix), "/")
+			if !ok {
+				continue
+			}
+			if err := deleteLease(txn, ns, id); err != nil && !errors.Is(err, errNoLease) {
+				return err
+			}
+			if err := txn.Delete([]byte(k)); err != nil {
+				return err
+			}
+			ended++
+		}
+		return nil
+	})
+	return ended, err
+}

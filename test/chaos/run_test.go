@@ -1,0 +1,141 @@
+//go:build chaos
+
+package chaos
+
+import (
+	"fmt"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+
+	"berth.dev/pkg/bus/bustest"
+	"berth.dev/pkg/grpcclient"
+	"berth.dev/test/e2e/harness"
+)
+
+// contentFS is the size of the tmpfs holding imaged's content store: room
+// for the run's images, small enough to fill in a moment.
+const contentFS = 96 << 20
+
+// run is one chaos run: a stack, its registry behind a fault proxy, the
+// load's clients and what they expect to see.
+type run struct {
+	t     *testing.T
+	st    *harness.Stack
+	rng   *rand.Rand // the fault schedule's; only the main goroutine uses it
+	seed  int64
+	stats *stats
+	// gate lets operations run (read side) and stops them for invariant
+	// checks (write side).
+	gate   sync.RWMutex
+	client *containerd.Client
+	berth  *grpc.ClientConn
+	reg    string
+	proxy  *faultProxy
+	nats   *bustest.Server // nil with the embedded server
+	// namespaces the load spreads over.
+	namespaces []string
+	busybox    string   // runnable image, through the proxy
+	randoms    []string // pull-only images, through the proxy
+	fresh      int      // images pushed for faults so far
+	ledger     *ledger
+	events     *eventLog
+	runners    *runners
+	// leakedAt remembers after which fault a leaked task was first seen.
+	leakedAt map[string]string
+	// phaseV is what the last fault was, for violation reports.
+	phaseV atomic.Value
+}
+
+func newRun(t *testing.T, seed int64) *run {
+	r := &run{t: t, seed: seed, rng: rand.New(rand.NewSource(seed)), stats: newStats(), ledger: newLedger(), runners: &runners{}}
+	suffix := fmt.Sprintf("%04x", seed&0xffff)
+	// cgroup paths are global, so namespaces carry the run's suffix.
+	for _, n := range []string{"a", "b", "c"} {
+		r.namespaces = append(r.namespaces, "chaos"+suffix+"-"+n)
+	}
+	r.reg = harness.Registry(t)
+	r.proxy = startProxy(t, r.reg)
+	harness.Push(t, r.reg+"/chaos/busybox:1", harness.BusyboxImage(t))
+	r.busybox = r.proxy.addr + "/chaos/busybox:1"
+	rrng := rand.New(rand.NewSource(seed))
+	for i := 0; i < 3; i++ {
+		img, err := random.Image(1<<20+rrng.Int63n(1<<20), 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		harness.Push(t, fmt.Sprintf("%s/chaos/random:%d", r.reg, i), img)
+		r.randoms = append(r.randoms, fmt.Sprintf("%s/chaos/random:%d", r.proxy.addr, i))
+	}
+	certs := t.TempDir()
+	os.MkdirAll(filepath.Join(certs, r.proxy.addr), 0o755)
+	os.WriteFile(filepath.Join(certs, r.proxy.addr, "hosts.toml"), []byte(fmt.Sprintf("server = \"http://%s\"\n", r.proxy.addr)), 0o644)
+	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH=" + certs)}
+	switch *natsFlag {
+	case "external":
+		r.nats = bustest.Start(t)
+		opts = append(opts, harness.WithEnv("BERTH_NATS_URL="+r.nats.URL()))
+	case "embedded":
+	default:
+		t.Fatalf("-nats %q: external or embedded", *natsFlag)
+	}
+	var mountErr error
+	opts = append(opts, func(s *harness.Stack) { mountErr = mountContentFS(s) })
+	r.st = harness.Start(t, opts...)
+	if mountErr != nil {
+		t.Fatalf("content tmpfs: %v", mountErr)
+	}
+	var err error
+	if r.client, err = containerd.New(r.st.Socket, containerd.WithTimeout(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.client.Close() })
+	if r.berth, err = grpcclient.Dial(r.st.Socket); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.berth.Close() })
+	r.events = newEventLog(r)
+	r.phaseV.Store("start")
+	return r
+}
+
+// mountContentFS puts imaged's content store on a small tmpfs before imaged
+// starts, so that a fault can fill it.
+func mountContentFS(s *harness.Stack) error {
+	dir := contentDir(s)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return unix.Mount("tmpfs", dir, "tmpfs", 0, fmt.Sprintf("size=%d,mode=0700", contentFS))
+}
+
+func contentDir(s *harness.Stack) string { return filepath.Join(s.Root, "imaged", "content") }
+
+// pushFresh pushes a new single-layer image of about size bytes straight to
+// the registry and returns its reference through the proxy and its layer's
+// digest.
+func (r *run) pushFresh(size int64) (string, string) {
+	r.fresh++
+	img, err := random.Image(size, 1)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	harness.Push(r.t, fmt.Sprintf("%s/chaos/fresh:%d", r.reg, r.fresh), img)
+	layers, _ := img.Layers()
+	d, _ := layers[0].Digest()
+	return fmt.Sprintf("%s/chaos/fresh:%d", r.proxy.addr, r.fresh), d.String()
+}
+
+// phase names the last fault (or start, end), for violation reports.
+func (r *run) phase() string { return r.phaseV.Load().(string) }
+
+func dialBerth(st *harness.Stack) (*grpc.ClientConn, error) { return grpcclient.Dial(st.Socket) }

@@ -1,0 +1,21 @@
+package harness
+
+import (
+	"os"
+	"strings"
+)
+
+// Environ is the environment daemons, scripts and clients under test
+// inherit: the test process's, less every BERTH_* and CONTAINERD_* variable,
+// so a stack the caller's shell configured (BERTH_ROOT, BERTH_NATS_URL,
+// BERTH_SHIM_BINARY, ctr's CONTAINERD_NAMESPACE...) never leaks into the one
+// a test starts. Tests add the variables they mean.
+func Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "BERTH_") && !strings.HasPrefix(kv, "CONTAINERD_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
