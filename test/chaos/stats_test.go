@@ -151,3 +151,20 @@ func (s *stats) report(seed int64) string {
 	}
 	return b.String()
 }
+
+// allReported reports whether every finding (as eventually's probes give
+// them) was reported before.
+func (s *stats) allReported(kind string, found []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range found {
+		k := kind
+		if fine, detail, ok := strings.Cut(f, "|"); ok {
+			k, f = fine, detail
+		}
+		if !s.reported[k+" "+f] {
+			return false
+		}
+	}
+	return true
+}
