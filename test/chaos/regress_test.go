@@ -276,3 +276,55 @@ func TestTaskdKilledMidCreateLeavesNothing(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestImagedKilledMidPullLeavesNoLease kills imaged while a pull waits on a
+// stalled registry: once imaged is back, no pull lease of the dead process
+// may hold what it downloaded.
+func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
+	skipKnown(t, "lease-leak")
+	reg := harness.Registry(t)
+	proxy := startProxy(t, reg)
+	r := &run{t: t, reg: reg, proxy: proxy}
+	ref, layer := r.pushFresh(4 << 20)
+	certs := t.TempDir()
+	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
+	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	cc, err := dialBerth(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	r.berth = cc
+	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	proxy.arm(layer, faultStall)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	pulled := make(chan error, 1)
+	go func() { pulled <- r.serverPull(ctx, "default", ref) }()
+	for hit, _ := proxy.played(layer); !hit; hit, _ = proxy.played(layer) {
+		if ctx.Err() != nil {
+			t.Fatal("the pull never reached the layer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	st.Kill(t, "imaged")
+	<-pulled
+	st.StartDaemon(t, "imaged")
+	nctx := namespaces.WithNamespace(ctx, "default")
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ls, err := client.LeasesService().List(nctx)
+		if err == nil && len(ls) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leases left by the pull imaged was running when killed: %v (%v)", ls, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}

@@ -15,6 +15,8 @@ import (
 var known = map[string]string{
 	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
 	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
+	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
+		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
 		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
 	"snapshot-records-dirs": "imaged's GC reads lease resources before it lists snapshots, so it removes snapshots prepared in between " +
