@@ -103,7 +103,12 @@ func (r *run) pullAgain(ns, ref, when string) {
 	ctx, cancel := r.ctx(ns, time.Minute)
 	defer cancel()
 	if err := r.serverPull(ctx, ns, ref); err != nil {
-		r.stats.violate("pull-retry-failed", r.phase(), "pull of %s %s: %v", ref, when, err)
+		kind := "pull-retry-failed"
+		if errdefs.IsNotFound(err) {
+			// What the pull wrote under its lease was collected.
+			kind = "gc-removed-leased"
+		}
+		r.stats.violate(kind, r.phase(), "pull of %s %s: %v", ref, when, err)
 	}
 	name := strings.TrimPrefix(ref, "http://")
 	if err := r.client.ImageService().Delete(namespaces.WithNamespace(ctx, ns), name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {

@@ -63,7 +63,7 @@ func small(t *testing.T, opts ...harness.Option) (*harness.Stack, *containerd.Cl
 // TestGCKeepsSnapshotsPreparedDuringCollection prepares snapshots under a
 // lease while collections run: none may disappear.
 func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
-	skipKnown(t, "snapshot-records-dirs")
+	skipKnown(t, "gc-removed-leased")
 	_, client, _, ctx := small(t)
 	ls := client.LeasesService()
 	held, err := ls.Create(ctx, leases.WithRandomID())
@@ -326,5 +326,46 @@ func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
 			t.Fatalf("leases left by the pull imaged was running when killed: %v (%v)", ls, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestGCKeepsContentWrittenDuringCollection writes blobs under a lease
+// while collections run: none may disappear.
+func TestGCKeepsContentWrittenDuringCollection(t *testing.T) {
+	skipKnown(t, "gc-removed-leased")
+	_, client, _, ctx := small(t)
+	ls := client.LeasesService()
+	held, err := ls.Create(ctx, leases.WithRandomID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if l, err := ls.Create(ctx, leases.WithRandomID()); err == nil {
+				ls.Delete(ctx, l, leases.SynchronousDelete)
+			}
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+	cs := client.ContentStore()
+	lctx := leases.WithLease(ctx, held.ID)
+	for i := 0; i < 300; i++ {
+		d, err := writeBlob(lctx, cs, fmt.Sprintf("held-%d", i), []byte(fmt.Sprintf("blob %d of %s", i, held.ID)))
+		if err != nil {
+			t.Fatalf("write blob %d: %v", i, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := cs.Info(ctx, d); err != nil {
+			t.Fatalf("blob %s, written under lease %s, is gone after %d others survived: %v", d, held.ID, i, err)
+		}
 	}
 }
