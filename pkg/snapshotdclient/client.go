@@ -16,8 +16,9 @@ import (
 
 // Client talks to snapshotd's socket.
 type Client struct {
-	cc        *grpc.ClientConn
-	snapshots api.SnapshotsClient
+	cc           *grpc.ClientConn
+	snapshots    api.SnapshotsClient
+	streamSocket string
 }
 
 // Dial connects lazily.
@@ -26,7 +27,7 @@ func Dial(socket string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{cc: cc, snapshots: api.NewSnapshotsClient(cc)}, nil
+	return &Client{cc: cc, snapshots: api.NewSnapshotsClient(cc), streamSocket: StreamSocket(socket)}, nil
 }
 
 // Close closes the connection.

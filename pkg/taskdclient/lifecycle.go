@@ -9,8 +9,6 @@ import (
 	"github.com/containerd/containerd/api/types/task"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
-
-	tasksv1 "berth.dev/proto/berth/tasks/v1"
 )
 
 // The CRI drives containers and tasks through these, in the namespace of
@@ -82,12 +80,6 @@ func (c *Client) TaskMetrics(ctx context.Context, filters ...string) ([]*types.M
 // running task.
 func (c *Client) UpdateTask(ctx context.Context, id string, resources *anypb.Any) error {
 	_, err := c.tasks().Update(ctx, &tasksapi.UpdateTaskRequest{ContainerID: id, Resources: resources})
-	return err
-}
-
-// ReopenLog makes the shim reopen the container's log file.
-func (c *Client) ReopenLog(ctx context.Context, id string) error {
-	_, err := tasksv1.NewTasksClient(c.cc).ReopenLog(ctx, &tasksv1.ReopenLogRequest{ContainerId: id})
 	return err
 }
 

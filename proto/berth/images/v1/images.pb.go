@@ -287,7 +287,11 @@ type PullRequest struct {
 	MaxConcurrentDownloads int32 `protobuf:"varint,5,opt,name=max_concurrent_downloads,json=maxConcurrentDownloads,proto3" json:"max_concurrent_downloads,omitempty"`
 	// auth, when set, replaces the credentials BERTH_REGISTRY_AUTH_FILE holds
 	// for this pull's registry (the CRI passes the kubelet's pull secret).
-	Auth          *RegistryAuth `protobuf:"bytes,6,opt,name=auth,proto3" json:"auth,omitempty"`
+	Auth *RegistryAuth `protobuf:"bytes,6,opt,name=auth,proto3" json:"auth,omitempty"`
+	// plain_http talks http:// instead of https:// to the registry the
+	// reference names, for a registry without TLS that no hosts.toml
+	// describes. Mirrors from hosts.toml keep their own scheme.
+	PlainHttp     bool `protobuf:"varint,7,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -362,6 +366,13 @@ func (x *PullRequest) GetAuth() *RegistryAuth {
 		return x.Auth
 	}
 	return nil
+}
+
+func (x *PullRequest) GetPlainHttp() bool {
+	if x != nil {
+		return x.PlainHttp
+	}
+	return false
 }
 
 // RegistryAuth carries credentials for one pull, as the CRI's AuthConfig
@@ -601,7 +612,7 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\rExportRequest\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"!\n" +
 	"\vExportChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\xeb\x01\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\x8a\x02\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12 \n" +
@@ -609,7 +620,9 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\vskip_unpack\x18\x04 \x01(\bR\n" +
 	"skipUnpack\x128\n" +
 	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\x121\n" +
-	"\x04auth\x18\x06 \x01(\v2\x1d.berth.images.v1.RegistryAuthR\x04auth\"\xa8\x01\n" +
+	"\x04auth\x18\x06 \x01(\v2\x1d.berth.images.v1.RegistryAuthR\x04auth\x12\x1d\n" +
+	"\n" +
+	"plain_http\x18\a \x01(\bR\tplainHttp\"\xa8\x01\n" +
 	"\fRegistryAuth\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +

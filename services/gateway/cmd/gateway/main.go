@@ -14,11 +14,13 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
 	"berth.dev/services/gateway/internal/router"
+	"berth.dev/services/gateway/internal/sandbox"
 	"berth.dev/services/gateway/internal/server"
 )
 
@@ -96,6 +98,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Version{Release: release, Revision: revision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	(&server.Sandboxes{Store: sandbox.New(d.DB), PodNamespace: cri.Namespace, Pods: runtime.SandboxRecords}).Register(srv)
 	imageService, err := newImageService(cfg)
 	if err != nil {
 		return err
@@ -117,7 +120,8 @@ func dialBackends(c config.Common) ([]*router.Backend, error) {
 		name     string
 		services []string
 	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases", "berth.images."}},
+		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
+			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
 		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
 		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 	}
@@ -146,6 +150,7 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("sandboxes"),
 		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }

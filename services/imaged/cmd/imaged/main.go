@@ -23,6 +23,8 @@ import (
 	"berth.dev/services/imaged/internal/lease"
 	"berth.dev/services/imaged/internal/pull"
 	"berth.dev/services/imaged/internal/server"
+	"berth.dev/services/imaged/internal/stream"
+	"berth.dev/services/imaged/internal/transfer"
 )
 
 // Config is imaged's configuration.
@@ -78,5 +80,8 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	(&server.BerthImages{Puller: puller, Images: images, Tmp: tmp}).Register(srv)
+	streams := stream.NewManager()
+	(&server.Streaming{Streams: streams}).Register(srv)
+	(&server.Transfer{Service: &transfer.Service{Puller: puller, Images: images, Content: blobs, Streams: streams, Tmp: tmp}}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
 }

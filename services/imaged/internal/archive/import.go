@@ -18,11 +18,19 @@ import (
 
 // Image is one image found in an archive.
 type Image struct {
+	// Name is the full reference the archive names the image by; empty
+	// when it names none (or only a tag, kept in Annotations).
 	Name  string
 	Image v1.Image
+	// Digest and Annotations are those of the archive's entry for the
+	// image (an index entry for a multi-platform image), from which
+	// containerd's transfer service derives names under a prefix.
+	Digest      v1.Hash
+	Annotations map[string]string
 }
 
-// Read spools the archive r under tmp and returns its named images. The
+// Read spools the archive r under tmp and returns its images, also
+// unnamed ones (with an empty Name). The
 // returned cleanup removes the spool once the images were stored.
 func Read(r io.Reader, tmp string, plat v1.Platform) ([]Image, func(), error) {
 	dir, err := os.MkdirTemp(tmp, "import-")
@@ -47,7 +55,7 @@ func Read(r io.Reader, tmp string, plat v1.Platform) ([]Image, func(), error) {
 		err = fmt.Errorf("archive has neither index.json nor manifest.json: %w", errdefs.ErrInvalidArgument)
 	}
 	if err == nil && len(imgs) == 0 {
-		err = fmt.Errorf("archive names no image: %w", errdefs.ErrInvalidArgument)
+		err = fmt.Errorf("archive holds no image: %w", errdefs.ErrInvalidArgument)
 	}
 	if err != nil {
 		cleanup()
@@ -132,13 +140,13 @@ func fromLayout(dir string, plat v1.Platform) ([]Image, error) {
 			n = d.Annotations[ociRefAnnotation]
 		}
 		if _, err := name.ParseReference(n); n == "" || err != nil || !strings.ContainsAny(n, "/:") {
-			continue // unnamed: nothing to record it under
+			n = "" // nothing full to record it under
 		}
 		img, err := imageFor(idx, d, plat)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Image{Name: n, Image: img})
+		out = append(out, Image{Name: n, Image: img, Digest: d.Digest, Annotations: d.Annotations})
 	}
 	return out, nil
 }
@@ -184,7 +192,12 @@ func fromDockerSave(path string) ([]Image, error) {
 			if full == name.DefaultRegistry {
 				full = "docker.io"
 			}
-			out = append(out, Image{Name: full + "/" + tag.Context().RepositoryStr() + ":" + tag.TagStr(), Image: img})
+			full += "/" + tag.Context().RepositoryStr() + ":" + tag.TagStr()
+			dgst, err := img.Digest()
+			if err != nil {
+				return nil, fmt.Errorf("docker archive image %s: %v: %w", t, err, errdefs.ErrInvalidArgument)
+			}
+			out = append(out, Image{Name: full, Image: img, Digest: dgst, Annotations: map[string]string{containerdNameAnnotation: full}})
 		}
 	}
 	return out, nil

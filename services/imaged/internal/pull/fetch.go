@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
@@ -69,9 +70,23 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 	}
 	sem := make(chan struct{}, limit)
 	downloaded := make([]chan struct{}, len(layers))
+	// On overlayfs a layer downloading afresh is also streamed to snapshotd
+	// and applied as it arrives (feeds); the apply is kept only once the
+	// download committed under its verified digest.
+	var feeds []chan *os.File
+	if !req.SkipUnpack && snapshotter(req.Snapshotter) == "overlayfs" {
+		feeds = make([]chan *os.File, len(layers))
+		for i := range feeds {
+			feeds[i] = make(chan *os.File, 1)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	for i, l := range layers {
 		downloaded[i] = make(chan struct{})
+		var feed chan *os.File
+		if feeds != nil {
+			feed = feeds[i]
+		}
 		g.Go(func() error {
 			select {
 			case sem <- struct{}{}:
@@ -79,7 +94,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 				return gctx.Err()
 			}
 			defer func() { <-sem }()
-			if err := p.download(gctx, src.blobs, l, descs[i], prog, i); err != nil {
+			if err := p.download(gctx, src.blobs, l, descs[i], prog, i, feed); err != nil {
 				return err
 			}
 			close(downloaded[i])
@@ -89,7 +104,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 	var top string
 	if !req.SkipUnpack {
 		g.Go(func() (err error) {
-			top, err = p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, downloaded, prog)
+			top, err = p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, downloaded, feeds, prog)
 			return err
 		})
 	}
@@ -106,7 +121,14 @@ func snapshotter(s string) string {
 	return s
 }
 
-func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, d *types.Descriptor, prog *progress, i int) error {
+// download writes a layer into the content store. With a feed, a download
+// from the first byte is also streamed into a pipe whose reading end goes
+// to the feed; the feed is closed when the download ends, empty when
+// nothing was streamed.
+func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, d *types.Descriptor, prog *progress, i int, feed chan<- *os.File) error {
+	if feed != nil {
+		defer close(feed)
+	}
 	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
 		prog.layer(i, stateExists)
 		prog.add(i, d.Size)
@@ -117,7 +139,7 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 		var rc io.ReadCloser
 		var from int64
 		var err error
-		if blobs != nil && offset > 0 {
+		if blobs != nil {
 			rc, from, err = blobs.fetch(ctx, d.Digest, offset, d.Size)
 		} else {
 			rc, err = l.Compressed()
@@ -126,10 +148,22 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 			return nil, 0, classify(d.Digest, err)
 		}
 		prog.add(i, from)
+		// Never more than the descriptor's size: the digest check at the
+		// commit catches a short or wrong blob, this a registry that
+		// would not stop.
+		var body io.Reader = &counter{r: io.LimitReader(rc, d.Size-from), p: prog, i: i}
+		var closer io.Closer = rc
+		if feed != nil && from == 0 {
+			if t, err := newTee(body, rc); err == nil {
+				feed <- t.pr
+				feed = nil
+				body, closer = t, t
+			}
+		}
 		return struct {
 			io.Reader
 			io.Closer
-		}{&counter{r: rc, p: prog, i: i}, rc}, from, nil
+		}{body, closer}, from, nil
 	}
 	if err := p.writeFrom(ctx, d.Digest, d.Size, open, nil); err != nil {
 		return err
@@ -152,11 +186,13 @@ func chainIDs(diffIDs []v1.Hash) []string {
 }
 
 // unpack turns the layers into committed snapshots and returns the top
-// chain id. On overlayfs each layer is applied as soon as it is downloaded,
-// into a snapshot of its own, several at once, and committed onto the layer
-// below once that one is; elsewhere layers are applied in order on their
-// parents.
-func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, downloaded []chan struct{}, prog *progress) (string, error) {
+// chain id. On overlayfs each layer is applied into a snapshot of its own,
+// several at once (streamed while it downloads when it has a feed, else
+// from the content store once downloaded), and committed onto the layer
+// below once that one is and its own download is verified; one sync of
+// the filesystem then covers them all. Elsewhere layers are applied in
+// order on their parents.
+func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, downloaded []chan struct{}, feeds []chan *os.File, prog *progress) (string, error) {
 	chains := chainIDs(diffIDs)
 	parallel := sn == "overlayfs"
 	type applied struct {
@@ -169,17 +205,46 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	for i := range results {
 		results[i] = &applied{ready: make(chan struct{})}
 	}
+	sem := make(chan struct{}, unpackConcurrency)
+	wait := func(c <-chan struct{}) error {
+		select {
+		case <-c:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	apply := func(i int, parent string) {
 		r := results[i]
 		defer close(r.ready)
-		select {
-		case <-downloaded[i]:
-		case <-ctx.Done():
-			r.err = ctx.Err()
-			return
+		var stream *os.File
+		if feeds != nil {
+			select {
+			case stream = <-feeds[i]:
+			case <-ctx.Done():
+				r.err = ctx.Err()
+				return
+			}
+		}
+		if stream == nil {
+			// From the content store, once downloaded; at most
+			// unpackConcurrency at once (a streamed apply is paced by its
+			// download instead).
+			if r.err = wait(downloaded[i]); r.err != nil {
+				return
+			}
+			sem <- struct{}{}
+			defer func() { <-sem }()
+		} else {
+			defer func() {
+				if stream != nil {
+					stream.Close()
+				}
+			}()
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
 			prog.layer(i, stateUnpacked)
+			r.err = wait(downloaded[i])
 			return
 		}
 		prog.layer(i, stateUnpacking)
@@ -189,35 +254,41 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.key, r.err = "", fmt.Errorf("prepare %s: %w", chains[i], err)
 			return
 		}
-		// Each apply syncs in parallel mode: which one finishes last is not
-		// known, and the image must be durable before it is recorded.
-		out, err := p.Snapshots.Apply(ctx, descs[i], mounts, parallel || i == len(descs)-1, parallel)
+		// Parallel applies skip their own sync: one sync follows them all.
+		syncFS := !parallel && i == len(descs)-1
+		var out *types.Descriptor
+		if stream != nil {
+			out, err = p.Snapshots.ApplyStream(ctx, descs[i], mounts, stream, syncFS, parallel)
+			stream = nil
+			if err == nil {
+				// What was applied counts only once its bytes are verified.
+				err = wait(downloaded[i])
+			}
+		} else {
+			out, err = p.Snapshots.Apply(ctx, descs[i], mounts, syncFS, parallel)
+		}
 		if err == nil && out.Digest != diffIDs[i].String() {
 			err = fmt.Errorf("layer %s unpacks to %s, the image says %s: %w", descs[i].Digest, out.Digest, diffIDs[i], errdefs.ErrDataLoss)
 		}
 		r.err = err
 	}
-	sem := make(chan struct{}, unpackConcurrency)
+	if parallel {
+		for j := range descs {
+			go apply(j, "")
+		}
+	}
 	parent := ""
 	var firstErr error
+	committed := false
 	for i := range descs {
-		if parallel {
-			if i == 0 {
-				for j := range descs {
-					go func() {
-						sem <- struct{}{}
-						defer func() { <-sem }()
-						apply(j, "")
-					}()
-				}
-			}
-		} else {
+		if !parallel {
 			apply(i, parent)
 		}
 		r := results[i]
 		<-r.ready
 		if r.err == nil && firstErr == nil && r.key != "" {
 			r.err = p.Snapshots.Commit(ctx, sn, chains[i], r.key, parent)
+			committed = committed || r.err == nil
 		}
 		if r.err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("unpack layer %s: %w", descs[i].Digest, r.err)
@@ -233,6 +304,12 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	}
 	if firstErr != nil {
 		return "", firstErr
+	}
+	if parallel && committed {
+		// The image must be durable before it is recorded.
+		if err := p.Snapshots.SyncFilesystem(ctx); err != nil {
+			return "", fmt.Errorf("sync unpacked layers: %w", err)
+		}
 	}
 	return parent, nil
 }

@@ -57,9 +57,38 @@ type source struct {
 	blobs *rangeFetcher
 }
 
+// Options adjust a pull for callers inside imaged (containerd's transfer
+// service); the zero value is berth.images.v1's pull.
+type Options struct {
+	// Names are the image records written; empty means the normalized
+	// reference.
+	Names []string
+	// Labels are set on the image records.
+	Labels map[string]string
+	// ConfigDir replaces the daemon's certs.d directory when set.
+	ConfigDir string
+	// PlainHTTP makes the registry host itself (not a mirror named with
+	// its scheme) speak http.
+	PlainHTTP bool
+	// RegistryAuth, when set, replaces the daemon's auth file for the
+	// reference's registry (the CRI passes the kubelet's pull secret).
+	RegistryAuth *imagesv1.RegistryAuth
+	// Auth, when set, supplies credentials for a registry host instead of
+	// the daemon's auth file.
+	Auth func(host string) authn.Authenticator
+	// Resolved is told the image's name and the descriptor its record
+	// will point at, once the registry answered.
+	Resolved func(name string, target *types.Descriptor)
+}
+
 // Pull pulls req.Ref into the namespace of ctx, calling report with
 // progress until it returns.
 func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report func(*imagesv1.PullProgress) error) error {
+	return p.PullWith(ctx, req, Options{}, report)
+}
+
+// PullWith is Pull adjusted by opts.
+func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts Options, report func(*imagesv1.PullProgress) error) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
 		return err
@@ -68,13 +97,22 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 	if err != nil {
 		return err
 	}
+	if req.Auth != nil {
+		opts.RegistryAuth = req.Auth
+	}
+	if req.PlainHttp {
+		opts.PlainHTTP = true
+	}
 	prog := &progress{}
 	prog.setStatus("resolving")
-	src, err := p.resolve(ctx, req.Ref, plat, req.Auth)
+	src, err := p.resolve(ctx, req.Ref, plat, opts)
 	if err != nil {
 		return err
 	}
 	prog.p.Name = src.name
+	if opts.Resolved != nil {
+		opts.Resolved(src.name, src.target())
+	}
 	ctx, release, err := p.hold(ctx, ns)
 	if err != nil {
 		return err
@@ -87,7 +125,15 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 	target, err := p.fetchAndUnpack(ctx, src, req, prog)
 	if err == nil {
 		prog.p.TargetDigest = target.Digest
-		err = p.record(ctx, src.name, target)
+		names := opts.Names
+		if len(names) == 0 {
+			names = []string{src.name}
+		}
+		for _, n := range names {
+			if err = p.record(ctx, n, target, opts.Labels); err != nil {
+				break
+			}
+		}
 	}
 	if err == nil {
 		prog.setStatus("done")
@@ -97,6 +143,18 @@ func (p *Puller) Pull(ctx context.Context, req *imagesv1.PullRequest, report fun
 		err = rerr
 	}
 	return err
+}
+
+// target is the descriptor the image record points at: the index when
+// the registry answered with one, else the manifest.
+func (s *source) target() *types.Descriptor {
+	if s.index != nil {
+		return &types.Descriptor{MediaType: string(s.indexDsc.MediaType), Digest: s.indexDsc.Digest.String(), Size: s.indexDsc.Size}
+	}
+	mt, _ := s.img.MediaType()
+	d, _ := s.img.Digest()
+	size, _ := s.img.Size()
+	return &types.Descriptor{MediaType: string(mt), Digest: d.String(), Size: size}
 }
 
 // hold creates a lease that keeps what the operation writes until the image
@@ -112,8 +170,8 @@ func (p *Puller) hold(ctx context.Context, ns string) (context.Context, func(), 
 
 // Store records an image read from elsewhere (an imported archive) the way
 // a pull would: blobs verified into the content store, layers unpacked
-// unless skipUnpack, labels, and the image record.
-func (p *Puller) Store(ctx context.Context, name string, img v1.Image, snapshotter string, skipUnpack bool) error {
+// unless skipUnpack, GC labels, and the image record with labels.
+func (p *Puller) Store(ctx context.Context, name string, img v1.Image, snapshotter string, skipUnpack bool, labels map[string]string) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
 		return err
@@ -127,7 +185,7 @@ func (p *Puller) Store(ctx context.Context, name string, img v1.Image, snapshott
 	if err != nil {
 		return err
 	}
-	return p.record(ctx, name, target)
+	return p.record(ctx, name, target, labels)
 }
 
 func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done <-chan struct{}) error {
@@ -145,10 +203,14 @@ func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done 
 	}
 }
 
-func (p *Puller) record(ctx context.Context, name string, target *types.Descriptor) error {
-	img := &imagesapi.Image{Name: name, Target: target}
+func (p *Puller) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string) error {
+	img := &imagesapi.Image{Name: name, Target: target, Labels: labels}
 	if _, err := p.Images.Create(ctx, img); errdefs.IsAlreadyExists(err) {
-		_, err = p.Images.Update(ctx, img, []string{"target"})
+		paths := []string{"target"}
+		if len(labels) > 0 {
+			paths = append(paths, "labels")
+		}
+		_, err = p.Images.Update(ctx, img, paths)
 		return err
 	} else if err != nil {
 		return err
@@ -173,27 +235,38 @@ func ParsePlatform(s string) (v1.Platform, error) {
 }
 
 // resolve finds the image on the first endpoint that has it.
-func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, given *imagesv1.RegistryAuth) (*source, error) {
+func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts Options) (*source, error) {
 	parsed, host, recordName, err := Normalize(ref)
 	if err != nil {
 		return nil, err
 	}
-	auth, err := p.credentials(host, given)
+	src := &source{name: recordName}
+	dir := p.ConfigDir
+	if opts.ConfigDir != "" {
+		dir = opts.ConfigDir
+	}
+	eps, err := registry.Endpoints(dir, host)
 	if err != nil {
 		return nil, err
 	}
-	src := &source{name: recordName}
-	eps, err := registry.Endpoints(p.ConfigDir, host)
+	if opts.PlainHTTP {
+		eps = registry.PlainHTTP(eps, host)
+	}
+	auth, err := p.credentials(host, opts.RegistryAuth)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Auth != nil {
+		auth = opts.Auth(host)
 	}
 	var lastErr error
 	for _, ep := range eps {
-		var opts []name.Option
+		var nopts []name.Option
 		if ep.PlainHTTP {
-			opts = append(opts, name.Insecure)
+			ep.PlainHTTP = true
+			nopts = append(nopts, name.Insecure)
 		}
-		r, err := name.ParseReference(ep.Host+"/"+parsed.Context().RepositoryStr()+sep(parsed)+parsed.Identifier(), opts...)
+		r, err := name.ParseReference(ep.Host+"/"+parsed.Context().RepositoryStr()+sep(parsed)+parsed.Identifier(), nopts...)
 		if err != nil {
 			return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 		}
@@ -228,7 +301,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, give
 	return nil, lastErr
 }
 
-// credentials prefers what came with the request over the auth file.
+// credentials are those given with the request, else the auth file's.
 func (p *Puller) credentials(host string, given *imagesv1.RegistryAuth) (authn.Authenticator, error) {
 	if given != nil {
 		a, err := registry.Given{Username: given.Username, Password: given.Password, Auth: given.Auth,

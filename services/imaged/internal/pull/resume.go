@@ -6,24 +6,35 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
-// rangeFetcher asks a registry for the rest of a blob with a Range
-// request, so a download cut short resumes where its ingest stopped.
+// rangeFetcher fetches blobs from a registry, whole or the rest of one
+// with a Range request, so a download cut short resumes where its ingest
+// stopped. It leaves verification to the ingest, which hashes as it
+// writes: a blob is hashed once.
 type rangeFetcher struct {
 	repo name.Repository
 	auth authn.Authenticator
 	rt   http.RoundTripper
+
+	once   sync.Once
+	authed http.RoundTripper
+	err    error
 }
 
 // fetch returns the blob (size bytes) from offset, or from 0 when the
 // registry does not honour the range.
 func (f *rangeFetcher) fetch(ctx context.Context, dgst string, offset, size int64) (io.ReadCloser, int64, error) {
-	rt, err := transport.NewWithContext(ctx, f.repo.Registry, f.auth, f.rt, []string{f.repo.Scope(transport.PullScope)})
+	// One authenticated transport (one ping, one token) for every blob.
+	f.once.Do(func() {
+		f.authed, f.err = transport.NewWithContext(ctx, f.repo.Registry, f.auth, f.rt, []string{f.repo.Scope(transport.PullScope)})
+	})
+	rt, err := f.authed, f.err
 	if err != nil {
 		return nil, 0, err
 	}

@@ -81,6 +81,19 @@ func Endpoints(dir, host string) ([]Endpoint, error) {
 	return out, nil
 }
 
+// PlainHTTP returns eps with host's own endpoint switched to http://, for a
+// pull asked to reach a registry without TLS; mirrors keep their scheme.
+func PlainHTTP(eps []Endpoint, host string) []Endpoint {
+	out := make([]Endpoint, len(eps))
+	for i, ep := range eps {
+		if ep.Host == host {
+			ep.PlainHTTP = true
+		}
+		out[i] = ep
+	}
+	return out
+}
+
 func parseURL(u string) (Endpoint, error) {
 	var ep Endpoint
 	switch {

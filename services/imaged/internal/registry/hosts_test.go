@@ -54,3 +54,10 @@ func FuzzEndpoints(f *testing.F) {
 		}
 	})
 }
+
+func TestPlainHTTPOnlyForTheRegistryItself(t *testing.T) {
+	eps := PlainHTTP([]Endpoint{{Host: "mirror.local"}, {Host: "reg.local:5000"}}, "reg.local:5000")
+	if eps[0].PlainHTTP || !eps[1].PlainHTTP {
+		t.Fatalf("%+v", eps)
+	}
+}

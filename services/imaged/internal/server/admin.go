@@ -51,6 +51,10 @@ func (Admin) Plugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("content", "io.containerd.content.v1"),
 		daemon.GRPCPlugin("images", "io.containerd.metadata.v1"),
 		daemon.GRPCPlugin("leases", "io.containerd.lease.v1"),
+		{Type: "io.containerd.streaming.v1", Id: "manager", Requires: []string{"io.containerd.metadata.v1"}},
+		{Type: "io.containerd.transfer.v1", Id: "local", Requires: []string{"io.containerd.lease.v1", "io.containerd.metadata.v1"}},
+		daemon.GRPCPlugin("streaming", "io.containerd.streaming.v1"),
+		daemon.GRPCPlugin("transfer", "io.containerd.transfer.v1", "io.containerd.streaming.v1"),
 	}
 }
 

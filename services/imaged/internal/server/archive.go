@@ -57,10 +57,16 @@ func (s *BerthImages) Import(ss imagesv1.Images_ImportServer) error {
 	defer cleanup()
 	resp := &imagesv1.ImportResponse{}
 	for _, img := range imgs {
-		if err := s.Puller.Store(ss.Context(), img.Name, img.Image, r.opts.Snapshotter, r.opts.SkipUnpack); err != nil {
+		if img.Name == "" {
+			continue // nothing to record it under
+		}
+		if err := s.Puller.Store(ss.Context(), img.Name, img.Image, r.opts.Snapshotter, r.opts.SkipUnpack, nil); err != nil {
 			return fmt.Errorf("import %s: %w", img.Name, err)
 		}
 		resp.Names = append(resp.Names, img.Name)
+	}
+	if len(resp.Names) == 0 {
+		return fmt.Errorf("archive names no image: %w", errdefs.ErrInvalidArgument)
 	}
 	return ss.SendAndClose(resp)
 }

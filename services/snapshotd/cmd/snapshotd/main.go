@@ -10,10 +10,12 @@ import (
 
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/grpcserver"
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/lease"
 	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/services/snapshotd/internal/apply"
 	"berth.dev/services/snapshotd/internal/server"
 	"berth.dev/services/snapshotd/internal/snapshot"
@@ -70,8 +72,15 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		problems["overlayfs"] = err.Error()
 	}
 	srv := d.GRPCServer()
+	applyOpts := apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}
 	(&server.Snapshots{Manager: manager}).Register(srv)
-	(&server.Diff{Content: imaged, TmpRoot: mounts,
-		Options: apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}}).Register(srv)
+	(&server.Diff{Content: imaged, TmpRoot: mounts, Options: applyOpts}).Register(srv)
+	streamSocket, err := grpcserver.Listen(snapshotdclient.StreamSocket(cfg.Socket("snapshotd")))
+	if err != nil {
+		return err
+	}
+	d.Go(func() error {
+		return (&server.StreamApply{TmpRoot: mounts, Options: applyOpts}).Serve(ctx, streamSocket)
+	})
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Manager: manager, Problems: problems}, cfg.MetricsAddr)
 }

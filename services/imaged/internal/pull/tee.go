@@ -1,0 +1,53 @@
+package pull
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// pipeSize is the kernel buffer between a download and its apply: large
+// enough that neither side wakes the other for every chunk.
+const pipeSize = 1 << 20
+
+// tee reads a download and copies what it reads into a pipe, whose other
+// end (pr) goes to snapshotd. A pipe nobody reads any more (the apply
+// failed or was not needed) is dropped; the download goes on.
+type tee struct {
+	r      io.Reader
+	rc     io.Closer
+	pr, pw *os.File
+	broken bool
+}
+
+func newTee(r io.Reader, rc io.Closer) (*tee, error) {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	// Best effort: a smaller pipe only costs wake-ups.
+	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	return &tee{r: r, rc: rc, pr: pr, pw: pw}, nil
+}
+
+func (t *tee) Read(b []byte) (int, error) {
+	n, err := t.r.Read(b)
+	if n > 0 && !t.broken {
+		if _, werr := t.pw.Write(b[:n]); werr != nil {
+			t.broken = true
+			t.pw.Close()
+		}
+	}
+	return n, err
+}
+
+// Close ends the stream: the apply reads to its end (a short stream fails
+// it, and a download that failed is never committed, so neither is the
+// apply).
+func (t *tee) Close() error {
+	if !t.broken {
+		t.pw.Close()
+	}
+	return t.rc.Close()
+}
