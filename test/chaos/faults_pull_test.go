@@ -104,8 +104,8 @@ func (r *run) pullAgain(ns, ref, when string) {
 	defer cancel()
 	if err := r.serverPull(ctx, ns, ref); err != nil {
 		kind := "pull-retry-failed"
-		if errdefs.IsNotFound(err) {
-			// What the pull wrote under its lease was collected.
+		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "snapshot") {
+			// The snapshot the pull prepared under its lease was collected.
 			kind = "gc-removed-leased"
 		}
 		r.stats.violate(kind, r.phase(), "pull of %s %s: %v", ref, when, err)

@@ -19,8 +19,8 @@ var known = map[string]string{
 		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
 		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"gc-removed-leased": "imaged's GC marks from the leases as they were when it started and sweeps what exists when it sweeps, " +
-		"so content committed and snapshots prepared under a lease meanwhile are removed while in use (a pull then fails with NotFound)",
+	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +
+		"lease in between are removed while in use (a pull's extract snapshot, a new container's; the pull then fails with NotFound)",
 	"snapshot-records-dirs": "a snapshot that imaged's GC removes while a layer is being applied into it (see gc-removed-leased) " +
 		"leaves its directory behind without a record: the apply still writing recreates what Remove deleted",
 	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
