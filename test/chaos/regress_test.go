@@ -221,10 +221,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	defer cc.Close()
 	r.berth = cc
 	proxy.arm(layer, faultStall)
-	ctx, cancel := context.WithTimeout(context.Background(), stallLimit)
-	defer cancel()
-	err = r.serverPull(ctx, "default", ref)
-	if ctx.Err() != nil {
+	timedOut, err := r.pullWithin("default", ref, stallLimit)
+	if timedOut {
 		t.Fatalf("the pull was still running %s after the registry stalled (%v)", stallLimit, err)
 	}
 	if err == nil {
