@@ -63,7 +63,9 @@ func (r *run) eventually(kind string, probe func() []string) {
 		if len(found) == 0 {
 			return
 		}
-		if time.Now().After(deadline) {
+		// Waiting for a state already reported to change is no use: it
+		// has lasted since an earlier check.
+		if time.Now().After(deadline) || r.stats.allReported(kind, found) {
 			for _, f := range found {
 				// A probe may name a finer kind: "kind|detail".
 				k := kind

@@ -186,7 +186,12 @@ func (r *run) exec(ctx context.Context, ns string, task containerd.Task, id, exe
 		return err
 	}
 	// An exec's deletion is no /tasks/delete, as in containerd.
-	defer proc.Delete(context.WithoutCancel(ctx))
+	deleted := false
+	defer func() {
+		if !deleted {
+			proc.Delete(context.WithoutCancel(ctx))
+		}
+	}()
 	exited, err := proc.Wait(ctx)
 	if err != nil {
 		return err
@@ -204,6 +209,11 @@ func (r *run) exec(ctx context.Context, ns string, task containerd.Task, id, exe
 		r.ledger.note(ns, events.TopicTaskExit, id, execID, nil)
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+	// Delete waits for the output to be copied.
+	deleted = true
+	if _, err := proc.Delete(ctx); err != nil {
+		return err
 	}
 	if !strings.Contains(out.String(), "exec-"+execID) {
 		return fmt.Errorf("exec %s in %s printed %q (stderr %q)", execID, id, out.String(), errOut.String())

@@ -14,4 +14,10 @@
 // Every request is bounded in count and time and goes to loopback only: the
 // registry runs in the test process behind a proxy that injects the
 // registry's faults.
+//
+// A violation whose cause is a known defect (the known table, by kind) is
+// counted and printed but does not fail the run; each such defect has a
+// regression test here that shows it in seconds and skips while it is
+// listed (-run-known runs them anyway). Removing the entry once the defect
+// is fixed makes both the run and the test hold the daemon to it.
 package chaos

@@ -3,10 +3,12 @@
 package chaos
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/images"
@@ -75,10 +77,7 @@ func (r *run) registryFault(mode string) bool {
 	ref, layer := r.pushFresh(6 << 20)
 	ns := r.namespaces[r.rng.Intn(len(r.namespaces))]
 	r.proxy.arm(layer, mode)
-	ctx, cancel := r.ctx(ns, stallLimit)
-	err := r.serverPull(ctx, ns, ref)
-	timedOut := ctx.Err() != nil
-	cancel()
+	timedOut, err := r.pullWithin(ns, ref, stallLimit)
 	hit, _ := r.proxy.played(layer)
 	if !hit {
 		r.proxy.arm(layer, "")
@@ -103,10 +102,28 @@ func (r *run) pullAgain(ns, ref, when string) {
 	ctx, cancel := r.ctx(ns, time.Minute)
 	defer cancel()
 	if err := r.serverPull(ctx, ns, ref); err != nil {
-		r.stats.violate("pull-retry-failed", r.phase(), "pull of %s %s: %v", ref, when, err)
+		kind := "pull-retry-failed"
+		if errdefs.IsNotFound(err) && strings.Contains(err.Error(), "snapshot") {
+			// The snapshot the pull prepared under its lease was collected.
+			kind = "gc-removed-leased"
+		}
+		r.stats.violate(kind, r.phase(), "pull of %s %s: %v", ref, when, err)
 	}
 	name := strings.TrimPrefix(ref, "http://")
 	if err := r.client.ImageService().Delete(namespaces.WithNamespace(ctx, ns), name, images.SynchronousDelete()); err != nil && !errdefs.IsNotFound(err) {
 		r.t.Logf("delete %s: %v", name, err)
 	}
+}
+
+// pullWithin pulls ref and gives up after limit. The limit is the caller's
+// alone, not a deadline the server would see: a DeadlineExceeded coming
+// back is then the server's own.
+func (r *run) pullWithin(ns, ref string, limit time.Duration) (timedOut bool, err error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var expired atomic.Bool
+	timer := time.AfterFunc(limit, func() { expired.Store(true); cancel() })
+	defer timer.Stop()
+	err = r.serverPull(ctx, ns, ref)
+	return expired.Load(), err
 }

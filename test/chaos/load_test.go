@@ -88,6 +88,11 @@ func (c *client) loop(until time.Time) {
 		cancel()
 		c.r.gate.RUnlock()
 		c.r.stats.op(op.name, err)
+		if err != nil {
+			// Back off as a real client would, rather than fail in a
+			// tight loop while a daemon restarts.
+			time.Sleep(100*time.Millisecond + time.Duration(c.rng.Int63n(int64(200*time.Millisecond))))
+		}
 	}
 }
 

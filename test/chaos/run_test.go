@@ -26,6 +26,10 @@ import (
 // for the run's images, small enough to fill in a moment.
 const contentFS = 96 << 20
 
+// orphanGrace is how long imaged keeps the lease of a client that went
+// away; shorter than settle, so that a check sees it ended.
+const orphanGrace = 4 * time.Second
+
 // run is one chaos run: a stack, its registry behind a fault proxy, the
 // load's clients and what they expect to see.
 type run struct {
@@ -79,7 +83,9 @@ func newRun(t *testing.T, seed int64) *run {
 	certs := t.TempDir()
 	os.MkdirAll(filepath.Join(certs, r.proxy.addr), 0o755)
 	os.WriteFile(filepath.Join(certs, r.proxy.addr, "hosts.toml"), []byte(fmt.Sprintf("server = \"http://%s\"\n", r.proxy.addr)), 0o644)
-	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH=" + certs)}
+	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
+		// Leases of clients a fault cut off end within a check's settle time.
+		"BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String())}
 	switch *natsFlag {
 	case "external":
 		r.nats = bustest.Start(t)
@@ -136,6 +142,9 @@ func (r *run) pushFresh(size int64) (string, string) {
 }
 
 // phase names the last fault (or start, end), for violation reports.
-func (r *run) phase() string { return r.phaseV.Load().(string) }
+func (r *run) phase() string {
+	p, _ := r.phaseV.Load().(string)
+	return p
+}
 
 func dialBerth(st *harness.Stack) (*grpc.ClientConn, error) { return grpcclient.Dial(st.Socket) }

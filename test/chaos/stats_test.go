@@ -15,10 +15,14 @@ import (
 var known = map[string]string{
 	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
 	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
+	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
+		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
 		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"snapshot-records-dirs": "imaged's GC reads lease resources before it lists snapshots, so it removes snapshots prepared in between " +
-		"(a pull's extract snapshot, a new container's) while they are in use; an apply still writing leaves the directory without a record",
+	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +
+		"lease in between are removed while in use (a pull's extract snapshot, a new container's; the pull then fails with NotFound)",
+	"snapshot-records-dirs": "a snapshot that imaged's GC removes while a layer is being applied into it (see gc-removed-leased) " +
+		"leaves its directory behind without a record: the apply still writing recreates what Remove deleted",
 	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
 		"the task then reads as stopped with status 255",
 }
@@ -150,4 +154,21 @@ func (s *stats) report(seed int64) string {
 		}
 	}
 	return b.String()
+}
+
+// allReported reports whether every finding (as eventually's probes give
+// them) was reported before.
+func (s *stats) allReported(kind string, found []string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range found {
+		k := kind
+		if fine, detail, ok := strings.Cut(f, "|"); ok {
+			k, f = fine, detail
+		}
+		if !s.reported[k+" "+f] {
+			return false
+		}
+	}
+	return true
 }

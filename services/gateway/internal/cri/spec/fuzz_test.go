@@ -21,8 +21,8 @@ func FuzzSpecs(f *testing.F) {
 	ctr, _ := proto.Marshal(&runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Command: []string{"sh"}, Args: []string{"-c", "true"},
 		WorkingDir: "/w", Envs: []*runtimeapi.KeyValue{{Key: "A", Value: []byte("1")}},
-		Mounts:     []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: "/tmp", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}},
-		Devices:    []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwm"}},
+		Mounts:  []*runtimeapi.Mount{{ContainerPath: "/data", HostPath: "/tmp", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}},
+		Devices: []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwm"}},
 		Linux: &runtimeapi.LinuxContainerConfig{
 			Resources: &runtimeapi.LinuxContainerResources{CpuQuota: 50000, CpuPeriod: 100000, MemoryLimitInBytes: 1 << 24, OomScoreAdj: -1000},
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
