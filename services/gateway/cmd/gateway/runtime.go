@@ -65,6 +65,7 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxIma
 		SandboxImage:  strings.TrimSpace(sandboxImage),
 		PauseBinary:   pause,
 		SystemdCgroup: cri.DetectSystemdCgroup(cfg.CgroupDriver),
+		Node:          d.Node,
 		Release:       release,
 	}, store.New(d.DB), tasks, snaps, content, network)
 	return rs, closeAll, nil

@@ -62,9 +62,13 @@ func (s *RuntimeService) consume(ctx context.Context, nb *bus.Bus) error {
 	if err != nil {
 		return err
 	}
+	node := s.Node
+	if node == "" {
+		node = nb.Node()
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, nb.StreamName(), jetstream.ConsumerConfig{
 		Durable:        consumerName,
-		FilterSubjects: events.SubjectFilters(nb.Node(), Namespace, events.TopicTaskExit, events.TopicTaskOOM),
+		FilterSubjects: events.SubjectFilters(node, Namespace, events.TopicTaskExit, events.TopicTaskOOM),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
 		AckWait:        30 * time.Second,

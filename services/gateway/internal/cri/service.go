@@ -94,6 +94,8 @@ type Config struct {
 	// SystemdCgroup selects the systemd cgroup driver.
 	SystemdCgroup bool
 	Snapshotter   string
+	// Node is this node's id: the monitor follows its tasks' events.
+	Node string
 	// Release is the version Version reports.
 	Release string
 }

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -221,6 +223,13 @@ func userMounts(ms []*runtimeapi.Mount) ([]specs.Mount, error) {
 		if m.GetImage() != nil && m.GetImage().GetImage() != "" {
 			return nil, fmt.Errorf("image volumes: %w", errdefs.ErrNotImplemented)
 		}
+		// As containerd (and the kubelet's hostPath DirectoryOrCreate
+		// before it): a missing source becomes a directory.
+		if _, err := os.Stat(m.GetHostPath()); errors.Is(err, os.ErrNotExist) && filepath.IsAbs(m.GetHostPath()) {
+			if err := os.MkdirAll(m.GetHostPath(), 0o755); err != nil {
+				return nil, fmt.Errorf("create mount source %q: %w", m.GetHostPath(), err)
+			}
+		}
 		src, err := filepath.EvalSymlinks(m.GetHostPath())
 		if err != nil {
 			return nil, fmt.Errorf("mount source %q: %v: %w", m.GetHostPath(), err, errdefs.ErrInvalidArgument)
@@ -265,6 +274,7 @@ func mergeMounts(base, user []specs.Mount) []specs.Mount {
 func setSecurity(s *specs.Spec, sc *runtimeapi.LinuxContainerSecurityContext) error {
 	if sc.GetPrivileged() {
 		privileged(s)
+		s.Linux.Devices = hostDevices()
 	} else {
 		caps, err := adjustCapabilities(DefaultCapabilities(), sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities())
 		if err != nil {

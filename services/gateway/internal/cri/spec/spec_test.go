@@ -153,3 +153,15 @@ func TestContainerSpec(t *testing.T) {
 		t.Errorf("masked %v seccomp %v", s.Linux.MaskedPaths, s.Linux.Seccomp)
 	}
 }
+
+func TestPrivilegedCapabilitiesAreOwn(t *testing.T) {
+	got := PrivilegedCapabilities()
+	if len(got) == 0 || !slices.Contains(got, "CAP_CHOWN") {
+		t.Fatalf("privileged capabilities %v", got)
+	}
+	for _, c := range got {
+		if _, ok := capabilityBits[c]; !ok {
+			t.Fatalf("unknown capability %s", c)
+		}
+	}
+}
