@@ -25,16 +25,22 @@ import (
 	"berth.dev/test/e2e/harness"
 )
 
+// ctr2OrEmpty is BERTH_CTR2 when it names a file.
+func ctr2OrEmpty() string {
+	p := os.Getenv("BERTH_CTR2")
+	if _, err := os.Stat(p); p == "" || err != nil {
+		return ""
+	}
+	return p
+}
+
 // ctr2 returns containerd 2.x's ctr (BERTH_CTR2), which pulls, pushes,
 // imports and exports through the transfer service.
 func ctr2(t *testing.T) string {
 	t.Helper()
-	p := os.Getenv("BERTH_CTR2")
+	p := ctr2OrEmpty()
 	if p == "" {
-		t.Skip("BERTH_CTR2 is not set: no containerd 2.x ctr to drive the transfer service with")
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("BERTH_CTR2=%s: %v", p, err)
+		t.Skipf("BERTH_CTR2 (%q) names no containerd 2.x ctr to drive the transfer service with", os.Getenv("BERTH_CTR2"))
 	}
 	return p
 }

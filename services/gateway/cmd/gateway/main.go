@@ -14,11 +14,13 @@ import (
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
+	"berth.dev/services/gateway/internal/cri"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
 	"berth.dev/services/gateway/internal/router"
+	"berth.dev/services/gateway/internal/sandbox"
 	"berth.dev/services/gateway/internal/server"
 )
 
@@ -31,8 +33,12 @@ type Config struct {
 	Stream       streaming.Config
 }
 
-// release is set at build time with -ldflags "-X main.release=...".
-var release = "0.1.0"
+// release and revision are set at build time with -ldflags
+// "-X main.release=... -X main.revision=..." (make build does).
+var (
+	release  = "0.1.0"
+	revision = ""
+)
 
 func main() {
 	var cfg Config
@@ -93,9 +99,10 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
-	(&server.Version{Release: release, Revision: revision()}).Register(srv)
+	(&server.Version{Release: release, Revision: buildRevision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
+	(&server.Sandboxes{Store: sandbox.New(d.DB), PodNamespace: cri.Namespace, Pods: runtime.SandboxRecords}).Register(srv)
 	imageService, err := newImageService(cfg)
 	if err != nil {
 		return err
@@ -147,11 +154,16 @@ func ownPlugins() []*adminv1.Plugin {
 		daemon.GRPCPlugin("version"),
 		daemon.GRPCPlugin("introspection"),
 		daemon.GRPCPlugin("events", "io.containerd.event.v1"),
+		daemon.GRPCPlugin("sandboxes"),
 		daemon.GRPCPlugin("cri", "io.containerd.event.v1"),
 	}
 }
 
-func revision() string {
+// buildRevision is the stamped revision, else Go's VCS stamp, else unknown.
+func buildRevision() string {
+	if revision != "" {
+		return revision
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {

@@ -62,17 +62,17 @@ func (s *RuntimeService) consume(ctx context.Context, nb *bus.Bus) error {
 	if err != nil {
 		return err
 	}
-	// The stream holds this node's events only (events.NodeStream).
+	node := s.Node
+	if node == "" {
+		node = nb.Node()
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, nb.StreamName(), jetstream.ConsumerConfig{
-		Durable: consumerName,
-		FilterSubjects: []string{
-			events.SubjectFilter(s.Node, Namespace, events.TopicTaskExit),
-			events.SubjectFilter(s.Node, Namespace, events.TopicTaskOOM),
-		},
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		AckWait:       30 * time.Second,
-		MaxAckPending: 256,
+		Durable:        consumerName,
+		FilterSubjects: events.SubjectFilters(node, Namespace, events.TopicTaskExit, events.TopicTaskOOM),
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		AckWait:        30 * time.Second,
+		MaxAckPending:  256,
 	})
 	if err != nil {
 		return err
