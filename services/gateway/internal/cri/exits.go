@@ -146,7 +146,7 @@ func (s *RuntimeService) Reconcile(ctx context.Context) error {
 
 // taskExited asks taskd whether a task has ended.
 func (s *RuntimeService) taskExited(ctx context.Context, id string) (exit, bool, error) {
-	p, err := s.Tasks.GetTask(ctx, id)
+	p, err := s.Tasks.Task(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return exit{code: 255, at: time.Now()}, true, nil
 	}

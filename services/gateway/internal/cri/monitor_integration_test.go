@@ -24,7 +24,7 @@ import (
 // runningTasks says every task runs, so only events can end them.
 type runningTasks struct{ Tasks }
 
-func (runningTasks) GetTask(ctx context.Context, id string) (*task.Process, error) {
+func (runningTasks) Task(ctx context.Context, id string) (*task.Process, error) {
 	return &task.Process{ID: id, Status: task.Status_RUNNING}, nil
 }
 

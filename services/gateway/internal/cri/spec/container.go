@@ -154,6 +154,9 @@ func setUser(s *specs.Spec, rootfs Rootfs, sc *runtimeapi.LinuxContainerSecurity
 		spec = fmt.Sprint(u.GetValue())
 	}
 	if g := sc.GetRunAsGroup(); g != nil {
+		if sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
+			return fmt.Errorf("run-as group %d without a run-as user: %w", g.GetValue(), errdefs.ErrInvalidArgument)
+		}
 		user, _, _ := strings.Cut(spec, ":")
 		spec = user + ":" + fmt.Sprint(g.GetValue())
 	}
@@ -162,6 +165,10 @@ func setUser(s *specs.Spec, rootfs Rootfs, sc *runtimeapi.LinuxContainerSecurity
 		return err
 	}
 	s.Process.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
+	if sc.GetSupplementalGroupsPolicy() == runtimeapi.SupplementalGroupsPolicy_Strict {
+		// Strict: only the groups the pod asks for, none from the image.
+		s.Process.User.AdditionalGids = nil
+	}
 	for _, g := range sc.GetSupplementalGroups() {
 		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))
 	}
