@@ -114,16 +114,8 @@ func (s *Store) Update(ctx context.Context, in *api.Info, paths []string) (*api.
 
 // List returns the blobs of the caller's namespace matching filters.
 func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Info, error) {
-	ns, err := namespace.Required(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f, err := filters.Parse(fs...)
-	if err != nil {
-		return nil, err
-	}
-	return store.List(s.db, Prefix(ns), func() *api.Info { return &api.Info{} },
-		func(info *api.Info) bool { return f.Match(infoAdaptor{info}) })
+	return store.ListFiltered(ctx, s.db, Prefix, func() *api.Info { return &api.Info{} }, fs,
+		func(info *api.Info) filters.Adaptor { return infoAdaptor{info} })
 }
 
 type infoAdaptor struct{ i *api.Info }

@@ -61,16 +61,8 @@ func (s *Store) Get(ctx context.Context, name string) (*api.Image, error) {
 
 // List returns the images matching filters.
 func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Image, error) {
-	ns, err := namespace.Required(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f, err := filters.Parse(fs...)
-	if err != nil {
-		return nil, err
-	}
-	return store.List(s.db, Prefix(ns), func() *api.Image { return &api.Image{} },
-		func(img *api.Image) bool { return f.Match(adaptor{img}) })
+	return store.ListFiltered(ctx, s.db, Prefix, func() *api.Image { return &api.Image{} }, fs,
+		func(img *api.Image) filters.Adaptor { return adaptor{img} })
 }
 
 type adaptor struct{ i *api.Image }

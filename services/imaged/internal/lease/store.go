@@ -113,16 +113,8 @@ func deleteLease(txn *badger.Txn, ns, id string) error {
 
 // List returns leases matching filters (id, labels).
 func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
-	ns, err := namespace.Required(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f, err := filters.Parse(fs...)
-	if err != nil {
-		return nil, err
-	}
-	return store.List(s.db, Prefix(ns), func() *api.Lease { return &api.Lease{} }, func(l *api.Lease) bool {
-		return f.Match(filters.AdapterFunc(func(p []string) (string, bool) {
+	return store.ListFiltered(ctx, s.db, Prefix, func() *api.Lease { return &api.Lease{} }, fs, func(l *api.Lease) filters.Adaptor {
+		return filters.AdapterFunc(func(p []string) (string, bool) {
 			switch p[0] {
 			case "id":
 				return l.ID, true
@@ -130,7 +122,7 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
 				return filters.LabelsAdaptor(l.Labels, p)
 			}
 			return "", false
-		}))
+		})
 	})
 }
 

@@ -71,16 +71,8 @@ func (s *Store) GetIn(ns, id string) (*api.Container, error) {
 
 // List returns the containers matching filters.
 func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Container, error) {
-	ns, err := namespace.Required(ctx)
-	if err != nil {
-		return nil, err
-	}
-	f, err := filters.Parse(fs...)
-	if err != nil {
-		return nil, err
-	}
-	return store.List(s.db, Prefix(ns), func() *api.Container { return &api.Container{} },
-		func(c *api.Container) bool { return f.Match(adaptor{c}) })
+	return store.ListFiltered(ctx, s.db, Prefix, func() *api.Container { return &api.Container{} }, fs,
+		func(c *api.Container) filters.Adaptor { return adaptor{c} })
 }
 
 type adaptor struct{ c *api.Container }
