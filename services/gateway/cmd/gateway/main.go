@@ -120,18 +120,9 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 }
 
 func dialBackends(c config.Common) ([]*router.Backend, error) {
-	specs := []struct {
-		name     string
-		services []string
-	}{
-		{"imaged", []string{"containerd.services.content.v1.Content", "containerd.services.images.v1.Images", "containerd.services.leases.v1.Leases",
-			"containerd.services.transfer.v1.Transfer", "containerd.services.streaming.v1.Streaming", "berth.images."}},
-		{"snapshotd", []string{"containerd.services.snapshots.v1.Snapshots", "containerd.services.diff.v1.Diff", "berth.snapshots."}},
-		{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
-	}
 	var out []*router.Backend
-	for _, s := range specs {
-		b, err := router.Dial(s.name, c.Socket(s.name), s.services...)
+	for _, o := range router.Owners {
+		b, err := router.Dial(o.Daemon, c.Socket(o.Daemon), o.Services...)
 		if err != nil {
 			closeAll(out)
 			return nil, err
