@@ -25,10 +25,12 @@ func TestCtrVersionAndNamespaces(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rev := harness.Revision(root); rev == "" {
+	// The commit, whether or not the tree had changes when it was built
+	// (".m"): the tree may change while the tests run.
+	if rev := strings.TrimSuffix(harness.Revision(root), ".m"); rev == "" {
 		t.Log("not a git checkout: the stamped revision is not checked")
-	} else if server := out[strings.Index(out, "Server:"):]; !lineHas(server, "Revision:", " "+rev+" ") {
-		t.Fatalf("ctr version does not report revision %s (binaries built from another tree?):\n%s", rev, out)
+	} else if server := out[strings.Index(out, "Server:"):]; !lineHas(server, "Revision: "+rev+" ") && !lineHas(server, "Revision: "+rev+".m ") {
+		t.Fatalf("ctr version does not report revision %s (binaries built from another commit?):\n%s", rev, out)
 	}
 	st.MustCtr(t, "namespaces", "create", "e2e-one", "team=a")
 	st.MustCtr(t, "namespaces", "label", "e2e-one", "tier=gold")
