@@ -35,7 +35,12 @@ const (
 
 // Snapshots removes the snapshots of a namespace that nothing references.
 type Snapshots interface {
-	Sweep(ctx context.Context, ns string, keep map[string]map[string]bool) error
+	// Sweep removes ns's snapshots that keep does not hold, except those
+	// created after since (when the mark began): a pull may have prepared
+	// them under a lease the mark could not see yet. (snapshotd puts a key
+	// under its lease before it creates the snapshot, so an older one's
+	// hold was visible to the mark.)
+	Sweep(ctx context.Context, ns string, keep map[string]map[string]bool, since time.Time) error
 }
 
 // Collector runs collections, one at a time.
@@ -180,6 +185,7 @@ func namespaces(txn *badger.Txn) []string {
 }
 
 func (c *Collector) collect(ctx context.Context, ns string) error {
+	started := time.Now()
 	marked := map[digest.Digest]bool{}
 	snaps := map[string]map[string]bool{}
 	var queue []digest.Digest
@@ -255,7 +261,7 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 	if c.Snapshots != nil {
 		// Content is collected either way; snapshots wait for a sweep
 		// that can see every reference.
-		if err := c.Snapshots.Sweep(ctx, ns, snaps); err != nil {
+		if err := c.Snapshots.Sweep(ctx, ns, snaps, started); err != nil {
 			log.G(ctx).Warn("snapshots not collected", zap.String("namespace", ns), zap.Error(err))
 		}
 	}

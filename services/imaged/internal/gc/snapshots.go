@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"fmt"
+	"time"
 
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	"go.uber.org/zap"
@@ -24,7 +25,7 @@ type RemoteSnapshots struct {
 
 // Sweep removes the unreferenced snapshots of ns. When taskd or snapshotd
 // cannot answer it removes nothing: a snapshot is never removed on doubt.
-func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]map[string]bool) error {
+func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]map[string]bool, since time.Time) error {
 	containers, err := r.Tasks.Containers(ctx)
 	if err != nil {
 		return fmt.Errorf("snapshot sweep skipped: containers unknown: %w", err)
@@ -39,6 +40,7 @@ func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]
 		if err != nil {
 			return fmt.Errorf("snapshot sweep skipped: %w", err)
 		}
+		keepYoung(keep, sn, infos, since)
 		for _, key := range unreferenced(infos, keep[sn]) {
 			if err := r.Snapshots.Remove(ctx, sn, key); err != nil {
 				return fmt.Errorf("remove snapshot %s: %w", key, err)
@@ -47,6 +49,15 @@ func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]
 		}
 	}
 	return nil
+}
+
+// keepYoung keeps the snapshots created since the mark began.
+func keepYoung(keep map[string]map[string]bool, sn string, infos []*snapshotsapi.Info, since time.Time) {
+	for _, i := range infos {
+		if i.CreatedAt != nil && !i.CreatedAt.AsTime().Before(since) {
+			keepSnapshot(keep, sn, i.Name)
+		}
+	}
 }
 
 func keepSnapshot(keep map[string]map[string]bool, sn, key string) {

@@ -154,7 +154,7 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 		var body io.Reader = &counter{r: io.LimitReader(rc, d.Size-from), p: prog, i: i}
 		var closer io.Closer = rc
 		if feed != nil && from == 0 {
-			if t, err := newTee(body, rc); err == nil {
+			if t, err := newTee(ctx, body, rc); err == nil {
 				feed <- t.pr
 				feed = nil
 				body, closer = t, t

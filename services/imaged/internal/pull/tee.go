@@ -1,8 +1,10 @@
 package pull
 
 import (
+	"context"
 	"io"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,24 +21,32 @@ type tee struct {
 	rc     io.Closer
 	pr, pw *os.File
 	broken bool
+	once   sync.Once
+	stop   func() bool
 }
 
-func newTee(r io.Reader, rc io.Closer) (*tee, error) {
+// newTee tees r; when ctx ends, a write blocked on a pipe nobody drains
+// any more (its apply gave up) is released.
+func newTee(ctx context.Context, r io.Reader, rc io.Closer) (*tee, error) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	// Best effort: a smaller pipe only costs wake-ups.
 	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
-	return &tee{r: r, rc: rc, pr: pr, pw: pw}, nil
+	t := &tee{r: r, rc: rc, pr: pr, pw: pw}
+	t.stop = context.AfterFunc(ctx, t.closePipe)
+	return t, nil
 }
+
+func (t *tee) closePipe() { t.once.Do(func() { t.pw.Close() }) }
 
 func (t *tee) Read(b []byte) (int, error) {
 	n, err := t.r.Read(b)
 	if n > 0 && !t.broken {
 		if _, werr := t.pw.Write(b[:n]); werr != nil {
 			t.broken = true
-			t.pw.Close()
+			t.closePipe()
 		}
 	}
 	return n, err
@@ -46,8 +56,7 @@ func (t *tee) Read(b []byte) (int, error) {
 // it, and a download that failed is never committed, so neither is the
 // apply).
 func (t *tee) Close() error {
-	if !t.broken {
-		t.pw.Close()
-	}
+	t.stop()
+	t.closePipe()
 	return t.rc.Close()
 }

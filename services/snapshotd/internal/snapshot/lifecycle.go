@@ -35,6 +35,14 @@ func (m *Manager) Commit(ctx context.Context, snapshotter, name, key, parent str
 	if err := labels.Validate(lbls); err != nil {
 		return err
 	}
+	// Like containerd, the committed snapshot is held by the caller's
+	// lease (until an image's labels reference it), put under it before it
+	// exists, as Prepare does.
+	if m.Hold != nil {
+		if err := m.Hold(ctx, r.snapshotter, name); err != nil {
+			return fmt.Errorf("hold snapshot %q under the lease: %w", name, err)
+		}
+	}
 	return m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		cur, err := getRecord(txn, r.snapshotter, r.ns, key)
 		if err != nil {

@@ -118,6 +118,14 @@ func (m *Manager) Prepare(ctx context.Context, snapshotter, key, parent string, 
 	if err := labels.Validate(lbls); err != nil {
 		return nil, err
 	}
+	// The key goes under the caller's lease before the snapshot exists: a
+	// collection that marks before the hold lists the snapshot only if it
+	// was created after the mark began, and spares those.
+	if m.Hold != nil {
+		if err := m.Hold(ctx, r.snapshotter, key); err != nil {
+			return nil, fmt.Errorf("hold snapshot %q under the lease: %w", key, err)
+		}
+	}
 	id, err := m.seq.Next()
 	if err != nil {
 		return nil, err
@@ -152,11 +160,6 @@ func (m *Manager) Prepare(ctx context.Context, snapshotter, key, parent string, 
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
-	}
-	if m.Hold != nil {
-		if err := m.Hold(ctx, r.snapshotter, key); err != nil {
-			return nil, fmt.Errorf("hold snapshot %q under the lease: %w", key, err)
-		}
 	}
 	return mounts, nil
 }
