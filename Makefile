@@ -14,9 +14,17 @@ all: build
 # libc mapped into every daemon and shim.
 MAINS := $(patsubst %/main.go,./%,$(wildcard services/*/cmd/*/main.go cmd/berth/main.go))
 
+# The Version service reports these. The revision is stamped explicitly
+# (".m" when the tree has changes, as containerd does): Go's own VCS stamp is
+# absent when GOFLAGS holds -buildvcs=false. RELEASE defaults to the
+# gateway's own.
+REVISION ?= $(shell rev=$$(git rev-parse HEAD 2>/dev/null) && { git diff --no-ext-diff --quiet HEAD -- || rev=$$rev.m; echo $$rev; })
+RELEASE ?=
+LDFLAGS := -s -w $(if $(REVISION),-X main.revision=$(REVISION)) $(if $(RELEASE),-X main.release=$(RELEASE))
+
 build:
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o $(BIN)/ $(MAINS)
+	CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/ $(MAINS)
 
 deps:
 	scripts/install-deps
@@ -56,4 +64,4 @@ bench:
 	scripts/bench/all
 
 fuzz:
-	scripts/fuzz
+	FUZZTIME=$${FUZZTIME:-60s} scripts/fuzz

@@ -10,4 +10,13 @@ import (
 	"berth.dev/cmd/berth/internal/cli"
 )
 
-func main() { os.Exit(cli.Main(os.Args[1:])) }
+// Stamped by make build (-X), as for every Berth binary.
+var revision, release string
+
+func main() {
+	if release != "" {
+		cli.Version = release
+	}
+	cli.Revision = revision
+	os.Exit(cli.Main(os.Args[1:]))
+}

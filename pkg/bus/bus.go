@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,8 +22,9 @@ type Options struct {
 	// Servers are external NATS URLs; empty means the embedded server whose
 	// address is in AddressFile.
 	Servers []string
-	// Credentials is a NATS .creds file (JWT + seed) or an nkey seed file
-	// for external servers.
+	// Credentials is, for external servers, a NATS .creds file (JWT +
+	// seed), an nkey seed file, or a directory holding one per user
+	// (<user>.creds or <user>.nk), so each daemon logs in as itself.
 	Credentials string
 	// TLS verifies external servers (CA) and presents a client certificate.
 	TLS TLSFiles
@@ -32,6 +34,9 @@ type Options struct {
 	// this client logs in with.
 	CredsDir string
 	User     string
+	// Node is the node's id; on external servers it tells this node's
+	// daemons' replies from other nodes' (ExternalInboxPrefix).
+	Node string
 	// Stream is the JetStream stream events go to.
 	Stream jetstream.StreamConfig
 	// ManageStream creates or updates Stream. Only the gateway does: the
@@ -48,6 +53,7 @@ type Bus struct {
 	nc          *nats.Conn
 	js          jetstream.JetStream
 	stream      jetstream.StreamConfig
+	node        string
 	manage      bool
 	mu          sync.Mutex
 	ensured     bool
@@ -57,7 +63,7 @@ type Bus struct {
 // Connect returns a connection that keeps retrying in the background; it
 // fails only on invalid options.
 func Connect(o Options) (*Bus, error) {
-	b := &Bus{stream: o.Stream, manage: o.ManageStream, reconnected: make(chan struct{}, 1)}
+	b := &Bus{stream: o.Stream, node: o.Node, manage: o.ManageStream, reconnected: make(chan struct{}, 1)}
 	logger := o.Logger
 	if logger == nil {
 		logger = zap.NewNop()
@@ -126,8 +132,11 @@ func embeddedOptions(o Options) ([]nats.Option, error) {
 // externalOptions add credentials and TLS for an operator's servers.
 func externalOptions(o Options) ([]nats.Option, error) {
 	var opts []nats.Option
+	if o.User != "" && o.Node != "" {
+		opts = append(opts, nats.CustomInboxPrefix(ExternalInboxPrefix(o.Node, o.User)))
+	}
 	if o.Credentials != "" {
-		opt, err := credentialsOption(o.Credentials)
+		opt, err := credentialsOption(o.Credentials, o.User)
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +150,15 @@ func externalOptions(o Options) ([]nats.Option, error) {
 }
 
 // credentialsOption reads a .creds file (decentralised auth, with a JWT)
-// or a bare nkey seed (users listed in the server's config).
-func credentialsOption(path string) (nats.Option, error) {
+// or a bare nkey seed (users listed in the server's config), or user's
+// file in a directory of them.
+func credentialsOption(path, user string) (nats.Option, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		path = filepath.Join(path, user+".creds")
+		if _, err := os.Stat(path); err != nil {
+			path = strings.TrimSuffix(path, ".creds") + ".nk"
+		}
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("nats credentials: %w", err)
@@ -187,6 +203,11 @@ func (b *Bus) Reconnected() <-chan struct{} { return b.reconnected }
 
 // Conn returns the underlying connection.
 func (b *Bus) Conn() *nats.Conn { return b.nc }
+
+// Node is the id of the node this connection publishes for ("" if not
+// told): consumers of the node's own events filter on
+// events.SubjectFilter(b.Node(), ...).
+func (b *Bus) Node() string { return b.node }
 
 // StreamName is the name of the stream events go to.
 func (b *Bus) StreamName() string { return b.stream.Name }

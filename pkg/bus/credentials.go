@@ -30,6 +30,10 @@ func SeedFile(dir, user string) string { return filepath.Join(dir, user+".nk") }
 // the server can let it subscribe to its replies and nobody else's.
 func InboxPrefix(user string) string { return "_INBOX_" + user }
 
+// ExternalInboxPrefix is the reply subject prefix of user of node on an
+// external cluster, which many nodes share.
+func ExternalInboxPrefix(node, user string) string { return InboxPrefix(node + "_" + user) }
+
 // EnsureSeeds creates the credentials dir (0700, owned by this process's
 // user) and an nkey seed (0600) for every embedded user that has none. The
 // gateway and each daemon call it at start, whichever runs first creates
@@ -58,7 +62,12 @@ func EnsureSeeds(dir string) error {
 // secureDir refuses a credentials dir another user could have planted or
 // can read.
 func secureDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The state dir above is searchable by all, as the node socket in it
+	// needs; only this dir is closed.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o711); err != nil {
+		return fmt.Errorf("nats credentials: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
 		return fmt.Errorf("nats credentials: %w", err)
 	}
 	if err := os.Chmod(dir, 0o700); err != nil {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,10 +23,42 @@ func (c Common) Socket(daemon string) string {
 	return filepath.Join(c.State, daemon+".sock")
 }
 
+// Modes of the top-level directories, as containerd has them: the root holds
+// every image and database and is root's alone; the state dir holds the
+// sockets and the containers' bundles, which others may need to traverse.
+const (
+	RootMode  os.FileMode = 0o700
+	StateMode os.FileMode = 0o711
+)
+
+// MakeDirs creates the root and the state directory with their modes.
+func (c Common) MakeDirs() error {
+	if err := mkdir(c.Root, RootMode); err != nil {
+		return err
+	}
+	return mkdir(c.State, StateMode)
+}
+
 // DataDir returns (and creates) a daemon's directory under the root.
 func (c Common) DataDir(daemon string) (string, error) {
+	if err := mkdir(c.Root, RootMode); err != nil {
+		return "", err
+	}
 	dir := filepath.Join(c.Root, daemon)
-	return dir, os.MkdirAll(dir, 0o711)
+	return dir, mkdir(dir, 0o711)
+}
+
+// mkdir creates dir (and its parents) with exactly perm, whatever the umask.
+// An existing directory keeps its mode: BERTH_ROOT or BERTH_STATE may name a
+// directory the operator set up on purpose.
+func mkdir(dir string, perm os.FileMode) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, perm); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	return os.Chmod(dir, perm)
 }
 
 // NATSServers returns the configured external servers, or nil for embedded.

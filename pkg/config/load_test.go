@@ -58,6 +58,18 @@ func TestPrintConfig(t *testing.T) {
 	}
 }
 
+func TestNodeID(t *testing.T) {
+	for id, ok := range map[string]bool{"n1": true, "node_2-b": true, "a.b": false, "a*": false, "a>": false, "a b": false, "": true} {
+		_, err := NATS{NodeID: id}.Node()
+		if (err == nil) != ok {
+			t.Errorf("node id %q: %v", id, err)
+		}
+	}
+	if got, err := (NATS{NodeID: "n7"}).Node(); err != nil || got != "n7" {
+		t.Fatalf("Node() = %q, %v", got, err)
+	}
+}
+
 // TestLoadReadsProcessEnvironment: Load itself takes the process's variables.
 func TestLoadReadsProcessEnvironment(t *testing.T) {
 	setCallerEnv(t)

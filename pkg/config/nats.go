@@ -15,16 +15,16 @@ import (
 type NATS struct {
 	NodeID   string `env:"BERTH_NODE_ID" doc:"this node's name in event subjects, envelopes and stream names ([A-Za-z0-9_-], at most 64); empty uses the host name up to its first dot"`
 	NATSURL  string `env:"BERTH_NATS_URL" doc:"external NATS server(s), comma separated; empty runs NATS embedded in the gateway"`
-	NATSCred string `env:"BERTH_NATS_CREDS" doc:"credentials for an external server: a .creds file (JWT + nkey seed) or an nkey seed file"`
+	NATSCred string `env:"BERTH_NATS_CREDS" doc:"credentials for an external server: a .creds file (JWT + nkey seed), an nkey seed file, or a directory with <daemon>.creds or <daemon>.nk per daemon"`
 	TLSCA    string `env:"BERTH_NATS_TLS_CA" doc:"CA bundle that verifies the external NATS servers (and the hub of a leaf node); setting it requires TLS"`
 	TLSCert  string `env:"BERTH_NATS_TLS_CERT" doc:"client certificate for external NATS servers or the hub (with BERTH_NATS_TLS_KEY)"`
 	TLSKey   string `env:"BERTH_NATS_TLS_KEY" doc:"key of BERTH_NATS_TLS_CERT"`
 
 	LeafURL   string `env:"BERTH_NATS_LEAF_URL" doc:"hub cluster URL(s), comma separated: the embedded NATS runs as a leaf node of that cluster and mirrors this node's events into it"`
-	LeafCreds string `env:"BERTH_NATS_LEAF_CREDS" doc:"credentials the leaf link presents to the hub (.creds file)"`
+	LeafCreds string `env:"BERTH_NATS_LEAF_CREDS" doc:"credentials the leaf link presents to the hub: a .creds file or an nkey seed file"`
 	HubDomain string `env:"BERTH_NATS_HUB_DOMAIN" envDefault:"hub" doc:"JetStream domain of the hub cluster a leaf node mirrors its events into"`
 
-	Replicas int           `env:"BERTH_NATS_REPLICAS" envDefault:"1" doc:"replicas of this node's event stream on an external cluster (3 where there are three servers); the embedded server keeps 1"`
+	Replicas int           `env:"BERTH_NATS_REPLICAS" envDefault:"1" doc:"replicas of this node's event stream on an external cluster, or of its mirror in a leaf node's hub (3 where there are three servers); the embedded server's own stream keeps 1"`
 	MaxAge   time.Duration `env:"BERTH_NATS_MAX_AGE" envDefault:"24h" doc:"events older than this leave the stream"`
 	MaxBytes int64         `env:"BERTH_NATS_MAX_BYTES" envDefault:"268435456" doc:"the stream drops its oldest events beyond this size"`
 }

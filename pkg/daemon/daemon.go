@@ -83,6 +83,9 @@ func runDaemon(name string, common config.Common, run func(ctx context.Context, 
 }
 
 func open(name string, common config.Common, logger *zap.Logger) (*Daemon, error) {
+	if err := common.MakeDirs(); err != nil {
+		return nil, err
+	}
 	dataDir, err := common.DataDir(name)
 	if err != nil {
 		return nil, err
@@ -128,6 +131,7 @@ func BusOptions(name, node string, c config.Common, logger *zap.Logger) bus.Opti
 		AddressFile:  c.EmbeddedNATSFile(),
 		CredsDir:     c.EmbeddedNATSCredsDir(),
 		User:         name,
+		Node:         node,
 		Stream:       StreamConfig(node, c),
 		ManageStream: name == bus.UserGateway,
 		Logger:       logger,

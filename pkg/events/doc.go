@@ -1,5 +1,7 @@
 // Package events is the one door through which Berth's lifecycle events
-// pass: topic names, NATS subjects, the outbox that records an event in the
-// same badger transaction as the change it describes, the publisher that
-// drains the outbox to JetStream, and the reader the gateway streams from.
+// pass: topic names, NATS subjects and stream names (a versioned contract,
+// docs/architecture.md), the outbox that records an event in the same
+// badger transaction as the change it describes, the publisher that drains
+// the outbox to JetStream, and Subscriber, the typed reader of one node's
+// or the whole fleet's events.
 package events

@@ -173,4 +173,25 @@ func TestFleetOverThreeServerCluster(t *testing.T) {
 		}
 	}
 	fleet.mu.Unlock()
+
+	// For the record, not asserted: how fast the fleet subscriber takes in
+	// events three nodes record as fast as they can, one per transaction.
+	const burst = 500
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < burst; i++ {
+				pubs[n].record(t, "default", fmt.Sprintf("burst-%s-%d", n, i))
+			}
+		}()
+	}
+	wg.Wait()
+	recorded := time.Since(start)
+	waitReceived(t, fleet, 93+3*burst, "fleet burst")
+	took := time.Since(start)
+	t.Logf("burst: 3 nodes recorded %d events in %v; the fleet subscriber had them all after %v: %.0f events/s",
+		3*burst, recorded.Round(time.Millisecond), took.Round(time.Millisecond), float64(3*burst)/took.Seconds())
 }

@@ -84,11 +84,8 @@ func NewSubscriber(js jetstream.JetStream, o SubscribeOptions) (*Subscriber, err
 		if !ValidTopic(topic) {
 			return nil, fmt.Errorf("topic %q must be /-separated words: %w", topic, errdefs.ErrInvalidArgument)
 		}
-		s.subjects = append(s.subjects, SubjectFilter(o.Node, o.Namespace, topic))
 	}
-	if len(s.subjects) == 0 {
-		s.subjects = []string{SubjectFilter(o.Node, o.Namespace, "")}
-	}
+	s.subjects = SubjectFilters(o.Node, o.Namespace, o.Topics...)
 	if s.o.Rescan <= 0 {
 		s.o.Rescan = 5 * time.Second
 	}

@@ -76,6 +76,20 @@ func SubjectFilter(node, namespace, topic string) string {
 	return nodePrefix(node) + "." + ns + "." + t
 }
 
+// SubjectFilters is SubjectFilter for each of topics (all topics when
+// none): the filter subjects of a consumer of several topics, e.g. the
+// CRI's SubjectFilters(node, "k8s.io", TopicTaskExit, TopicTaskOOM).
+func SubjectFilters(node, namespace string, topics ...string) []string {
+	if len(topics) == 0 {
+		return []string{SubjectFilter(node, namespace, "")}
+	}
+	out := make([]string, 0, len(topics))
+	for _, t := range topics {
+		out = append(out, SubjectFilter(node, namespace, t))
+	}
+	return out
+}
+
 // NodeSubjectAll matches every event of node (AnyNode: of every node).
 func NodeSubjectAll(node string) string { return nodePrefix(node) + ".>" }
 

@@ -28,6 +28,9 @@ func TestSubjectFilter(t *testing.T) {
 			t.Errorf("SubjectFilter(%q, %q, %q) = %q, want %q", tc.node, tc.ns, tc.topic, got, tc.want)
 		}
 	}
+	if got := SubjectFilters("n1", "k8s.io", TopicTaskExit, TopicTaskOOM); len(got) != 2 || got[1] != "berth.n1.events.k8s~io.tasks.oom" {
+		t.Errorf("SubjectFilters = %q", got)
+	}
 	if got := NodeSubjectAll("n1"); got != "berth.n1.events.>" {
 		t.Errorf("NodeSubjectAll = %q", got)
 	}

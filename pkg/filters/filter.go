@@ -37,20 +37,19 @@ type selector struct {
 	re    *regexp.Regexp
 }
 
+// Match follows containerd: a missing field is absent for presence and ==,
+// but the empty string for != and ~=.
 func (s selector) Match(a Adaptor) bool {
 	v, ok := a.Field(s.path)
-	if !ok {
-		return false
-	}
 	switch s.op {
 	case opEqual:
-		return v == s.value
+		return ok && v == s.value
 	case opNotEqual:
 		return v != s.value
 	case opMatches:
 		return s.re.MatchString(v)
 	}
-	return true
+	return ok
 }
 
 // all matches when every selector does.

@@ -3,18 +3,19 @@ package filters
 import (
 	"fmt"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"github.com/containerd/errdefs"
 )
 
-// Parse parses filter strings; any one of them matching makes a match.
-// Empty strings are ignored, so Parse() and Parse("") match everything.
+// Parse parses filter strings; any one of them matching makes a match. With
+// none, or with an empty one among them, everything matches (as containerd's
+// ParseAll).
 func Parse(exprs ...string) (Filter, error) {
-	var out any
+	out := any{}
+	matchAll := false
 	for _, e := range exprs {
-		if strings.TrimSpace(e) == "" {
+		if e == "" {
+			matchAll = true
 			continue
 		}
 		f, err := parseOne(e)
@@ -23,134 +24,135 @@ func Parse(exprs ...string) (Filter, error) {
 		}
 		out = append(out, f)
 	}
+	if matchAll {
+		return Always, nil
+	}
 	return out, nil
 }
 
+// The grammar, containerd's:
+//
+//	selectors := selector ("," selector)*
+//	selector  := fieldpath (operator value)?
+//	fieldpath := field ("." field)*
+//	field     := [A-Za-z0-9_]+ | "quoted"
+//	operator  := "==" | "!=" | "~="
+//	value     := [^\s,]+ | "quoted" | /quoted/ | |quoted|   (/ and | after ~= only)
 type parser struct {
-	s   string
-	pos int
+	sc scanner
 }
 
-func parseOne(s string) (all, error) {
-	p := &parser{s: s}
-	var f all
-	for {
-		sel, err := p.selector()
-		if err != nil {
-			return nil, err
-		}
-		f = append(f, sel)
-		p.skipSpace()
-		if p.pos == len(p.s) {
-			return f, nil
-		}
-		if p.s[p.pos] != ',' {
-			return nil, fmt.Errorf("unexpected %q at %d", p.s[p.pos], p.pos)
-		}
-		p.pos++
+func parseOne(in string) (all, error) {
+	p := &parser{sc: scanner{in: in}}
+	sel, err := p.selector()
+	if err != nil {
+		return nil, err
 	}
-}
-
-func (p *parser) skipSpace() {
-	for p.pos < len(p.s) && (p.s[p.pos] == ' ' || p.s[p.pos] == '\t') {
-		p.pos++
+	f := all{sel}
+	for {
+		switch r := p.sc.peek(); r {
+		case eof:
+			return f, nil
+		case ',':
+			p.sc.scan()
+			sel, err := p.selector()
+			if err != nil {
+				return nil, err
+			}
+			f = append(f, sel)
+		default:
+			return nil, p.errorf(p.sc.pos, "unexpected input %q", p.sc.in[p.sc.pos:])
+		}
 	}
 }
 
 func (p *parser) selector() (selector, error) {
 	var sel selector
-	for {
-		p.skipSpace()
-		field, err := p.field()
-		if err != nil {
-			return sel, err
-		}
-		sel.path = append(sel.path, field)
-		if p.pos < len(p.s) && p.s[p.pos] == '.' {
-			p.pos++
-			continue
-		}
-		break
-	}
-	p.skipSpace()
-	rest := p.s[p.pos:]
-	switch {
-	case strings.HasPrefix(rest, "=="):
-		sel.op = opEqual
-	case strings.HasPrefix(rest, "!="):
-		sel.op = opNotEqual
-	case strings.HasPrefix(rest, "~="):
-		sel.op = opMatches
-	default:
-		return sel, nil
-	}
-	p.pos += 2
-	p.skipSpace()
-	v, err := p.value()
+	field, err := p.field()
 	if err != nil {
 		return sel, err
 	}
-	sel.value = v
+	sel.path = []string{field}
+	for p.sc.peek() == '.' {
+		p.sc.scan()
+		if field, err = p.field(); err != nil {
+			return sel, err
+		}
+		sel.path = append(sel.path, field)
+	}
+	if r := p.sc.peek(); r == ',' || r == eof {
+		return sel, nil // presence
+	}
+	if sel.op, err = p.operator(); err != nil {
+		return sel, err
+	}
+	if sel.value, err = p.value(sel.op == opMatches); err != nil {
+		return sel, err
+	}
 	if sel.op == opMatches {
-		if sel.re, err = regexp.Compile(v); err != nil {
-			return sel, fmt.Errorf("regexp %q: %v", v, err)
+		// containerd leaves a bad expression to fail every match; Berth
+		// tells the client instead.
+		if sel.re, err = regexp.Compile(sel.value); err != nil {
+			return sel, fmt.Errorf("regexp %q: %v", sel.value, err)
 		}
 	}
 	return sel, nil
 }
 
-func isFieldByte(c byte) bool {
-	return c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
 func (p *parser) field() (string, error) {
-	if p.pos < len(p.s) && p.s[p.pos] == '"' {
-		return p.quoted('"')
+	t := p.sc.scan()
+	switch t.kind {
+	case tokField:
+		return t.text, nil
+	case tokQuoted:
+		return p.unquoted(t, false)
+	case tokIllegal:
+		return "", p.errorf(t.pos, "%v", t.err)
 	}
-	start := p.pos
-	for p.pos < len(p.s) && isFieldByte(p.s[p.pos]) {
-		p.pos++
-	}
-	if start == p.pos {
-		return "", fmt.Errorf("field name expected at %d", start)
-	}
-	return p.s[start:p.pos], nil
+	return "", p.errorf(t.pos, "field name or quoted field expected")
 }
 
-func (p *parser) value() (string, error) {
-	if p.pos < len(p.s) && (p.s[p.pos] == '"' || p.s[p.pos] == '/') {
-		return p.quoted(p.s[p.pos])
-	}
-	start := p.pos
-	for p.pos < len(p.s) && p.s[p.pos] != ',' {
-		p.pos++
-	}
-	v := strings.TrimSpace(p.s[start:p.pos])
-	if v == "" {
-		return "", fmt.Errorf("value expected at %d", start)
-	}
-	return v, nil
-}
-
-// quoted reads a string between q delimiters. "..." uses Go escapes; /.../
-// (for regular expressions) only escapes the slash.
-func (p *parser) quoted(q byte) (string, error) {
-	start := p.pos
-	p.pos++
-	for p.pos < len(p.s) {
-		switch p.s[p.pos] {
-		case '\\':
-			p.pos += 2
-			continue
-		case q:
-			p.pos++
-			raw := p.s[start:p.pos]
-			if q == '"' {
-				return strconv.Unquote(raw)
-			}
-			return strings.ReplaceAll(raw[1:len(raw)-1], `\/`, `/`), nil
+func (p *parser) operator() (operator, error) {
+	t := p.sc.scan()
+	switch t.kind {
+	case tokOperator:
+		switch t.text {
+		case "==":
+			return opEqual, nil
+		case "!=":
+			return opNotEqual, nil
+		case "~=":
+			return opMatches, nil
 		}
-		p.pos++
+		return 0, p.errorf(t.pos, "unsupported operator %q", t.text)
+	case tokIllegal:
+		return 0, p.errorf(t.pos, "%v", t.err)
 	}
-	return "", fmt.Errorf("unterminated quote at %d", start)
+	return 0, p.errorf(t.pos, `operator ("==", "!=" or "~=") expected`)
+}
+
+// value reads a selector's value; /.../ and |...| quote only regular
+// expressions.
+func (p *parser) value(regexpQuotes bool) (string, error) {
+	t := p.sc.scan()
+	switch t.kind {
+	case tokValue, tokField:
+		return t.text, nil
+	case tokQuoted:
+		return p.unquoted(t, regexpQuotes)
+	case tokIllegal:
+		return "", p.errorf(t.pos, "%v", t.err)
+	}
+	return "", p.errorf(t.pos, "value or quoted value expected")
+}
+
+func (p *parser) unquoted(t token, regexpQuotes bool) (string, error) {
+	if t.quote != '"' && !regexpQuotes {
+		return "", p.errorf(t.pos, "%c...%c quotes only a regular expression (after ~=)", t.quote, t.quote)
+	}
+	return t.text, nil
+}
+
+func (p *parser) errorf(pos int, format string, args ...interface{}) error {
+	return fmt.Errorf("at %d: %s", pos, fmt.Sprintf(format, args...))
 }

@@ -15,9 +15,10 @@ import (
 
 // Client talks to imaged's socket.
 type Client struct {
-	cc      *grpc.ClientConn
-	content contentapi.ContentClient
-	leases  leasesapi.LeasesClient
+	cc         *grpc.ClientConn
+	content    contentapi.ContentClient
+	leases     leasesapi.LeasesClient
+	blobSocket string
 }
 
 // Dial connects lazily to imaged at socket.
@@ -26,7 +27,7 @@ func Dial(socket string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{cc: cc, content: contentapi.NewContentClient(cc), leases: leasesapi.NewLeasesClient(cc)}, nil
+	return &Client{cc: cc, content: contentapi.NewContentClient(cc), leases: leasesapi.NewLeasesClient(cc), blobSocket: BlobSocket(socket)}, nil
 }
 
 // Close closes the connection.

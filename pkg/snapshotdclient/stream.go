@@ -12,8 +12,8 @@ import (
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
-	"golang.org/x/sys/unix"
 
+	"berth.dev/pkg/fdsocket"
 	"berth.dev/pkg/namespace"
 )
 
@@ -114,15 +114,7 @@ func (c *Client) stream(ctx context.Context, req *StreamApplyRequest, f *os.File
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	line, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	var oob []byte
-	if f != nil {
-		oob = unix.UnixRights(int(f.Fd()))
-	}
-	if _, _, err := conn.(*net.UnixConn).WriteMsgUnix(append(line, '\n'), oob, nil); err != nil {
+	if err := fdsocket.Send(conn.(*net.UnixConn), req, f); err != nil {
 		return nil, fmt.Errorf("send to snapshotd: %w", err)
 	}
 	if f != nil {

@@ -2,6 +2,11 @@ package taskdclient
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/containerd/errdefs"
 
 	tasksv1 "berth.dev/proto/berth/tasks/v1"
 )
@@ -18,8 +23,14 @@ type AttachStream struct {
 	s tasksv1.Tasks_AttachClient
 }
 
+// AttachedHeader is the header metadata key taskd sends on an Attach stream
+// once the caller is attached: output written from then on reaches it.
+const AttachedHeader = "berth-attached"
+
 // Attach joins the live stdio of task id's init process (in the namespace
-// of ctx). Cancelling ctx leaves it.
+// of ctx) and returns once attached, so all output written after it
+// returns is received; an unknown task is errdefs.ErrNotFound. Cancelling
+// ctx leaves it.
 func (c *Client) Attach(ctx context.Context, id string) (*AttachStream, error) {
 	s, err := tasksv1.NewTasksClient(c.cc).Attach(ctx)
 	if err != nil {
@@ -27,6 +38,17 @@ func (c *Client) Attach(ctx context.Context, id string) (*AttachStream, error) {
 	}
 	if err := s.Send(&tasksv1.AttachRequest{ContainerId: id}); err != nil {
 		return nil, err
+	}
+	md, err := s.Header()
+	if err != nil {
+		return nil, err
+	}
+	if len(md.Get(AttachedHeader)) == 0 {
+		// The stream ended without attaching: its status says why.
+		if _, err := s.Recv(); err != nil && !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("attach to task %q: stream ended without attaching: %w", id, errdefs.ErrUnavailable)
 	}
 	return &AttachStream{s: s}, nil
 }

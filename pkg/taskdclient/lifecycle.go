@@ -6,9 +6,7 @@ import (
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types"
-	"github.com/containerd/containerd/api/types/task"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 )
 
 // The CRI drives containers and tasks through these, in the namespace of
@@ -57,15 +55,6 @@ func (c *Client) DeleteTask(ctx context.Context, id string) (*tasksapi.DeleteRes
 	return c.tasks().Delete(ctx, &tasksapi.DeleteTaskRequest{ContainerID: id})
 }
 
-// GetTask returns the init process's state.
-func (c *Client) GetTask(ctx context.Context, id string) (*task.Process, error) {
-	resp, err := c.tasks().Get(ctx, &tasksapi.GetRequest{ContainerID: id})
-	if err != nil {
-		return nil, err
-	}
-	return resp.Process, nil
-}
-
 // TaskMetrics returns the cgroup figures of the tasks matching filters
 // (containerd's filter syntax, e.g. id==...).
 func (c *Client) TaskMetrics(ctx context.Context, filters ...string) ([]*types.Metric, error) {
@@ -80,20 +69,5 @@ func (c *Client) TaskMetrics(ctx context.Context, filters ...string) ([]*types.M
 // running task.
 func (c *Client) UpdateTask(ctx context.Context, id string, resources *anypb.Any) error {
 	_, err := c.tasks().Update(ctx, &tasksapi.UpdateTaskRequest{ContainerID: id, Resources: resources})
-	return err
-}
-
-// WaitTask blocks until the init process exits (or ctx ends) and returns
-// its exit status and time.
-func (c *Client) WaitTask(ctx context.Context, id string) (*tasksapi.WaitResponse, error) {
-	return c.tasks().Wait(ctx, &tasksapi.WaitRequest{ContainerID: id})
-}
-
-// UpdateContainerSpec replaces a container's recorded spec.
-func (c *Client) UpdateContainerSpec(ctx context.Context, id string, spec *anypb.Any) error {
-	_, err := c.containers.Update(ctx, &containersapi.UpdateContainerRequest{
-		Container:  &containersapi.Container{ID: id, Spec: spec},
-		UpdateMask: &fieldmaskpb.FieldMask{Paths: []string{"spec"}},
-	})
 	return err
 }

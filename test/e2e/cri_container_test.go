@@ -4,9 +4,12 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -54,6 +57,47 @@ func startContainer(t *testing.T, rs criapi.RuntimeService, pod string, podCfg *
 	return id
 }
 
+// memoryLimit reads the memory limit of pid's cgroup (v1 or v2).
+func memoryLimit(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		var file string
+		switch {
+		case len(parts) == 3 && strings.Contains(parts[1], "memory"):
+			file = "/sys/fs/cgroup/memory" + parts[2] + "/memory.limit_in_bytes"
+		case len(parts) == 3 && parts[0] == "0" && parts[1] == "":
+			file = "/sys/fs/cgroup" + parts[2] + "/memory.max"
+		default:
+			continue
+		}
+		if v, err := os.ReadFile(file); err == nil {
+			return strings.TrimSpace(string(v))
+		}
+	}
+	t.Fatalf("no memory cgroup for %d in %s", pid, b)
+	return ""
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(b)
+}
+
 func containerState(t *testing.T, rs criapi.RuntimeService, id string) *runtimeapi.ContainerStatus {
 	t.Helper()
 	resp, err := rs.ContainerStatus(context.Background(), id, false)
@@ -72,6 +116,9 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	importCRIBusybox(t, s)
 	ctx := context.Background()
 	podCfg := podConfig(t, "server")
+	podCfg.DnsConfig = &runtimeapi.DNSConfig{Servers: []string{"10.0.0.10"}, Searches: []string{"e2e.svc.cluster.local"}, Options: []string{"ndots:5"}}
+	hostPort := 20000 + rand.Int32N(10000)
+	podCfg.PortMappings = []*runtimeapi.PortMapping{{ContainerPort: 8080, HostPort: hostPort, Protocol: runtimeapi.Protocol_TCP}}
 	pod := runPod(t, rs, podCfg)
 	st, _ := sandboxInfo(t, rs, pod)
 	ip := st.Network.Ip
@@ -100,6 +147,12 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	if strings.TrimSpace(body) != "server" {
 		t.Fatalf("pod hostname file says %q, want server", body)
 	}
+	// Through the host port (portmap's DNAT on the host's own address on
+	// the bridge): the pod's resolv.conf from its DNS config.
+	resolv := httpGet(t, "http://"+net.JoinHostPort(net0.Prefix+"1", fmt.Sprint(hostPort))+"/resolv.conf")
+	if !strings.Contains(resolv, "nameserver 10.0.0.10") || !strings.Contains(resolv, "search e2e.svc.cluster.local") || !strings.Contains(resolv, "options ndots:5") {
+		t.Fatalf("pod resolv.conf through the host port:\n%s", resolv)
+	}
 
 	stats, err := rs.ContainerStats(ctx, web)
 	if err != nil {
@@ -113,12 +166,34 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		t.Fatalf("ListContainerStats: %v %v", all, err)
 	}
 
-	short := startContainer(t, rs, pod, podCfg, containerConfig("short", "sh", "-c", "exit 3"))
+	// New limits reach the running container's cgroup.
+	if err := rs.UpdateContainerResources(ctx, web, &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: 96 << 20}}); err != nil {
+		t.Fatalf("UpdateContainerResources: %v", err)
+	}
+	if got := memoryLimit(t, containerPid(t, rs, web)); got != fmt.Sprint(96<<20) {
+		t.Fatalf("memory limit after the update: %s", got)
+	}
+	if r := containerState(t, rs, web).GetResources().GetLinux(); r.GetMemoryLimitInBytes() != 96<<20 {
+		t.Fatalf("status resources after the update: %v", r)
+	}
+
+	podStats, err := rs.PodSandboxStats(ctx, pod)
+	if err != nil || len(podStats.GetLinux().GetContainers()) != 1 || podStats.GetLinux().GetCpu().GetUsageCoreNanoSeconds().GetValue() == 0 {
+		t.Fatalf("PodSandboxStats: %v %v", podStats, err)
+	}
+
+	shortCfg := containerConfig("short", "sh", "-c", "exit 3")
+	// nobody's group comes from the image's /etc/passwd.
+	shortCfg.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{RunAsUser: &runtimeapi.Int64Value{Value: 65534}}
+	short := startContainer(t, rs, pod, podCfg, shortCfg)
 	eventually(t, "the short container exits", func() bool {
 		return containerState(t, rs, short).State == runtimeapi.ContainerState_CONTAINER_EXITED
 	})
 	if cs := containerState(t, rs, short); cs.ExitCode != 3 || cs.Reason != "Error" || cs.FinishedAt == 0 {
 		t.Fatalf("short: exit %d reason %q finished %d", cs.ExitCode, cs.Reason, cs.FinishedAt)
+	}
+	if u := containerState(t, rs, short).GetUser().GetLinux(); u.GetUid() != 65534 || u.GetGid() != 65534 {
+		t.Fatalf("short runs as %v, want 65534:65534", u)
 	}
 
 	running, err := rs.ListContainers(ctx, &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}})
@@ -171,4 +246,20 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	if out := s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q"); strings.Contains(out, web) || strings.Contains(out, short) {
 		t.Fatalf("taskd still has removed containers:\n%s", out)
 	}
+	if err := rs.StopPodSandbox(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pod's stop event", func() bool {
+		for {
+			select {
+			case ev := <-events:
+				if ev.ContainerId == pod && ev.ContainerEventType == runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT &&
+					ev.PodSandboxStatus.GetState() == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+					return true
+				}
+			default:
+				return false
+			}
+		}
+	})
 }

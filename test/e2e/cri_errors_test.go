@@ -19,10 +19,25 @@ import (
 // TestCRIBadInput checks the codes the kubelet acts on.
 func TestCRIBadInput(t *testing.T) {
 	net0 := newCRINet(t)
+	conf := filepath.Join(net0.ConfDir, "10-berth.conflist")
+	if err := os.Rename(conf, conf+".later"); err != nil {
+		t.Fatal(err)
+	}
 	s, rs := criStack(t, net0)
 	importCRIBusybox(t, s)
 	ctx := context.Background()
 	unknown := strings.Repeat("ab", 32)
+
+	// No CNI configuration yet: the network is not ready, and says why.
+	if c := networkCondition(t, rs); c.Status || c.Reason != "NetworkPluginNotReady" || c.Message == "" {
+		t.Fatalf("network condition without a config: %v", c)
+	}
+	if err := os.Rename(conf+".later", conf); err != nil {
+		t.Fatal(err)
+	}
+	if c := networkCondition(t, rs); !c.Status {
+		t.Fatalf("network condition with a config: %v", c)
+	}
 
 	_, err := rs.PodSandboxStatus(ctx, unknown, false)
 	wantCode(t, "status of an unknown pod", err, codes.NotFound)
@@ -76,6 +91,21 @@ func TestCRIBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, "second start", rs.StartContainer(ctx, id), codes.FailedPrecondition)
+}
+
+func networkCondition(t *testing.T, rs criapi.RuntimeService) *runtimeapi.RuntimeCondition {
+	t.Helper()
+	st, err := rs.Status(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range st.Status.Conditions {
+		if c.Type == runtimeapi.NetworkReady {
+			return c
+		}
+	}
+	t.Fatalf("no NetworkReady condition in %v", st)
+	return nil
 }
 
 func execErr(rs criapi.RuntimeService, id string) error {

@@ -201,6 +201,25 @@ func TestCRIImages(t *testing.T) {
 		return !strings.Contains(st.MustCtr(t, "-n", "k8s.io", "leases", "ls"), "pull-")
 	})
 
+	// Concurrent pulls of one image (the kubelet pulls for several pods at
+	// once) share its blobs and snapshots and both succeed.
+	ids := make(chan string, 2)
+	for range 2 {
+		go func() {
+			got, err := is.PullImage(ctx, &runtimeapi.ImageSpec{Image: "busybox:big"}, nil, nil)
+			if err != nil {
+				t.Errorf("concurrent pull: %v", err)
+			}
+			ids <- got
+		}()
+	}
+	if a, b := <-ids, <-ids; a == "" || a != b {
+		t.Fatalf("concurrent pulls returned %q and %q", a, b)
+	}
+	if err := is.RemoveImage(ctx, &runtimeapi.ImageSpec{Image: "busybox:big"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Removing a tag keeps the image under its other tag; removing the id
 	// removes every name.
 	if err := is.RemoveImage(ctx, &runtimeapi.ImageSpec{Image: "busybox:1.0"}); err != nil {

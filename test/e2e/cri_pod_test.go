@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -34,6 +35,7 @@ func TestCRIPodNetwork(t *testing.T) {
 	}
 
 	cfg := podConfig(t, "web")
+	cfg.Linux.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "80"}
 	id := runPod(t, rs, cfg)
 	pod, info := sandboxInfo(t, rs, id)
 	if pod.State != runtimeapi.PodSandboxState_SANDBOX_READY {
@@ -50,14 +52,18 @@ func TestCRIPodNetwork(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(net0.DataDir, "berth-"+net0.Bridge, ip)); err != nil {
 		t.Fatalf("no host-local allocation for %s: %v", ip, err)
 	}
+	out, err := exec.Command("nsenter", "--net="+nsPath, "cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "80" {
+		t.Fatalf("pod sysctl: %q %v", out, err)
+	}
 	// Reaching the pod: nothing listens on the port, so the pod's kernel
 	// answers with a reset; an unreachable address would time out.
 	_, err = net.DialTimeout("tcp", net.JoinHostPort(ip, "9"), 5*time.Second)
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("dial pod %s: %v (want connection refused)", ip, err)
 	}
-	out := s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q")
-	if !strings.Contains(out, id) {
+	out = []byte(s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q"))
+	if !strings.Contains(string(out), id) {
 		t.Fatalf("ctr -n k8s.io containers ls does not show the pause container %s:\n%s", id, out)
 	}
 	list, err := rs.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{"app": "web"}})
@@ -67,6 +73,19 @@ func TestCRIPodNetwork(t *testing.T) {
 	list, _ = rs.ListPodSandbox(ctx, &runtimeapi.PodSandboxFilter{Id: id[:12]})
 	if len(list) != 1 {
 		t.Fatalf("ListPodSandbox by id prefix: %v", list)
+	}
+
+	// A pod on the host's network gets no namespace and no address.
+	hostCfg := podConfig(t, "hostnet")
+	hostCfg.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}
+	hostPod := runPod(t, rs, hostCfg)
+	hst, hinfo := sandboxInfo(t, rs, hostPod)
+	if hst.State != runtimeapi.PodSandboxState_SANDBOX_READY || hst.Network.Ip != "" || hinfo["netNamespacePath"] != "" ||
+		hst.Linux.Namespaces.Options.Network != runtimeapi.NamespaceMode_NODE {
+		t.Fatalf("host network pod: %v %v", hst, hinfo)
+	}
+	if err := rs.StopPodSandbox(ctx, hostPod); err != nil {
+		t.Fatalf("StopPodSandbox of the host network pod: %v", err)
 	}
 
 	if err := rs.StopPodSandbox(ctx, id); err != nil {

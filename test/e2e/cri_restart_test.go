@@ -28,7 +28,8 @@ func containerPid(t *testing.T, rs criapi.RuntimeService, id string) int {
 // TestCRIGatewayRestart kills the gateway with a pod running; a container
 // killed meanwhile is reported exited once it is back, the others still
 // run, and CRI calls work. With taskd killed, lists and statuses still
-// answer from the gateway's records.
+// answer from the gateway's records, and an exit meanwhile arrives once
+// taskd is back.
 func TestCRIGatewayRestart(t *testing.T) {
 	net0 := newCRINet(t)
 	s, rs := criStack(t, net0)
@@ -60,6 +61,7 @@ func TestCRIGatewayRestart(t *testing.T) {
 		t.Fatalf("pod after the restart: %v", st.State)
 	}
 
+	keepPid := containerPid(t, rs, keep)
 	s.Kill(t, "taskd")
 	list, err := rs.ListContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: pod})
 	if err != nil || len(list) != 2 {
@@ -68,7 +70,17 @@ func TestCRIGatewayRestart(t *testing.T) {
 	if _, err := rs.PodSandboxStatus(ctx, pod, false); err != nil {
 		t.Fatalf("PodSandboxStatus with taskd down: %v", err)
 	}
+	// An exit while taskd is away reaches the CRI once taskd is back.
+	if err := syscall.Kill(keepPid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill keep: %v", err)
+	}
 	s.StartDaemon(t, "taskd")
+	eventually(t, "keep's exit after taskd's return", func() bool {
+		return containerState(t, rs, keep).State == runtimeapi.ContainerState_CONTAINER_EXITED
+	})
+	if cs := containerState(t, rs, keep); cs.ExitCode != 137 {
+		t.Fatalf("keep: exit %d", cs.ExitCode)
+	}
 
 	if err := rs.StopContainer(ctx, keep, 1); err != nil {
 		t.Fatalf("StopContainer after the restarts: %v", err)

@@ -4,6 +4,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +86,81 @@ func TestPublishAndForward(t *testing.T) {
 			return
 		case <-deadline:
 			t.Fatal("forwarded event never arrived")
+		}
+	}
+}
+
+// TestSubscribeTaskTopicsOnly subscribes as containerd's clients do for task
+// events, with a |...| quoted expression, runs a container and creates a
+// namespace, and checks that only task events arrive.
+func TestSubscribeTaskTopicsOnly(t *testing.T) {
+	st := harness.Start(t)
+	importBusybox(t, st, image)
+	cc, err := grpcclient.Dial(st.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	client := eventsapi.NewEventsClient(cc)
+	ctx, cancel := context.WithTimeout(namespace.WithNamespace(context.Background(), "sub"), time.Minute)
+	defer cancel()
+	sub, err := client.Subscribe(ctx, &eventsapi.SubscribeRequest{Filters: []string{`topic~=|^/tasks/|`}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 100)
+	go func() {
+		for {
+			env, err := sub.Recv()
+			if err != nil {
+				close(got)
+				return
+			}
+			got <- env.Topic
+		}
+	}()
+	marker, _ := typeurl.MarshalAnyToProto(&apievents.TaskOOM{ContainerID: "marker"})
+	// waitMarker publishes a /tasks/ marker until it arrives, and returns the
+	// topics that came before it.
+	waitMarker := func(topic string) []string {
+		var seen []string
+		deadline := time.After(30 * time.Second)
+		for {
+			if _, err := client.Publish(ctx, &eventsapi.PublishRequest{Topic: topic, Event: marker}); err != nil {
+				t.Fatal(err)
+			}
+			for wait := time.After(200 * time.Millisecond); ; {
+				select {
+				case tp, ok := <-got:
+					if !ok {
+						t.Fatal("subscription ended")
+					}
+					if tp == topic {
+						return seen
+					}
+					seen = append(seen, tp)
+					continue
+				case <-wait:
+				case <-deadline:
+					t.Fatalf("marker %s never arrived; saw %q", topic, seen)
+				}
+				break
+			}
+		}
+	}
+	waitMarker("/tasks/sync")
+	id := fmt.Sprintf("sub-%d", time.Now().UnixNano())
+	st.MustCtr(t, "run", "--rm", image, id, "true")
+	st.MustCtr(t, "namespaces", "create", id)
+	seen := waitMarker("/tasks/end")
+	for _, tp := range seen {
+		if !strings.HasPrefix(tp, "/tasks/") {
+			t.Errorf("a |^/tasks/| subscription received %s", tp)
+		}
+	}
+	for _, want := range []string{"/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("task event %s not received; got %q", want, seen)
 		}
 	}
 }

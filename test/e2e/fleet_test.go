@@ -93,7 +93,9 @@ func TestFleetOfThreeNodesOnANATSCluster(t *testing.T) {
 	fleet.waitExits(t, nodes, perNode)
 	fleet.report(t, "with a NATS server lost midway", 0, elapsed)
 
-	// The same again with every server up, for the figures.
+	// The same again with every server up, for the figures, once the
+	// restarted server's replicas have caught up.
+	waitReplicasCurrent(t, c.URL(), nodes)
 	from := fleet.mark()
 	start = time.Now()
 	run(perNode, 2*perNode)
@@ -132,7 +134,12 @@ func TestFleetOfThreeNodesOnANATSCluster(t *testing.T) {
 // exit once, and no event twice.
 func (f *fleetLog) waitExits(t *testing.T, nodes []string, n int) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() error {
+	f.waitExitsWithin(t, nodes, n, 60*time.Second)
+}
+
+func (f *fleetLog) waitExitsWithin(t *testing.T, nodes []string, n int, timeout time.Duration) {
+	t.Helper()
+	waitFor(t, timeout, func() error {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		for id, c := range f.ids {
@@ -156,6 +163,41 @@ func (f *fleetLog) mark() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.latencies)
+}
+
+// waitReplicasCurrent waits until every node's stream has all three
+// replicas current.
+func waitReplicasCurrent(t *testing.T, url string, nodes []string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, func() error {
+		for _, node := range nodes {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			st, err := js.Stream(ctx, events.NodeStream(node))
+			cancel()
+			if err != nil {
+				return err
+			}
+			cl := st.CachedInfo().Cluster
+			if cl == nil || cl.Leader == "" || len(cl.Replicas) != 2 {
+				return fmt.Errorf("stream of %s: %+v", node, cl)
+			}
+			for _, r := range cl.Replicas {
+				if !r.Current || r.Offline {
+					return fmt.Errorf("stream of %s: replica %s not current", node, r.Name)
+				}
+			}
+		}
+		return nil
+	})
 }
 
 func startFleet(t *testing.T, url string, f *fleetLog) {

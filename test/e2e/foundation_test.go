@@ -21,6 +21,15 @@ func TestCtrVersionAndNamespaces(t *testing.T) {
 	if !strings.Contains(out, "Server:") || !strings.Contains(out, "UUID:") {
 		t.Fatalf("ctr version lacks the server part:\n%s", out)
 	}
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev := harness.Revision(root); rev == "" {
+		t.Log("not a git checkout: the stamped revision is not checked")
+	} else if server := out[strings.Index(out, "Server:"):]; !lineHas(server, "Revision:", " "+rev+" ") {
+		t.Fatalf("ctr version does not report revision %s (binaries built from another tree?):\n%s", rev, out)
+	}
 	st.MustCtr(t, "namespaces", "create", "e2e-one", "team=a")
 	st.MustCtr(t, "namespaces", "label", "e2e-one", "tier=gold")
 	out = st.MustCtr(t, "namespaces", "ls")
@@ -53,9 +62,23 @@ func TestCtrVersionAndNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	_, err = nsapi.NewNamespacesClient(cc).Delete(context.Background(), &nsapi.DeleteNamespaceRequest{Name: "e2e-one"})
+	nsc := nsapi.NewNamespacesClient(cc)
+	_, err = nsc.Delete(context.Background(), &nsapi.DeleteNamespaceRequest{Name: "e2e-one"})
 	if !errdefs.IsNotFound(err) {
 		t.Fatalf("delete of a missing namespace: %v", err)
+	}
+	// Get of a namespace nothing was written to yet answers with no labels,
+	// as containerd does (its Go client asks before its first write), and
+	// creates nothing; a name that can never exist is invalid.
+	got, err := nsc.Get(context.Background(), &nsapi.GetNamespaceRequest{Name: "e2e-one"})
+	if err != nil || got.GetNamespace().GetName() != "e2e-one" || len(got.GetNamespace().GetLabels()) != 0 {
+		t.Fatalf("get of a namespace not created: %v %v", got, err)
+	}
+	if out := st.MustCtr(t, "namespaces", "ls", "-q"); strings.Contains(out, "e2e-one") {
+		t.Fatalf("get created the namespace:\n%s", out)
+	}
+	if _, err := nsc.Get(context.Background(), &nsapi.GetNamespaceRequest{Name: "bad..name"}); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("get of a malformed name: %v", err)
 	}
 }
 

@@ -44,6 +44,7 @@ func TestMakeUpIsIdempotent(t *testing.T) {
 	if out := run("up"); strings.Count(out, " started") != 4 {
 		t.Fatalf("first up:\n%s", out)
 	}
+	checkModes(t, base)
 	if out := run("up"); strings.Count(out, "already running") != 4 {
 		t.Fatalf("second up:\n%s", out)
 	}
@@ -75,5 +76,29 @@ func TestMakeUpIsIdempotent(t *testing.T) {
 	})
 	if out := run("down"); strings.Count(out, "stopped") != 4 {
 		t.Fatalf("down:\n%s", out)
+	}
+}
+
+// checkModes: the root is root's alone, the state dir only traversable by
+// others (as containerd keeps them), and the logs readable by root only.
+func checkModes(t *testing.T, base string) {
+	t.Helper()
+	want := map[string]os.FileMode{"root": 0o700, "state": 0o711, "root/logs": 0o700}
+	logs, _ := filepath.Glob(filepath.Join(base, "root", "logs", "*.log"))
+	if len(logs) != 4 {
+		t.Fatalf("expected a log per daemon, found %v", logs)
+	}
+	for _, l := range logs {
+		rel, _ := filepath.Rel(base, l)
+		want[rel] = 0o600
+	}
+	for rel, mode := range want {
+		fi, err := os.Stat(filepath.Join(base, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s has mode %v, want %v", rel, fi.Mode().Perm(), mode)
+		}
 	}
 }

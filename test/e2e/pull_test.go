@@ -27,7 +27,7 @@ import (
 
 // serverPull runs Berth's own pull through the node socket and returns the
 // last progress message.
-func serverPull(t *testing.T, st *harness.Stack, req *imagesv1.PullRequest) (*imagesv1.PullProgress, error) {
+func serverPull(t testing.TB, st *harness.Stack, req *imagesv1.PullRequest) (*imagesv1.PullProgress, error) {
 	cc, err := grpcclient.Dial(st.Socket)
 	if err != nil {
 		t.Fatal(err)

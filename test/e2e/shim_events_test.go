@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,11 +17,7 @@ import (
 // deleteEvents returns the ids (exec id, or the container id for the task)
 // of the /tasks/delete events of container id.
 func deleteEvents(t *testing.T, st *harness.Stack, id string) []string {
-	addr, err := os.ReadFile(st.State + "/nats.url")
-	if err != nil {
-		t.Fatal(err)
-	}
-	envs, _ := bustest.Envelopes(t, "nats://"+strings.TrimSpace(string(addr)))
+	envs, _ := bustest.EmbeddedEnvelopes(t, st.State)
 	var ids []string
 	for _, env := range envs {
 		if env.Topic != events.TopicTaskDelete {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,7 +32,6 @@ func withLongState(n int) harness.Option {
 		base := filepath.Dir(s.State) + "/state-"
 		s.State = base + strings.Repeat("l", n-len(base))
 		s.Socket = filepath.Join(s.State, "berth.sock")
-		s.Env = append(s.Env, "BERTH_STATE="+s.State)
 	}
 }
 
@@ -52,6 +52,8 @@ func TestShimSocketLongNames(t *testing.T) {
 	ns := "k8s-" + randomHex(t, 8) + "-"
 	ns += strings.Repeat("n", 76-len(ns))
 	id := randomHex(t, 64)
+	// The stack's teardown looks for runc state in its default place only.
+	t.Cleanup(func() { exec.Command("runc", "--root", filepath.Join(st.State, "runc", ns), "delete", "-f", id).Run() })
 	importBusyboxIn(t, st, ns, image)
 
 	st.MustCtr(t, "-n", ns, "run", "-d", image, id, "sleep", "1000")

@@ -100,6 +100,9 @@ func TestStdioAttachAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	if _, err := tc.Attach(ctx, "missing-"+id); !errdefs.IsNotFound(err) {
+		t.Fatalf("attach to an unknown task: %v", err)
+	}
 	a1, err := tc.Attach(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -218,5 +221,32 @@ func TestStdioAttachResize(t *testing.T) {
 		}
 		return fmt.Errorf("no stty size in the log")
 	})
+	task.Delete(ctx)
+}
+
+// TestStdioSlowAttacherNeverBlocks attaches a client that never reads while
+// the process writes far more than any buffer holds: the process still runs
+// to its end and every line reaches the log.
+func TestStdioSlowAttacherNeverBlocks(t *testing.T) {
+	st := runningStack(t)
+	client, ctx := goClient(t, st, "default")
+	tc := taskdClient(t, st)
+	logPath := filepath.Join(t.TempDir(), "flood.log")
+	id := "flood-" + randomHex(t, 6)
+	const lines = 200000
+	c := newBusyboxContainer(t, ctx, client, id, oci.WithProcessArgs("sh", "-c", fmt.Sprintf("read x; seq 1 %d", lines)))
+	task, exited := startTask(t, ctx, c, withURIs("attach://", "crilog://"+logPath, false))
+	slow, err := tc.Attach(ctx, id) // never read from
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow.Write([]byte("go\n"))
+	if code := waitExit(t, exited); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	es := readCRILog(t, logPath)
+	if len(es) != lines || es[0].Content != "1" || es[lines-1].Content != fmt.Sprint(lines) {
+		t.Fatalf("%d log entries, want %d", len(es), lines)
+	}
 	task.Delete(ctx)
 }

@@ -78,6 +78,15 @@ func (c *Cluster) LeafURL() string {
 	return strings.Join(urls, ",")
 }
 
+// LeafAddrs lists every server's leaf node host:port.
+func (c *Cluster) LeafAddrs() []string {
+	var out []string
+	for _, s := range c.Servers {
+		out = append(out, fmt.Sprintf("127.0.0.1:%d", s.opts.LeafNode.Port))
+	}
+	return out
+}
+
 // WaitReady waits until JetStream answers through every running server.
 func (c *Cluster) WaitReady(t testing.TB) {
 	t.Helper()

@@ -131,8 +131,9 @@ func serverOptions(c Config) (*server.Options, error) {
 		JetStream:          true,
 		StoreDir:           c.StoreDir,
 		JetStreamMaxMemory: 8 << 20,
-		JetStreamMaxStore:  1 << 30,
-		MaxPayload:         8 << 20,
+		// Room for the stream's own limit, whatever the operator set.
+		JetStreamMaxStore: max(1<<30, 2*c.Limits.MaxBytes),
+		MaxPayload:        8 << 20,
 	}
 	if c.Leaf != nil {
 		if err := leafOptions(opts, c); err != nil {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/events"
@@ -22,7 +25,10 @@ func leafOptions(opts *server.Options, c Config) error {
 	if c.Leaf.HubDomain == "" || c.Leaf.HubDomain == c.Node {
 		return fmt.Errorf("leaf node %q needs a hub JetStream domain other than its own", c.Node)
 	}
-	remote := &server.RemoteLeafOpts{Credentials: c.Leaf.Credentials}
+	remote := &server.RemoteLeafOpts{}
+	if err := leafCredentials(remote, c.Leaf.Credentials); err != nil {
+		return err
+	}
 	for _, u := range c.Leaf.URLs {
 		pu, err := url.Parse(u)
 		if err != nil || pu.Host == "" {
@@ -76,4 +82,30 @@ func keepHubMirror(ctx context.Context, srv *server.Server, c Config) {
 			wait = 2 * time.Second
 		}
 	}
+}
+
+// leafCredentials takes a .creds file (hub in operator mode) or an nkey
+// seed file (the hub's leafnodes authorization names its public key).
+func leafCredentials(remote *server.RemoteLeafOpts, path string) error {
+	if path == "" {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("leaf credentials: %w", err)
+	}
+	if strings.Contains(string(data), "BEGIN NATS USER JWT") {
+		remote.Credentials = path
+		return nil
+	}
+	kp, err := nkeys.ParseDecoratedNKey(data)
+	if err != nil {
+		return fmt.Errorf("leaf credentials %s: neither a .creds file nor an nkey seed: %w", path, err)
+	}
+	seed, err := kp.Seed()
+	if err != nil {
+		return fmt.Errorf("leaf credentials %s: %w", path, err)
+	}
+	remote.Nkey = string(seed)
+	return nil
 }

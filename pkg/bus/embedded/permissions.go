@@ -25,10 +25,20 @@ var publishTopics = map[string][]string{
 // hubDomain, when the server is a leaf node, is the hub's JetStream domain,
 // where the gateway keeps the mirror of this node's stream.
 func Permissions(user, node, hubDomain string) (*server.Permissions, error) {
+	return permissions(user, node, hubDomain, bus.InboxPrefix(user))
+}
+
+// ClusterPermissions is what user of node may do on an external cluster
+// that many nodes share (deploy/config/nats-cluster.conf spells them out).
+func ClusterPermissions(user, node string) (*server.Permissions, error) {
+	return permissions(user, node, "", bus.ExternalInboxPrefix(node, user))
+}
+
+func permissions(user, node, hubDomain, inbox string) (*server.Permissions, error) {
 	stream := events.NodeStream(node)
 	api := func(format string, a ...any) string { return "$JS.API." + fmt.Sprintf(format, a...) }
 	pub := []string{api("STREAM.INFO.%s", stream)}
-	sub := []string{bus.InboxPrefix(user) + ".>"}
+	sub := []string{inbox + ".>"}
 	consume := []string{
 		api("CONSUMER.CREATE.%s.>", stream),
 		api("CONSUMER.DURABLE.CREATE.%s.>", stream),

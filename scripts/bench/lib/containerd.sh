@@ -5,7 +5,10 @@
 #   CONTAINERD_BIN   containerd binary (default /usr/bin/containerd, Debian's 1.6.20)
 #   CONTAINERD_SHIM_DIR  directory holding its containerd-shim-runc-v2 (default: the binary's)
 #
-# After start_containerd: $CTRD_SOCK, $CTRD_ROOT. After start_berth: $BERTH_SOCK.
+# start_containerd [BIN [NAME]] starts BIN (default CONTAINERD_BIN) in a
+# directory of its own; several can run side by side under different names.
+# After it: $CTRD_SOCK, $CTRD_ROOT of the last one started. After
+# start_berth: $BERTH_SOCK.
 # Both are stopped and their directories removed on exit.
 
 CONTAINERD_BIN=${CONTAINERD_BIN:-/usr/bin/containerd}
@@ -24,7 +27,7 @@ bench_cleanup() {
   # Shims and containers left by either runtime.
   pkill -KILL -f "$bench_tmp" 2>/dev/null || true
   # containerd's shims keep runc state outside its state dir, per namespace.
-  for root in "$bench_tmp"/ctrd/state/runc/* "$bench_tmp"/berth/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
+  for root in "$bench_tmp"/ctrd*/state/runc/* "$bench_tmp"/berth/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
     [[ -d $root ]] || continue
     for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" 2>/dev/null || true; done
   done
@@ -34,8 +37,8 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 start_containerd() {
-  local dir=$bench_tmp/ctrd shimdir
-  shimdir=${CONTAINERD_SHIM_DIR:-$(dirname "$(readlink -f "$CONTAINERD_BIN")")}
+  local bin=${1:-$CONTAINERD_BIN} dir=$bench_tmp/${2:-ctrd} shimdir
+  shimdir=${CONTAINERD_SHIM_DIR:-$(dirname "$(readlink -f "$bin")")}
   mkdir -p "$dir"
   cat > "$dir/config.toml" <<TOML
 version = 2
@@ -52,7 +55,7 @@ state = "$dir/state"
 [metrics]
   address = ""
 TOML
-  PATH=$shimdir:$PATH "$CONTAINERD_BIN" --config "$dir/config.toml" >"$dir/log" 2>&1 &
+  PATH=$shimdir:$PATH "$bin" --config "$dir/config.toml" >"$dir/log" 2>&1 &
   bench_pids+=($!)
   CTRD_SOCK=$dir/containerd.sock CTRD_ROOT=$dir/root
   for _ in $(seq 200); do [[ -S $CTRD_SOCK ]] && return 0; sleep 0.05; done
@@ -67,6 +70,9 @@ start_berth() {
   BERTH_SOCK=$dir/state/berth.sock
   for p in "$dir"/state/pids/*.pid; do bench_pids+=("$(cat "$p")"); done
 }
+
+# median prints the median of its arguments.
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print int((v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 # ratio A B prints A/B with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f\n", a / b }'; }

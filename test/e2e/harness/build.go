@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -65,7 +66,11 @@ func Binaries(t testing.TB) string {
 			buildErr = err
 			return
 		}
-		args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", binDir + "/"}
+		ldflags := "-s -w"
+		if rev := Revision(root); rev != "" {
+			ldflags += " -X main.revision=" + rev
+		}
+		args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", binDir + "/"}
 		for _, pkg := range binaries {
 			if _, err := os.Stat(filepath.Join(root, pkg)); err == nil {
 				args = append(args, pkg)
@@ -82,6 +87,21 @@ func Binaries(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return binDir
+}
+
+// Revision is the revision make build stamps into the binaries: the commit
+// checked out in root, with ".m" when the tree has changes; empty outside a
+// git checkout.
+func Revision(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	rev := strings.TrimSpace(string(out))
+	if exec.Command("git", "-C", root, "diff", "--no-ext-diff", "--quiet", "HEAD", "--").Run() != nil {
+		rev += ".m"
+	}
+	return rev
 }
 
 // Has reports whether a binary was built (a daemon may not exist yet).

@@ -71,10 +71,12 @@ func (s *Stack) logPath(name string) string { return filepath.Join(s.Root, "logs
 // StartDaemon starts one daemon and waits for its health service.
 func (s *Stack) StartDaemon(t testing.TB, name string) {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(s.logPath(name)), 0o755); err != nil {
+	// The logs are root's alone, as scripts/up keeps them; creating them
+	// also creates the root, with the daemons' mode for it.
+	if err := os.MkdirAll(filepath.Dir(s.logPath(name)), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	logf, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(s.logPath(name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,7 @@ func newExportCmd(g *globals) *cobra.Command {
 	var output string
 	c := &cobra.Command{
 		Use:   "export [flags] [FILE.tar] IMAGE...",
-		Short: "Export images as an OCI layout tar (-o FILE, or a first argument ending in .tar)",
+		Short: "Export images as an OCI layout tar (-o FILE, or FILE before the images)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if output == "" && len(args) > 1 {
@@ -88,14 +88,7 @@ func newExportCmd(g *globals) *cobra.Command {
 			if output == "" {
 				return usageError{fmt.Errorf("export needs a file: -o FILE.tar (or - for stdout)")}
 			}
-			names := make([]string, len(args))
-			for i, a := range args {
-				names[i] = a
-				if _, err := os.Stat(a); err == nil {
-					return usageError{fmt.Errorf("%s is a file: give the output file first or with -o", a)}
-				}
-			}
-			return export(c, g, output, names)
+			return export(c, g, output, args)
 		},
 	}
 	c.Flags().StringVarP(&output, "output", "o", "", "file to write (- for stdout)")

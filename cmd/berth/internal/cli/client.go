@@ -53,7 +53,8 @@ func (g *globals) connect(ctx context.Context) (*containerd.Client, context.Cont
 		return nil, nil, err
 	}
 	g.debugf("connecting to %s, namespace %s", g.address, g.namespace)
-	c, err := containerd.New(g.address, containerd.WithDefaultNamespace(g.namespace), containerd.WithTimeout(5*time.Second))
+	c, err := containerd.New(g.address, containerd.WithDefaultNamespace(g.namespace), containerd.WithTimeout(5*time.Second),
+		containerd.WithExtraDialOpts(g.traceCalls()))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -69,7 +70,7 @@ func (g *globals) dialBerth(ctx context.Context) (*grpc.ClientConn, context.Cont
 	if err := g.checkSocket(); err != nil {
 		return nil, nil, err
 	}
-	cc, err := grpcclient.Dial(g.address)
+	cc, err := grpcclient.Dial(g.address, g.traceCalls()...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -82,3 +83,22 @@ func (g *globals) stateDir() string { return filepath.Dir(g.address) }
 
 // rootDir is the node's BERTH_ROOT, where the CLI keeps container logs.
 func rootDir() string { return envOr("BERTH_ROOT", "/var/lib/berth") }
+
+// traceCalls prints every call with --debug.
+func (g *globals) traceCalls() []grpc.DialOption {
+	if !g.debug {
+		return nil
+	}
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			start := time.Now()
+			err := invoker(ctx, method, req, reply, cc, opts...)
+			g.debugf("%s %v err=%v", method, time.Since(start).Round(time.Microsecond), err)
+			return err
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			g.debugf("%s (stream)", method)
+			return streamer(ctx, desc, cc, method, opts...)
+		}),
+	}
+}

@@ -21,3 +21,57 @@ func newCompletion(root *cobra.Command) *cobra.Command {
 		},
 	}
 }
+
+// completeContainers offers the namespace's container names (running ones
+// only when running is set), for shell completion.
+func completeContainers(g *globals, running bool) cobra.CompletionFunc {
+	return func(c *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
+		client, ctx, err := g.connect(c.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer client.Close()
+		cs, err := client.Containers(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, ct := range cs {
+			if !running || hasTask(ctx, ct) {
+				names = append(names, ct.ID())
+			}
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// completeImages offers the namespace's image names.
+func completeImages(g *globals) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+		client, ctx, err := g.connect(c.Context())
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		defer client.Close()
+		imgs, err := client.ImageService().List(ctx)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		var names []string
+		for _, i := range imgs {
+			names = append(names, i.Name)
+		}
+		return names, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// firstArgOnly completes only the first argument (run's image, exec's
+// container); what follows is a command line inside the container.
+func firstArgOnly(f cobra.CompletionFunc) cobra.CompletionFunc {
+	return func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveDefault
+		}
+		return f(c, args, toComplete)
+	}
+}

@@ -90,3 +90,17 @@ func exitCode(err error) int {
 	}
 	return exitBerth
 }
+
+// problem is an error berth explains itself: its message is for a person
+// and stands alone, while errors.Is still finds the errdefs kind.
+type problemError struct {
+	msg  string
+	kind error
+}
+
+func (e problemError) Error() string { return e.msg }
+func (e problemError) Unwrap() error { return e.kind }
+
+func problem(kind error, format string, args ...any) error {
+	return problemError{msg: fmt.Sprintf(format, args...), kind: kind}
+}

@@ -41,3 +41,10 @@ func TestExplainDaemonDown(t *testing.T) {
 		t.Errorf("not running: %q", msg)
 	}
 }
+
+func TestProblemKeepsItsKind(t *testing.T) {
+	err := fmt.Errorf("rm: %w", problem(errdefs.ErrFailedPrecondition, "container %s is running", "x"))
+	if !errdefs.IsFailedPrecondition(err) || explain(err) != "rm: container x is running" {
+		t.Fatalf("%v", err)
+	}
+}

@@ -34,7 +34,7 @@ func newExec(g *globals) *cobra.Command {
 			}
 			task, err := ct.Task(ctx, nil)
 			if errdefs.IsNotFound(err) {
-				return fmt.Errorf("container %s is not running: start it first (berth start %s): %w", ct.ID(), ct.ID(), errdefs.ErrFailedPrecondition)
+				return problem(errdefs.ErrFailedPrecondition, "container %s is not running: start it first (berth start %s)", ct.ID(), ct.ID())
 			}
 			if err != nil {
 				return err
@@ -144,7 +144,7 @@ func lookupID(file, name string, passwd bool) (uint32, uint32, error) {
 		}
 		return uint32(id), uint32(gid), nil
 	}
-	return 0, 0, fmt.Errorf("no %q in the container's %s: %w", name, filepath.Base(file), errdefs.ErrNotFound)
+	return 0, 0, problem(errdefs.ErrNotFound, "no %q in the container's %s", name, filepath.Base(file))
 }
 
 var _ process = (containerd.Process)(nil)

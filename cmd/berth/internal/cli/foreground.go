@@ -74,6 +74,8 @@ type stdio struct {
 	creator cio.Creator
 	con     console.Console
 	closer  *stdinCloser
+	// started is called once the process runs.
+	started func()
 }
 
 func newStdio(g *globals, tty, interactive bool) (*stdio, error) {
@@ -131,6 +133,9 @@ func (s *stdio) attach(ctx context.Context, p process) (int, error) {
 	if err := p.Start(ctx); err != nil {
 		return 0, startFailure{err}
 	}
+	if s.started != nil {
+		s.started()
+	}
 	stop := s.forward(ctx, p)
 	defer stop()
 	st := <-statusC
@@ -176,6 +181,7 @@ func runForeground(ctx context.Context, g *globals, container containerd.Contain
 	if err != nil {
 		return 0, startFailure{err}
 	}
+	s.started = func() { recordStart(ctx, container) }
 	code, err := s.attach(ctx, task)
 	if _, derr := task.Delete(ctx); derr != nil && err == nil && !errors.Is(derr, context.Canceled) {
 		g.debugf("delete task: %v", derr)
@@ -184,6 +190,11 @@ func runForeground(ctx context.Context, g *globals, container containerd.Contain
 		recordExit(ctx, container, code, time.Now())
 	}
 	return code, err
+}
+
+// recordStart keeps when a container's process started, for ps's "Up".
+func recordStart(ctx context.Context, container containerd.Container) {
+	container.SetLabels(ctx, map[string]string{labelStarted: time.Now().UTC().Format(time.RFC3339Nano)})
 }
 
 // recordExit keeps a finished container's exit on its labels, for ps and

@@ -56,7 +56,7 @@ func imageNotFound(ctx context.Context, client *containerd.Client, ref string) e
 	} else {
 		msg += fmt.Sprintf("; pull it first with `berth pull %s` (names are fully qualified: %s)", ref, normalize(ref))
 	}
-	return fmt.Errorf("%s: %w", msg, errdefs.ErrNotFound)
+	return problem(errdefs.ErrNotFound, "%s", msg) // msg already says what to do
 }
 
 // pullError adds what to try to a failed pull.

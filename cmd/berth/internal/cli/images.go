@@ -75,7 +75,10 @@ func newImagesLs(g *globals) *cobra.Command {
 			sort.Slice(imgs, func(i, j int) bool { return imgs[i].Name < imgs[j].Name })
 			rows := make([]imageRow, 0, len(imgs))
 			for _, i := range imgs {
-				size, _ := containerd.NewImage(client, i).Size(ctx)
+				var size int64
+				if !out.quiet || out.format == "json" {
+					size, _ = containerd.NewImage(client, i).Size(ctx)
+				}
 				repo, tag := splitName(i.Name)
 				rows = append(rows, imageRow{Name: i.Name, Repository: repo, Tag: tag, Digest: i.Target.Digest.String(),
 					ID: shortDigest(i.Target.Digest.String()), CreatedAt: i.CreatedAt, Size: size})
@@ -143,8 +146,7 @@ func removeImage(ctx context.Context, client *containerd.Client, ref string, for
 			return err
 		}
 		if len(users) > 0 {
-			return fmt.Errorf("image %s is used by container %s: remove the container first (berth rm) or use --force: %w",
-				img.Name(), strings.Join(users, ", "), errdefs.ErrFailedPrecondition)
+			return problem(errdefs.ErrFailedPrecondition, "image %s is used by container %s: remove the container first (berth rm) or use --force", img.Name(), strings.Join(users, ", "))
 		}
 	}
 	return client.ImageService().Delete(ctx, img.Name(), images.SynchronousDelete())

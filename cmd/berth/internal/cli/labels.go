@@ -7,9 +7,11 @@ const (
 	labelRestart  = "berth.dev/restart"
 	labelNet      = "berth.dev/net"
 	labelNetns    = "berth.dev/netns"
+	labelCNIConf  = "berth.dev/cni-conflist"
 	labelPorts    = "berth.dev/ports"
 	labelIP       = "berth.dev/ip"
 	labelExitCode = "berth.dev/exit-code"
 	labelExitedAt = "berth.dev/exited-at"
+	labelStarted  = "berth.dev/started-at"
 	labelTTY      = "berth.dev/tty"
 )

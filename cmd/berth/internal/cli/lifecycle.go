@@ -169,7 +169,7 @@ func newKill(g *globals) *cobra.Command {
 			return eachContainer(c, g, args, func(ctx context.Context, _ *containerd.Client, ct containerd.Container) error {
 				task, err := ct.Task(ctx, nil)
 				if errdefs.IsNotFound(err) {
-					return fmt.Errorf("container %s is not running: %w", ct.ID(), errdefs.ErrFailedPrecondition)
+					return problem(errdefs.ErrFailedPrecondition, "container %s is not running", ct.ID())
 				}
 				if err != nil {
 					return err
@@ -212,7 +212,7 @@ func removeContainer(ctx context.Context, g *globals, _ *containerd.Client, ct c
 			return err
 		}
 		if st.Status != containerd.Stopped && !force {
-			return fmt.Errorf("container %s is running: stop it first (berth stop %s) or use rm -f: %w", ct.ID(), ct.ID(), errdefs.ErrFailedPrecondition)
+			return problem(errdefs.ErrFailedPrecondition, "container %s is running: stop it first (berth stop %s) or use rm -f", ct.ID(), ct.ID())
 		}
 		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return err

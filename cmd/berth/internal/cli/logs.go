@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -40,13 +39,13 @@ Foreground runs print their output directly and keep no log.`,
 			}
 			path := labels[labelLogPath]
 			if path == "" {
-				return fmt.Errorf("container %s keeps no log: it was run in the foreground (use berth run -d for a log): %w", ct.ID(), errdefs.ErrNotFound)
+				return problem(errdefs.ErrNotFound, "container %s keeps no log: it ran in the foreground (berth run -d keeps one) or the node cannot record logs", ct.ID())
 			}
 			opts := crilog.Options{Tail: tail, Timestamps: timestamps, Stdout: g.stdout, Stderr: g.stderr, Follow: follow,
 				Done: func() bool { return !running(ctx, ct) }}
 			err = crilog.Copy(ctx, path, opts)
 			if errors.Is(err, os.ErrNotExist) {
-				return fmt.Errorf("container %s has no log yet at %s: %w", ct.ID(), path, errdefs.ErrNotFound)
+				return problem(errdefs.ErrNotFound, "container %s has no log yet at %s", ct.ID(), path)
 			}
 			return err
 		},

@@ -19,6 +19,7 @@ type netState struct {
 	netns string
 	ports []gocni.PortMapping
 	id    string // the CNI container id: namespace-id
+	conf  string // the conflist attached with
 	cni   network.CNI
 }
 
@@ -49,17 +50,24 @@ func setupNetwork(ctx context.Context, g *globals, f *runFlags, id string, label
 	case "":
 		return nil, invalid("--net is empty")
 	}
+	conf, err := n.cni.Conflist(n.mode)
+	if err != nil {
+		return nil, err
+	}
+	n.conf = conf
 	n.netns = netnsPath(g, id)
 	if err := network.NewNetns(n.netns); err != nil {
 		return nil, err
 	}
-	g.debugf("CNI ADD %s for %s in %s (conf %s)", n.mode, id, n.netns, n.cni.ConfDir)
-	ip, err := n.cni.Attach(ctx, n.mode, n.id, n.netns, n.ports)
+	g.debugf("CNI ADD %s for %s in %s (%s)", n.mode, id, n.netns, conf)
+	ip, err := n.cni.Attach(ctx, conf, n.id, n.netns, n.ports)
 	if err != nil {
-		network.RemoveNetns(n.netns)
+		// A plugin that failed half way may hold an address or rules.
+		n.teardown(ctx)
 		return nil, err
 	}
 	labels[labelNetns] = n.netns
+	labels[labelCNIConf] = conf
 	labels[labelIP] = ip
 	if len(n.ports) > 0 {
 		data, _ := json.Marshal(n.ports)
@@ -83,7 +91,7 @@ func (n *netState) teardown(ctx context.Context) error {
 	if n == nil || n.netns == "" {
 		return nil
 	}
-	err := n.cni.Detach(ctx, n.mode, n.id, n.netns, n.ports)
+	err := n.cni.Detach(ctx, n.conf, n.id, n.netns, n.ports)
 	if rerr := network.RemoveNetns(n.netns); err == nil {
 		err = rerr
 	}
@@ -92,7 +100,7 @@ func (n *netState) teardown(ctx context.Context) error {
 
 // netFromLabels recovers what setupNetwork recorded on a container.
 func netFromLabels(g *globals, id string, labels map[string]string) (*netState, error) {
-	n := &netState{mode: labels[labelNet], netns: labels[labelNetns], id: g.namespace + "-" + id, cni: network.FromEnv()}
+	n := &netState{mode: labels[labelNet], netns: labels[labelNetns], conf: labels[labelCNIConf], id: g.namespace + "-" + id, cni: network.FromEnv()}
 	if p := labels[labelPorts]; p != "" {
 		if err := json.Unmarshal([]byte(p), &n.ports); err != nil {
 			return nil, fmt.Errorf("label %s: %w", labelPorts, err)

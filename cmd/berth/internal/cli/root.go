@@ -11,8 +11,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time (-ldflags -X); "dev" otherwise.
-var Version = "dev"
+// Version and Revision are the client's, set by main from what the build
+// stamped; "dev" when nothing was.
+var (
+	Version  = "dev"
+	Revision string
+)
 
 // globals are the flags every command shares.
 type globals struct {
@@ -75,6 +79,7 @@ It talks to the node socket (--address, $BERTH_ADDRESS).`,
 		root.AddCommand(c)
 	}
 	root.AddCommand(newCompletion(root))
+	setCompletions(root, g)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w\nSee '%s --help'.", err, c.CommandPath())}
 	})
@@ -85,5 +90,30 @@ It talks to the node socket (--address, $BERTH_ADDRESS).`,
 func (g *globals) debugf(format string, args ...any) {
 	if g.debug {
 		fmt.Fprintf(g.stderr, "debug: "+format+"\n", args...)
+	}
+}
+
+// setCompletions gives each command that takes names the right candidates.
+func setCompletions(root *cobra.Command, g *globals) {
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "run":
+			c.ValidArgsFunction = firstArgOnly(completeImages(g))
+		case "exec":
+			c.ValidArgsFunction = firstArgOnly(completeContainers(g, true))
+		case "logs", "top", "stop", "kill", "stats":
+			c.ValidArgsFunction = completeContainers(g, c.Name() != "logs")
+		case "start", "rm", "inspect":
+			c.ValidArgsFunction = completeContainers(g, false)
+		case "images":
+			for _, sub := range c.Commands() {
+				switch sub.Name() {
+				case "rm", "tag", "inspect", "export":
+					sub.ValidArgsFunction = completeImages(g)
+				}
+			}
+		case "export":
+			c.ValidArgsFunction = completeImages(g)
+		}
 	}
 }

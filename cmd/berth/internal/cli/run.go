@@ -73,8 +73,7 @@ func run(c *cobra.Command, g *globals, f *runFlags, ref string, args []string) e
 		id = randomID()[:12]
 	}
 	if _, err := client.LoadContainer(ctx, id); err == nil {
-		return fmt.Errorf("the container name %q is already in use in namespace %q: remove that container (berth rm -f %s) or choose another --name: %w",
-			id, g.namespace, id, errdefs.ErrAlreadyExists)
+		return problem(errdefs.ErrAlreadyExists, "the container name %q is already in use in namespace %q: remove that container (berth rm -f %s) or choose another --name", id, g.namespace, id)
 	}
 	img, err := getImage(ctx, client, ref)
 	if err != nil {
@@ -168,6 +167,9 @@ func startDetached(ctx context.Context, g *globals, container containerd.Contain
 	if err != nil && strings.Contains(err.Error(), "crilog:") {
 		// A taskd without crilog:// support: run without a log.
 		fmt.Fprintf(g.stderr, "berth: warning: this node does not record container logs (crilog:// unsupported); output is discarded\n")
+		if _, lerr := container.SetLabels(ctx, map[string]string{labelLogPath: ""}); lerr != nil {
+			return lerr
+		}
 		task, err = container.NewTask(ctx, cio.NullIO)
 	}
 	if err != nil {
@@ -177,5 +179,6 @@ func startDetached(ctx context.Context, g *globals, container containerd.Contain
 		task.Delete(ctx, containerd.WithProcessKill)
 		return startFailure{err}
 	}
+	recordStart(ctx, container)
 	return nil
 }

@@ -14,10 +14,11 @@ import (
 
 // state is what ps and inspect say about a container's process.
 type state struct {
-	Status   string    `json:"status"` // created, running, paused, exited
-	Pid      uint32    `json:"pid,omitempty"`
-	ExitCode int       `json:"exitCode"`
-	ExitedAt time.Time `json:"exitedAt,omitzero"`
+	Status    string    `json:"status"` // created, running, paused, exited
+	Pid       uint32    `json:"pid,omitempty"`
+	StartedAt time.Time `json:"startedAt,omitzero"`
+	ExitCode  int       `json:"exitCode"`
+	ExitedAt  time.Time `json:"exitedAt,omitzero"`
 }
 
 func stateOf(ctx context.Context, c containerd.Container, labels map[string]string) (state, error) {
@@ -39,6 +40,7 @@ func stateOf(ctx context.Context, c containerd.Container, labels map[string]stri
 		return state{}, err
 	}
 	st := state{Status: string(s.Status), Pid: task.Pid()}
+	st.StartedAt, _ = time.Parse(time.RFC3339Nano, labels[labelStarted])
 	if s.Status == containerd.Stopped {
 		st.Status, st.Pid, st.ExitCode, st.ExitedAt = "exited", 0, int(s.ExitStatus), s.ExitTime
 	}
@@ -49,7 +51,11 @@ func stateOf(ctx context.Context, c containerd.Container, labels map[string]stri
 func (s state) describe(created, now time.Time) string {
 	switch s.Status {
 	case "running":
-		return "Up " + format.Duration(now.Sub(created))
+		since := s.StartedAt
+		if since.IsZero() {
+			since = created
+		}
+		return "Up " + format.Duration(now.Sub(since))
 	case "exited":
 		if s.ExitedAt.IsZero() {
 			return fmt.Sprintf("Exited (%d)", s.ExitCode)
@@ -65,7 +71,7 @@ func (s state) describe(created, now time.Time) string {
 func loadContainer(ctx context.Context, client *containerd.Client, id string) (containerd.Container, error) {
 	c, err := client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("no container %q in namespace %q (berth ps -a lists them): %w", id, namespaceOf(ctx), errdefs.ErrNotFound)
+		return nil, problem(errdefs.ErrNotFound, "no container %q in namespace %q (berth ps -a lists them)", id, namespaceOf(ctx))
 	}
 	return c, err
 }

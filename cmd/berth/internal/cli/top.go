@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -29,7 +28,7 @@ func newTop(g *globals) *cobra.Command {
 			}
 			task, err := ct.Task(ctx, nil)
 			if errdefs.IsNotFound(err) {
-				return fmt.Errorf("container %s is not running: %w", ct.ID(), errdefs.ErrFailedPrecondition)
+				return problem(errdefs.ErrFailedPrecondition, "container %s is not running", ct.ID())
 			}
 			if err != nil {
 				return err

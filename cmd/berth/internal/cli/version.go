@@ -25,7 +25,7 @@ func newVersion(g *globals) *cobra.Command {
 			v := struct {
 				Client side  `json:"client"`
 				Server *side `json:"server,omitempty"`
-			}{Client: side{Version: Version, Go: runtime.Version()}}
+			}{Client: side{Version: Version, Revision: Revision, Go: runtime.Version()}}
 			client, ctx, err := g.connect(c.Context())
 			if err == nil {
 				defer client.Close()
@@ -38,7 +38,7 @@ func newVersion(g *globals) *cobra.Command {
 			if out.format == "json" {
 				format.JSON(g.stdout, v)
 			} else {
-				fmt.Fprintf(g.stdout, "Client:\n  Version: %s\n  Go:      %s\n", v.Client.Version, v.Client.Go)
+				fmt.Fprintf(g.stdout, "Client:\n  Version:  %s\n  Revision: %s\n  Go:       %s\n", v.Client.Version, v.Client.Revision, v.Client.Go)
 				if v.Server != nil {
 					fmt.Fprintf(g.stdout, "Server (%s):\n  Version:  %s\n  Revision: %s\n", g.address, v.Server.Version, v.Server.Revision)
 				}

@@ -86,11 +86,11 @@ func (c CNI) conflist(network string) (string, error) {
 	return path, nil
 }
 
-func (c CNI) load(network string) (gocni.CNI, error) {
-	path, err := c.conflist(network)
-	if err != nil {
-		return nil, err
-	}
+// Conflist returns the file defining network, writing the default bridge
+// when it is BridgeNetwork and missing.
+func (c CNI) Conflist(network string) (string, error) { return c.conflist(network) }
+
+func (c CNI) load(path string) (gocni.CNI, error) {
 	l, err := gocni.New(gocni.WithPluginConfDir(c.ConfDir), gocni.WithPluginDir(c.BinDirs), gocni.WithInterfacePrefix("eth"))
 	if err != nil {
 		return nil, err
@@ -101,16 +101,16 @@ func (c CNI) load(network string) (gocni.CNI, error) {
 	return l, nil
 }
 
-// Attach runs CNI ADD for the container id in the namespace at netns and
-// returns the container's address on network.
-func (c CNI) Attach(ctx context.Context, network, id, netns string, ports []gocni.PortMapping) (string, error) {
-	l, err := c.load(network)
+// Attach runs CNI ADD, with the conflist at conf, for the container id in
+// the namespace at netns and returns the container's address.
+func (c CNI) Attach(ctx context.Context, conf, id, netns string, ports []gocni.PortMapping) (string, error) {
+	l, err := c.load(conf)
 	if err != nil {
 		return "", err
 	}
 	res, err := l.Setup(ctx, id, netns, gocni.WithCapabilityPortMap(ports))
 	if err != nil {
-		return "", fmt.Errorf("CNI %s: %w (plugins looked up in %s)", network, err, strings.Join(c.BinDirs, ":"))
+		return "", fmt.Errorf("CNI %s: %w (plugins looked up in %s)", conf, err, strings.Join(c.BinDirs, ":"))
 	}
 	for name, iface := range res.Interfaces {
 		if name == "lo" {
@@ -125,9 +125,9 @@ func (c CNI) Attach(ctx context.Context, network, id, netns string, ports []gocn
 	return "", nil
 }
 
-// Detach runs CNI DEL with the mappings given at Attach.
-func (c CNI) Detach(ctx context.Context, network, id, netns string, ports []gocni.PortMapping) error {
-	l, err := c.load(network)
+// Detach runs CNI DEL with the conflist and mappings given at Attach.
+func (c CNI) Detach(ctx context.Context, conf, id, netns string, ports []gocni.PortMapping) error {
+	l, err := c.load(conf)
 	if err != nil {
 		return err
 	}

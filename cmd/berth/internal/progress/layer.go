@@ -7,8 +7,7 @@ import (
 	imagesv1 "berth.dev/proto/berth/images/v1"
 )
 
-// The states a person sees. imaged's finer states fold into them:
-// downloaded waits for its unpack, unpacked and exists are done.
+// The states a person sees.
 const (
 	Waiting     = "waiting"
 	Downloading = "downloading"
@@ -17,18 +16,28 @@ const (
 	Done        = "done"
 )
 
-// State maps imaged's layer state to the one shown.
-func State(server string) string {
+// display folds imaged's layer state and byte count into the one shown.
+// imaged may unpack a layer while it still downloads (the unpack reads the
+// download as it streams), so a layer is shown downloading until its bytes
+// are all there; a streamed layer whose download then completes is still
+// being unpacked, not merely downloaded.
+func display(server string, offset, size int64, wasUnpacking bool) string {
 	switch server {
 	case "unpacked", "exists":
 		return Done
-	case "downloading", "downloaded", "unpacking", "waiting":
-		return server
-	case "":
+	case "", Waiting:
 		return Waiting
-	default:
-		return server
 	}
+	if size > 0 && offset < size {
+		return Downloading
+	}
+	switch {
+	case server == Unpacking, server == Downloaded && wasUnpacking:
+		return Unpacking
+	case server == Downloaded:
+		return Downloaded
+	}
+	return server
 }
 
 // layer is what the renderers remember of one layer between updates.
@@ -43,6 +52,8 @@ type layer struct {
 	lastOffset int64
 	// bucket is the last tenth of the download reported by Plain.
 	bucket int
+	// unpacking is set once imaged said it unpacks the layer.
+	unpacking bool
 }
 
 // Short is the 12 hex digits people recognise a layer by.
@@ -59,7 +70,7 @@ func Short(digest string) string {
 
 // percent of the layer downloaded; done layers are at 100.
 func (l *layer) percent() int {
-	if l.state == Done || l.state == Unpacking || l.state == Downloaded {
+	if l.state == Done {
 		return 100
 	}
 	if l.size <= 0 {
@@ -90,7 +101,8 @@ func (t *tracker) update(p *imagesv1.PullProgress, now time.Time, final bool) []
 			t.layers[lp.Digest] = l
 			t.order = append(t.order, lp.Digest)
 		}
-		state := State(lp.State)
+		l.unpacking = l.unpacking || lp.State == Unpacking
+		state := display(lp.State, lp.Offset, lp.Size, l.unpacking)
 		if final && p.Status == "done" {
 			state = Done
 		}

@@ -63,3 +63,31 @@ func TestBarsRedrawInPlace(t *testing.T) {
 		t.Errorf("last block: %q", last)
 	}
 }
+
+// TestStreamedUnpackShowsDownloadingUntilTheBytesAreIn follows imaged's
+// streamed unpack: "unpacking" from the start of the download, then
+// "downloaded" while the apply finishes, then "unpacked".
+func TestStreamedUnpackShowsDownloadingUntilTheBytesAreIn(t *testing.T) {
+	var b bytes.Buffer
+	r := NewPlain(&b)
+	now := time.Unix(0, 0)
+	d := strings.Repeat("d", 64)
+	r.Update(snap("downloading", lp(d, 1000, 0, "waiting")), now)
+	r.Update(snap("downloading", lp(d, 1000, 300, "unpacking")), now)
+	r.Update(snap("downloading", lp(d, 1000, 700, "unpacking")), now)
+	r.Update(snap("downloading", lp(d, 1000, 1000, "unpacking")), now)
+	r.Update(snap("downloading", lp(d, 1000, 1000, "downloaded")), now)
+	r.Finish(snap("done", lp(d, 1000, 1000, "unpacked")), now)
+	want := []string{
+		"dddddddddddd: waiting       0% 0B/1kB",
+		"dddddddddddd: downloading  30% 300B/1kB",
+		"dddddddddddd: downloading  70% 700B/1kB",
+		"dddddddddddd: unpacking   100% 1kB/1kB",
+		"dddddddddddd: done        100% 1kB/1kB",
+		"r/x:1: done 100% 1kB/1kB",
+	}
+	got := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if strings.Join(got, "\n") != "r/x:1: downloading\n"+strings.Join(want, "\n") {
+		t.Fatalf("got:\n%s", b.String())
+	}
+}

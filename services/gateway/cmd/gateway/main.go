@@ -33,8 +33,12 @@ type Config struct {
 	Stream       streaming.Config
 }
 
-// release is set at build time with -ldflags "-X main.release=...".
-var release = "0.1.0"
+// release and revision are set at build time with -ldflags
+// "-X main.release=... -X main.revision=..." (make build does).
+var (
+	release  = "0.1.0"
+	revision = ""
+)
 
 func main() {
 	var cfg Config
@@ -95,7 +99,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
 	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
-	(&server.Version{Release: release, Revision: revision()}).Register(srv)
+	(&server.Version{Release: release, Revision: buildRevision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)
 	(&server.Sandboxes{Store: sandbox.New(d.DB), PodNamespace: cri.Namespace, Pods: runtime.SandboxRecords}).Register(srv)
@@ -155,7 +159,11 @@ func ownPlugins() []*adminv1.Plugin {
 	}
 }
 
-func revision() string {
+// buildRevision is the stamped revision, else Go's VCS stamp, else unknown.
+func buildRevision() string {
+	if revision != "" {
+		return revision
+	}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,11 @@ type CRIConfig struct {
 // runtimeService builds the CRI RuntimeService over the daemons' clients.
 // It returns a function closing the clients.
 func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxImage string) (*cri.RuntimeService, func(), error) {
+	switch cfg.CgroupDriver {
+	case "", "auto", "systemd", "cgroupfs":
+	default:
+		return nil, nil, fmt.Errorf("BERTH_CGROUP_DRIVER %q: want auto, systemd or cgroupfs", cfg.CgroupDriver)
+	}
 	tasks, err := taskdclient.Dial(c.Socket("taskd"))
 	if err != nil {
 		return nil, nil, err
@@ -65,6 +71,7 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxIma
 		SandboxImage:  strings.TrimSpace(sandboxImage),
 		PauseBinary:   pause,
 		SystemdCgroup: cri.DetectSystemdCgroup(cfg.CgroupDriver),
+		Node:          d.Node,
 		Release:       release,
 	}, store.New(d.DB), tasks, snaps, content, network)
 	return rs, closeAll, nil

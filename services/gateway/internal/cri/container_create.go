@@ -88,6 +88,7 @@ func (s *RuntimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 	if err != nil {
 		return nil, err
 	}
+	c.UID, c.GID, c.Groups = sp.Process.User.UID, sp.Process.User.GID, sp.Process.User.AdditionalGids
 	if err := s.Store.AddContainer(c); err != nil {
 		return nil, err
 	}
@@ -98,7 +99,7 @@ func (s *RuntimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 	}()
 	err = s.Tasks.CreateContainer(dctx, &containersapi.Container{
 		ID: c.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: c.ID,
-		Runtime: &containersapi.Container_Runtime{Name: runcRuntime},
+		Runtime: s.runtime(),
 		Labels: map[string]string{labelKind: kindContainer, "io.kubernetes.container.name": md.GetName(),
 			"io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
 	})

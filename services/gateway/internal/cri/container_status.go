@@ -58,7 +58,7 @@ func (s *RuntimeService) containerStatus(c *store.Container) *runtimeapi.Contain
 		FinishedAt: unixNano(c.FinishedAt, c.FinishedAt.IsZero()), ExitCode: c.ExitCode,
 		Image: &runtimeapi.ImageSpec{Image: image, Annotations: cfg.GetImage().GetAnnotations()}, ImageRef: c.ImageRef, ImageId: c.ImageID,
 		Reason: c.Reason, Message: c.Message, Labels: c.Labels, Annotations: c.Annotations,
-		Mounts: cfg.GetMounts(), LogPath: c.LogPath, User: containerUser(cfg),
+		Mounts: cfg.GetMounts(), LogPath: c.LogPath, User: containerUser(c),
 		Resources: &runtimeapi.ContainerResources{Linux: containerResources(c, cfg)},
 	}
 	if st.ImageRef == "" {
@@ -77,16 +77,11 @@ func containerResources(c *store.Container, cfg *runtimeapi.ContainerConfig) *ru
 	return cfg.GetLinux().GetResources()
 }
 
-// containerUser reports the identity asked for; the image's user is
-// resolved at create time and not recorded apart.
-func containerUser(cfg *runtimeapi.ContainerConfig) *runtimeapi.ContainerUser {
-	sc := cfg.GetLinux().GetSecurityContext()
-	if sc.GetRunAsUser() == nil {
-		return nil
+// containerUser reports the identity the process runs with.
+func containerUser(c *store.Container) *runtimeapi.ContainerUser {
+	groups := make([]int64, 0, len(c.Groups))
+	for _, g := range c.Groups {
+		groups = append(groups, int64(g))
 	}
-	u := &runtimeapi.LinuxContainerUser{Uid: sc.GetRunAsUser().GetValue(), SupplementalGroups: sc.GetSupplementalGroups()}
-	if g := sc.GetRunAsGroup(); g != nil {
-		u.Gid = g.GetValue()
-	}
-	return &runtimeapi.ContainerUser{Linux: u}
+	return &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: int64(c.UID), Gid: int64(c.GID), SupplementalGroups: groups}}
 }

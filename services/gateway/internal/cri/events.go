@@ -78,6 +78,24 @@ func (s *RuntimeService) emitDeleted(ctx context.Context, c *store.Container) {
 	}
 }
 
+// emitSandbox publishes a pod's own lifecycle event (containerd sends the
+// sandbox's under its id as a container event too); a removed pod carries
+// the status it had.
+func (s *RuntimeService) emitSandbox(ctx context.Context, id string, typ runtimeapi.ContainerEventType, last *runtimeapi.PodSandboxStatusResponse) {
+	if !s.events.active() {
+		return
+	}
+	ev := &runtimeapi.ContainerEventResponse{ContainerId: id, ContainerEventType: typ, CreatedAt: time.Now().UnixNano()}
+	st := last
+	if st == nil {
+		st, _ = s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id})
+	}
+	if st != nil {
+		ev.PodSandboxStatus, ev.ContainersStatuses = st.Status, st.ContainersStatuses
+	}
+	s.events.publish(ev)
+}
+
 func (s *RuntimeService) publishEvent(ctx context.Context, c *store.Container, typ runtimeapi.ContainerEventType) {
 	ev := &runtimeapi.ContainerEventResponse{ContainerId: c.ID, ContainerEventType: typ, CreatedAt: time.Now().UnixNano()}
 	if st, err := s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: c.SandboxID}); err == nil {

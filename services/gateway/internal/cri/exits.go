@@ -59,15 +59,19 @@ func (s *RuntimeService) applySandboxExit(ctx context.Context, id string) error 
 	if err := s.deleteTask(ctx, id); err != nil {
 		log.G(ctx).Warn("delete exited pause task", zap.String("id", id), zap.Error(err))
 	}
+	changed := false
 	_, err := s.Store.UpdateSandbox(id, func(rec *store.Sandbox) error {
 		if rec.State == store.SandboxNotReady {
 			return store.ErrUnchanged
 		}
-		rec.State = store.SandboxNotReady
+		changed, rec.State = true, store.SandboxNotReady
 		return nil
 	})
 	if errdefs.IsNotFound(err) {
 		return nil
+	}
+	if changed {
+		s.emitSandbox(ctx, id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, nil)
 	}
 	return err
 }
@@ -142,7 +146,7 @@ func (s *RuntimeService) Reconcile(ctx context.Context) error {
 
 // taskExited asks taskd whether a task has ended.
 func (s *RuntimeService) taskExited(ctx context.Context, id string) (exit, bool, error) {
-	p, err := s.Tasks.GetTask(ctx, id)
+	p, err := s.Tasks.Task(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return exit{code: 255, at: time.Now()}, true, nil
 	}

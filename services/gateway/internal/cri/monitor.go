@@ -62,9 +62,13 @@ func (s *RuntimeService) consume(ctx context.Context, nb *bus.Bus) error {
 	if err != nil {
 		return err
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, events.StreamName, jetstream.ConsumerConfig{
+	node := s.Node
+	if node == "" {
+		node = nb.Node()
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, nb.StreamName(), jetstream.ConsumerConfig{
 		Durable:        consumerName,
-		FilterSubjects: []string{events.Subject(Namespace, events.TopicTaskExit), events.Subject(Namespace, events.TopicTaskOOM)},
+		FilterSubjects: events.SubjectFilters(node, Namespace, events.TopicTaskExit, events.TopicTaskOOM),
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
 		AckWait:        30 * time.Second,

@@ -15,6 +15,9 @@ import (
 // configured one could not be obtained, before trying it again.
 const fallbackFor = 5 * time.Minute
 
+// ensureTimeout bounds pulling the configured pause image.
+const ensureTimeout = time.Minute
+
 type cachedImage struct {
 	mu       sync.Mutex
 	builtin  *Image
@@ -28,7 +31,11 @@ func (s *RuntimeService) sandboxImage(ctx context.Context) (*Image, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if s.SandboxImage != "" && s.SandboxImage != pause.Name && s.Images != nil && time.Since(c.failedAt) > fallbackFor {
-		img, err := s.Images.Ensure(ctx, s.SandboxImage, nil)
+		// Bounded: an unreachable registry must not eat the kubelet's
+		// whole RunPodSandbox deadline.
+		ectx, cancel := context.WithTimeout(ctx, ensureTimeout)
+		img, err := s.Images.Ensure(ectx, s.SandboxImage, nil)
+		cancel()
 		if err == nil {
 			return img, nil
 		}

@@ -40,8 +40,13 @@ func (s *RuntimeService) RemovePodSandbox(ctx context.Context, req *runtimeapi.R
 	if err := removeSandboxFiles(sb.Dir); err != nil {
 		return nil, err
 	}
+	var last *runtimeapi.PodSandboxStatusResponse
+	if s.events.active() {
+		last, _ = s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb.ID})
+	}
 	if err := s.Store.DeleteSandbox(sb.ID); err != nil {
 		return nil, err
 	}
+	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, last)
 	return &runtimeapi.RemovePodSandboxResponse{}, nil
 }

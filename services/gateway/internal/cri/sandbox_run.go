@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/errdefs"
 	gocni "github.com/containerd/go-cni"
+	"github.com/containerd/typeurl/v2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
@@ -61,6 +64,13 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		CgroupParent: cfg.GetLinux().GetCgroupParent(),
 	}
 	sb.Dir = s.sandboxDir(sb.ID)
+	hostNet := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+	if !hostNet {
+		// Known before it exists: a gateway dying half way leaves a record
+		// that StopPodSandbox can still release the namespace and address
+		// of.
+		sb.NetNS = filepath.Join(s.NetNSDir, sb.ID)
+	}
 	// The name is reserved first, so a concurrent duplicate fails at once.
 	if err := s.Store.AddSandbox(sb); err != nil {
 		return nil, err
@@ -88,9 +98,8 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if err := writeSandboxFiles(sb.Dir, cfg); err != nil {
 		return nil, err
 	}
-	hostNet := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
 	if !hostNet {
-		if sb.NetNS, err = netns.New(s.NetNSDir); err != nil {
+		if err := netns.Create(sb.NetNS); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { netns.Remove(sb.NetNS) })
@@ -122,6 +131,8 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if _, err := s.Store.UpdateSandbox(sb.ID, func(rec *store.Sandbox) error { *rec = *sb; return nil }); err != nil {
 		return nil, err
 	}
+	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, nil)
+	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, nil)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: sb.ID}, nil
 }
 
@@ -139,7 +150,7 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 	}
 	err = s.Tasks.CreateContainer(ctx, &containersapi.Container{
 		ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
-		Runtime: &containersapi.Container_Runtime{Name: runcRuntime},
+		Runtime: s.runtime(),
 		Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
 	})
 	if err != nil {
@@ -158,6 +169,17 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 		return 0, fmt.Errorf("start pause task: %w", err)
 	}
 	return pid, nil
+}
+
+// runtime is the taskd runtime of every CRI container: runc, told to use
+// systemd's cgroup driver when pods use it (runc options, as containerd's
+// runc shim takes them).
+func (s *RuntimeService) runtime() *containersapi.Container_Runtime {
+	r := &containersapi.Container_Runtime{Name: runcRuntime}
+	if s.SystemdCgroup {
+		r.Options, _ = typeurl.MarshalAnyToProto(&options.Options{SystemdCgroup: true})
+	}
+	return r
 }
 
 // Labels on taskd containers saying what a CRI object is.

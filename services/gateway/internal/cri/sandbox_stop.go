@@ -55,15 +55,20 @@ func (s *RuntimeService) stopSandbox(ctx context.Context, sb *store.Sandbox) err
 		}
 	}
 	unmountShm(sb.Dir)
+	changed := false
 	_, err = s.Store.UpdateSandbox(sb.ID, func(rec *store.Sandbox) error {
 		if rec.State == store.SandboxNotReady && rec.NetNS == "" {
 			return store.ErrUnchanged
 		}
+		changed = true
 		rec.State, rec.NetNS, rec.Pid = store.SandboxNotReady, "", 0
 		return nil
 	})
 	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("record stopped sandbox: %w", err)
+	}
+	if changed {
+		s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, nil)
 	}
 	return nil
 }

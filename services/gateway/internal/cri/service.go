@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
@@ -52,13 +53,12 @@ type ImageResolver interface {
 type Tasks interface {
 	CreateContainer(ctx context.Context, c *containersapi.Container) error
 	DeleteContainer(ctx context.Context, id string) error
-	UpdateContainerSpec(ctx context.Context, id string, spec *anypb.Any) error
 	CreateTask(ctx context.Context, req *tasksapi.CreateTaskRequest) (uint32, error)
 	StartTask(ctx context.Context, id string) (uint32, error)
 	KillTask(ctx context.Context, id string, signal uint32, all bool) error
 	DeleteTask(ctx context.Context, id string) (*tasksapi.DeleteResponse, error)
-	GetTask(ctx context.Context, id string) (*task.Process, error)
-	WaitTask(ctx context.Context, id string) (*tasksapi.WaitResponse, error)
+	Task(ctx context.Context, id string) (*task.Process, error)
+	Wait(ctx context.Context, id, execID string) (uint32, time.Time, error)
 	TaskMetrics(ctx context.Context, filters ...string) ([]*types.Metric, error)
 	UpdateTask(ctx context.Context, id string, resources *anypb.Any) error
 	ReopenLog(ctx context.Context, id string) error
@@ -94,6 +94,8 @@ type Config struct {
 	// SystemdCgroup selects the systemd cgroup driver.
 	SystemdCgroup bool
 	Snapshotter   string
+	// Node is this node's id: the monitor follows its tasks' events.
+	Node string
 	// Release is the version Version reports.
 	Release string
 }

@@ -21,10 +21,10 @@ type exit struct {
 func (s *RuntimeService) waitExit(ctx context.Context, id string, timeout time.Duration) (exit, bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	resp, err := s.Tasks.WaitTask(wctx, id)
+	code, at, err := s.Tasks.Wait(wctx, id, "")
 	switch {
 	case err == nil:
-		return exit{code: resp.ExitStatus, at: resp.ExitedAt.AsTime()}, true, nil
+		return exit{code: code, at: at}, true, nil
 	case errdefs.IsNotFound(err):
 		return exit{code: 255, at: time.Now()}, true, nil
 	case wctx.Err() != nil && ctx.Err() == nil:

@@ -73,6 +73,24 @@ func (s *Store) Get(_ context.Context, name string) (*Namespace, error) {
 	return ns, err
 }
 
+// Labels returns a namespace's labels. As in containerd, a namespace that
+// was never written to has no labels rather than being missing: a client
+// configured with a default namespace asks for it before creating anything
+// in it. A name that can never exist is an invalid argument.
+func (s *Store) Labels(ctx context.Context, name string) (map[string]string, error) {
+	if err := pkgns.Validate(name); err != nil {
+		return nil, err
+	}
+	ns, err := s.Get(ctx, name)
+	if errdefs.IsNotFound(err) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ns.Labels, nil
+}
+
 // List returns every namespace, sorted by name.
 func (s *Store) List(context.Context) ([]*Namespace, error) {
 	var out []*Namespace

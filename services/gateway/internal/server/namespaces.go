@@ -26,11 +26,11 @@ func toAPI(ns *namespace.Namespace) *api.Namespace {
 }
 
 func (s *Namespaces) Get(ctx context.Context, req *api.GetNamespaceRequest) (*api.GetNamespaceResponse, error) {
-	ns, err := s.Store.Get(ctx, req.Name)
+	labels, err := s.Store.Labels(ctx, req.Name)
 	if err != nil {
 		return nil, err
 	}
-	return &api.GetNamespaceResponse{Namespace: toAPI(ns)}, nil
+	return &api.GetNamespaceResponse{Namespace: &api.Namespace{Name: req.Name, Labels: labels}}, nil
 }
 
 func (s *Namespaces) List(ctx context.Context, _ *api.ListNamespacesRequest) (*api.ListNamespacesResponse, error) {

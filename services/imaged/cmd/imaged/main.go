@@ -15,6 +15,8 @@ import (
 
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/pkg/taskdclient"
 	"berth.dev/services/imaged/internal/content"
@@ -83,5 +85,10 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	streams := stream.NewManager()
 	(&server.Streaming{Streams: streams}).Register(srv)
 	(&server.Transfer{Service: &transfer.Service{Puller: puller, Images: images, Content: blobs, Streams: streams, Tmp: tmp}}).Register(srv)
+	blobSocket, err := grpcserver.Listen(imagedclient.BlobSocket(cfg.Socket("imaged")))
+	if err != nil {
+		return err
+	}
+	d.Go(func() error { return (&server.BlobFiles{Store: blobs}).Serve(ctx, blobSocket) })
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
 }

@@ -288,6 +288,12 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 		<-r.ready
 		if r.err == nil && firstErr == nil && r.key != "" {
 			r.err = p.Snapshots.Commit(ctx, sn, chains[i], r.key, parent)
+			if errdefs.IsAlreadyExists(r.err) {
+				// A concurrent pull of an image sharing the layer committed
+				// it first; ours is dropped below.
+				p.Snapshots.Remove(ctx, sn, r.key)
+				r.key, r.err = "", nil
+			}
 			committed = committed || r.err == nil
 		}
 		if r.err != nil && firstErr == nil {

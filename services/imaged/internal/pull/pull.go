@@ -392,6 +392,20 @@ func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open op
 		return nil
 	}
 	w, err := p.Content.Writer(ctx, "pull-"+dgst, size, dgst)
+	for errdefs.IsUnavailable(err) {
+		// Another pull (the kubelet pulls for several pods at once) is
+		// writing this blob: wait for it to land, or take over once that
+		// pull gives up.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if _, err := p.Content.Info(ctx, dgst); err == nil {
+			return nil
+		}
+		w, err = p.Content.Writer(ctx, "pull-"+dgst, size, dgst)
+	}
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 	if req.Diff == nil || req.Diff.Digest == "" {
 		return nil, fmt.Errorf("apply needs a layer descriptor: %w", errdefs.ErrInvalidArgument)
 	}
-	blob, err := s.Content.Open(namespace.WithNamespace(ctx, ns), req.Diff.Digest)
+	blob, err := s.open(namespace.WithNamespace(ctx, ns), req.Diff.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -79,6 +79,19 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 	}
 	log.G(ctx).Debug("applied layer", zap.String("digest", req.Diff.Digest), zap.String("diff_id", res.DiffID.String()), zap.Int64("size", res.Size))
 	return &api.ApplyResponse{Applied: &types.Descriptor{MediaType: uncompressedLayer, Digest: res.DiffID.String(), Size: res.Size}}, nil
+}
+
+// open returns the blob as a file imaged hands over (read in place, no
+// gRPC frames), or streamed over gRPC from an imaged without a blob socket.
+func (s *Diff) open(ctx context.Context, dgst string) (io.ReadCloser, error) {
+	f, _, err := s.Content.OpenFile(ctx, dgst)
+	if err == nil {
+		return f, nil
+	}
+	if !errdefs.IsUnavailable(err) {
+		return nil, err
+	}
+	return s.Content.Open(ctx, dgst)
 }
 
 // Diff writes the difference between two mount sets as a layer into

@@ -11,8 +11,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 
+	"berth.dev/pkg/fdsocket"
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/snapshotdclient"
@@ -103,51 +103,26 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 	return &snapshotdclient.StreamApplyResponse{DiffID: res.DiffID.String(), Size: res.Size}, nil
 }
 
-// readRequest reads the request line and the descriptor sent with it.
+// readRequest reads the request and the layer's descriptor sent with it.
 func readRequest(c *net.UnixConn) (*snapshotdclient.StreamApplyRequest, *os.File, error) {
-	buf := make([]byte, 64<<10)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+	var req snapshotdclient.StreamApplyRequest
+	layer, err := fdsocket.Receive(c, &req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read stream apply request: %w", err)
 	}
-	var req snapshotdclient.StreamApplyRequest
-	if err := json.Unmarshal(buf[:n], &req); err != nil {
-		closeRights(oob[:oobn])
-		return nil, nil, fmt.Errorf("stream apply request: %v: %w", err, errdefs.ErrInvalidArgument)
-	}
 	if req.SyncOnly {
-		closeRights(oob[:oobn])
+		if layer != nil {
+			layer.Close()
+		}
 		return &req, nil, nil
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, nil, fmt.Errorf("stream apply request carries no descriptor: %w", errdefs.ErrInvalidArgument)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		for _, fd := range fds {
-			unix.Close(fd)
+	if layer == nil || req.Digest == "" || len(req.Mounts) == 0 {
+		if layer != nil {
+			layer.Close()
 		}
-		return nil, nil, fmt.Errorf("stream apply request carries %d descriptors: %w", len(fds), errdefs.ErrInvalidArgument)
-	}
-	layer := os.NewFile(uintptr(fds[0]), "layer")
-	if req.Digest == "" || len(req.Mounts) == 0 {
-		layer.Close()
-		return nil, nil, fmt.Errorf("stream apply request needs a digest and mounts: %w", errdefs.ErrInvalidArgument)
+		return nil, nil, fmt.Errorf("stream apply request needs a layer, a digest and mounts: %w", errdefs.ErrInvalidArgument)
 	}
 	return &req, layer, nil
-}
-
-// closeRights closes descriptors a request should not have carried.
-func closeRights(oob []byte) {
-	msgs, _ := unix.ParseSocketControlMessage(oob)
-	for i := range msgs {
-		fds, _ := unix.ParseUnixRights(&msgs[i])
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-	}
 }
 
 // syncAll syncs the filesystem holding snapshotd's data (TmpRoot lies

@@ -8,7 +8,9 @@ import (
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
+	"berth.dev/pkg/taskdclient"
 	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/services/taskd/internal/shim"
 	taskpkg "berth.dev/services/taskd/internal/task"
@@ -49,6 +51,11 @@ func (s *BerthTasks) Attach(stream tasksv1.Tasks_AttachServer) error {
 		return err
 	}
 	defer conn.Close()
+	// The header tells the caller it is attached: output from now on
+	// reaches it (pkg/taskdclient's Attach waits for it).
+	if err := stream.SendHeader(metadata.Pairs(taskdclient.AttachedHeader, "true")); err != nil {
+		return err
+	}
 	go relayInput(stream, conn, first)
 	for {
 		f, err := conn.Recv()

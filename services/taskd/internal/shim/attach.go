@@ -48,13 +48,16 @@ func (s *Service) serveAttach(c net.Conn, dec *gob.Decoder, enc *gob.Encoder, se
 		enc.Encode(&h)
 		return
 	}
-	if enc.Encode(&h) != nil {
-		return
-	}
+	// Subscribed before answering: output after the answer reaches the
+	// client.
 	io := p.stdio
 	frames, ok := io.hub.subscribe()
-	if !ok {
-		return // the output already ended: so does the stream
+	if enc.Encode(&h) != nil || !ok {
+		// Gone, or the output already ended: so does the stream.
+		if ok {
+			io.hub.unsubscribe(frames)
+		}
+		return
 	}
 	go func() {
 		defer io.hub.unsubscribe(frames)

@@ -19,6 +19,7 @@ type criStream struct {
 	name    string
 	pending []byte
 	now     func() time.Time
+	closed  bool
 }
 
 func newCRIStream(w io.WriteCloser, name string) *criStream {
@@ -63,6 +64,10 @@ func (c *criStream) entry(tag byte, content []byte) error {
 
 // Close writes what is left as a partial entry and releases the file.
 func (c *criStream) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
 	if len(c.pending) > 0 {
 		c.entry('P', c.pending)
 		c.pending = nil

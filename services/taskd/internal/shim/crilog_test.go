@@ -76,6 +76,7 @@ func TestParseStdio(t *testing.T) {
 		{Stdout: "file://"},
 		{Stdin: "attach://?once=maybe"},
 		{Stdin: "file:///etc/passwd"},
+		{Stderr: "crilog:///var/log/x.log"},
 	}
 	for _, s := range bad {
 		if err := ValidateStdio(s); err == nil || !strings.Contains(err.Error(), "invalid argument") {

@@ -158,11 +158,14 @@ func (s *stdio) startStdin(w io.Writer, c io.Closer) {
 // process has no attachable stdin or it was closed.
 func (s *stdio) writeStdin(p []byte) error {
 	s.inMu.Lock()
-	defer s.inMu.Unlock()
-	if s.stdin == nil || len(p) == 0 {
+	w := s.stdin
+	s.inMu.Unlock()
+	if w == nil || len(p) == 0 {
 		return nil
 	}
-	_, err := s.stdin.Write(p)
+	// Not under the lock: a process that does not read its stdin must not
+	// keep CloseIO waiting (closing the pipe ends a blocked write).
+	_, err := w.Write(p)
 	return err
 }
 

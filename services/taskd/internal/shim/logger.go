@@ -85,7 +85,11 @@ func startLogger(o output, ids processIDs) (_ *logger, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start logger %s: %w", o.path, err)
 	}
-	go func() { <-exit; close(l.exited) }()
+	go func() {
+		<-exit
+		cmd.Wait() // already reaped: this only releases the process handle
+		close(l.exited)
+	}()
 	readyW.Close()
 	// Wait until the logger is ready: it closes (or writes to) fd 5.
 	b := make([]byte, 1)

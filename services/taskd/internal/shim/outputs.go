@@ -59,7 +59,7 @@ func (s *stdio) openOutputs(ids processIDs) error {
 	if err != nil {
 		return err
 	}
-	if errOut.kind != outFifo && errOut.kind != outNone {
+	if choosesBoth(errOut.kind) {
 		return fmt.Errorf("stderr %q: a %s:// URI is taken from stdout (give it there): %w", s.paths.Stderr, errOut.kind, errdefs.ErrInvalidArgument)
 	}
 	s.stderr, err = openFifo(errOut)

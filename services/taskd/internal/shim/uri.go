@@ -91,10 +91,19 @@ func ValidateStdio(s Stdio) error {
 	if _, err := parseInput(s.Stdin); err != nil {
 		return err
 	}
-	for _, o := range []string{s.Stdout, s.Stderr} {
-		if _, err := parseOutput(o); err != nil {
-			return err
-		}
+	out, err := parseOutput(s.Stdout)
+	if err != nil {
+		return err
+	}
+	errOut, err := parseOutput(s.Stderr)
+	if err != nil {
+		return err
+	}
+	if !choosesBoth(out.kind) && choosesBoth(errOut.kind) {
+		return fmt.Errorf("stderr %q: a %s:// URI is taken from stdout (give it there): %w", s.Stderr, errOut.kind, errdefs.ErrInvalidArgument)
 	}
 	return nil
 }
+
+// choosesBoth tells the output kinds that, given as stdout, take stderr too.
+func choosesBoth(kind string) bool { return kind == outFile || kind == outCRILog || kind == outBinary }

@@ -21,13 +21,7 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	if err != nil {
 		return nil, err
 	}
-	names := img.names()
-	if name, ok := byName(img, ref); ok {
-		rest := without(img.RepoTags, name)
-		if len(rest) > 0 {
-			names = []string{name}
-		}
-	}
+	names := toRemove(img, ref)
 	ctx = nsContext(ctx)
 	for i, name := range names {
 		// The last deletion collects what the image held, before answering.
@@ -37,6 +31,15 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		}
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// toRemove lists the records removing ref deletes: the name alone when ref
+// is a tag or digest and a tag is left, otherwise every record.
+func toRemove(img *Image, ref string) []string {
+	if name, ok := byName(img, ref); ok && len(without(img.RepoTags, name)) > 0 {
+		return []string{name}
+	}
+	return img.names()
 }
 
 // names lists every record of the image, the id record last.

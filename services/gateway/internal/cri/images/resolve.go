@@ -12,6 +12,7 @@ import (
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"go.uber.org/zap"
 
 	"berth.dev/pkg/log"
 )
@@ -96,7 +97,7 @@ func (s *Service) list(ctx context.Context) ([]*Image, error) {
 		}
 		t, err := s.resolveTarget(ctx, descriptor(r))
 		if err != nil {
-			log.G(ctx).Debug("image record does not resolve")
+			log.G(ctx).Debug("image record does not resolve", zap.String("name", r.Name), zap.Error(err))
 			continue
 		}
 		img := byID[t.id]

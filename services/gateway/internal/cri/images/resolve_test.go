@@ -1,6 +1,7 @@
 package images
 
 import (
+	"strings"
 	"testing"
 
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
@@ -118,5 +119,30 @@ func TestRegistryAuth(t *testing.T) {
 	}
 	if got := registryAuth(&runtimeapi.AuthConfig{Username: "u", Password: "p"}); got.GetUsername() != "u" || got.GetPassword() != "p" {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestToRemove(t *testing.T) {
+	img := testImages()[0] // tags busybox:latest and :1.36, one digest
+	digestRef := "docker.io/library/busybox@sha256:" + repeat("01", 32)
+	for _, tc := range []struct {
+		ref  string
+		want []string
+	}{
+		{"busybox:1.36", []string{"docker.io/library/busybox:1.36"}},
+		{"busybox", []string{"docker.io/library/busybox:latest"}},
+		{digestRef, []string{digestRef}},
+		{img.ID, append(append([]string{}, img.RepoTags...), digestRef, img.ID)},
+		{"abab", append(append([]string{}, img.RepoTags...), digestRef, img.ID)},
+	} {
+		if got := toRemove(img, tc.ref); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("toRemove(%q) = %v, want %v", tc.ref, got, tc.want)
+		}
+	}
+	last := &Image{ID: "sha256:" + repeat("ef", 32)}
+	addRecord(last, &imagesapi.Image{Name: "docker.io/library/x:1"})
+	addRecord(last, &imagesapi.Image{Name: "docker.io/library/x@sha256:" + repeat("02", 32)})
+	if got := toRemove(last, "x:1"); len(got) != 3 || got[2] != last.ID {
+		t.Errorf("removing the last tag removes %v, want every record", got)
 	}
 }

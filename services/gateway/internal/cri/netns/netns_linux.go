@@ -13,19 +13,24 @@ import (
 )
 
 // New creates a network namespace and pins it at a new file under dir.
-// The namespace is made on a locked OS thread that switches back to the
-// caller's namespace; a thread that cannot switch back is never reused
-// (its goroutine exits still locked, and the runtime kills the thread).
 func New(dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o711); err != nil {
-		return "", err
-	}
 	b := make([]byte, 16)
 	rand.Read(b)
 	path := filepath.Join(dir, "cni-"+hex.EncodeToString(b))
+	return path, Create(path)
+}
+
+// Create makes a network namespace pinned at path, which must not exist.
+// The namespace is made on a locked OS thread that switches back to the
+// caller's namespace; a thread that cannot switch back is never reused
+// (its goroutine exits still locked, and the runtime kills the thread).
+func Create(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
+		return err
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
 	if err != nil {
-		return "", fmt.Errorf("create netns file: %w", err)
+		return fmt.Errorf("create netns file: %w", err)
 	}
 	f.Close()
 	errc := make(chan error, 1)
@@ -54,9 +59,9 @@ func New(dir string) (string, error) {
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(path)
-		return "", fmt.Errorf("pin network namespace at %s: %w", path, err)
+		return fmt.Errorf("pin network namespace at %s: %w", path, err)
 	}
-	return path, nil
+	return nil
 }
 
 // Remove unmounts and deletes a pinned namespace; an absent one is not an

@@ -2,6 +2,8 @@ package spec
 
 import (
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -20,6 +22,44 @@ func AllCapabilities() []string {
 		"CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
 		"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
 	}
+}
+
+// capabilityBits are the kernel's numbers of AllCapabilities, in order.
+var capabilityBits = func() map[string]uint {
+	m := map[string]uint{}
+	for i, c := range AllCapabilities() {
+		m[c] = uint(i)
+	}
+	return m
+}()
+
+// PrivilegedCapabilities are the capabilities of this process's bounding
+// set (as containerd gives privileged containers its own): a capability
+// the runtime itself lacks, in a nested container for one, cannot be
+// granted.
+func PrivilegedCapabilities() []string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return AllCapabilities()
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		v, ok := strings.CutPrefix(line, "CapBnd:")
+		if !ok {
+			continue
+		}
+		mask, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		if err != nil {
+			break
+		}
+		var out []string
+		for _, c := range AllCapabilities() {
+			if mask&(1<<capabilityBits[c]) != 0 {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	return AllCapabilities()
 }
 
 // adjustCapabilities applies a CRI add/drop list to base: "ALL" adds or
@@ -52,7 +92,7 @@ func adjustCapabilities(base, add, drop []string) ([]string, error) {
 			return nil, err
 		}
 		if n == "ALL" {
-			for _, a := range AllCapabilities() {
+			for _, a := range PrivilegedCapabilities() {
 				set[a] = true
 			}
 			continue

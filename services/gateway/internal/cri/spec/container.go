@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -152,6 +154,9 @@ func setUser(s *specs.Spec, rootfs Rootfs, sc *runtimeapi.LinuxContainerSecurity
 		spec = fmt.Sprint(u.GetValue())
 	}
 	if g := sc.GetRunAsGroup(); g != nil {
+		if sc.GetRunAsUser() == nil && sc.GetRunAsUsername() == "" {
+			return fmt.Errorf("run-as group %d without a run-as user: %w", g.GetValue(), errdefs.ErrInvalidArgument)
+		}
 		user, _, _ := strings.Cut(spec, ":")
 		spec = user + ":" + fmt.Sprint(g.GetValue())
 	}
@@ -160,6 +165,10 @@ func setUser(s *specs.Spec, rootfs Rootfs, sc *runtimeapi.LinuxContainerSecurity
 		return err
 	}
 	s.Process.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
+	if sc.GetSupplementalGroupsPolicy() == runtimeapi.SupplementalGroupsPolicy_Strict {
+		// Strict: only the groups the pod asks for, none from the image.
+		s.Process.User.AdditionalGids = nil
+	}
 	for _, g := range sc.GetSupplementalGroups() {
 		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))
 	}
@@ -221,6 +230,13 @@ func userMounts(ms []*runtimeapi.Mount) ([]specs.Mount, error) {
 		if m.GetImage() != nil && m.GetImage().GetImage() != "" {
 			return nil, fmt.Errorf("image volumes: %w", errdefs.ErrNotImplemented)
 		}
+		// As containerd (and the kubelet's hostPath DirectoryOrCreate
+		// before it): a missing source becomes a directory.
+		if _, err := os.Stat(m.GetHostPath()); errors.Is(err, os.ErrNotExist) && filepath.IsAbs(m.GetHostPath()) {
+			if err := os.MkdirAll(m.GetHostPath(), 0o755); err != nil {
+				return nil, fmt.Errorf("create mount source %q: %w", m.GetHostPath(), err)
+			}
+		}
 		src, err := filepath.EvalSymlinks(m.GetHostPath())
 		if err != nil {
 			return nil, fmt.Errorf("mount source %q: %v: %w", m.GetHostPath(), err, errdefs.ErrInvalidArgument)
@@ -265,6 +281,7 @@ func mergeMounts(base, user []specs.Mount) []specs.Mount {
 func setSecurity(s *specs.Spec, sc *runtimeapi.LinuxContainerSecurityContext) error {
 	if sc.GetPrivileged() {
 		privileged(s)
+		s.Linux.Devices = hostDevices()
 	} else {
 		caps, err := adjustCapabilities(DefaultCapabilities(), sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities())
 		if err != nil {

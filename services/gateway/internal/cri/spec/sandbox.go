@@ -143,7 +143,7 @@ func withPath(env []string) []string {
 
 // privileged gives every capability and lifts masks and read-only paths.
 func privileged(s *specs.Spec) {
-	all := AllCapabilities()
+	all := PrivilegedCapabilities()
 	s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: all, Permitted: all, Effective: all}
 	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
 	s.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}

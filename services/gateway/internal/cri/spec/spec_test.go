@@ -153,3 +153,40 @@ func TestContainerSpec(t *testing.T) {
 		t.Errorf("masked %v seccomp %v", s.Linux.MaskedPaths, s.Linux.Seccomp)
 	}
 }
+
+func TestPrivilegedCapabilitiesAreOwn(t *testing.T) {
+	got := PrivilegedCapabilities()
+	if len(got) == 0 || !slices.Contains(got, "CAP_CHOWN") {
+		t.Fatalf("privileged capabilities %v", got)
+	}
+	for _, c := range got {
+		if _, ok := capabilityBits[c]; !ok {
+			t.Fatalf("unknown capability %s", c)
+		}
+	}
+}
+
+func TestUserSecurityContext(t *testing.T) {
+	lower := t.TempDir()
+	os.MkdirAll(filepath.Join(lower, "etc"), 0o755)
+	os.WriteFile(filepath.Join(lower, "etc/passwd"), []byte("web:x:1000:1000::/home/web:/bin/sh\n"), 0o644)
+	os.WriteFile(filepath.Join(lower, "etc/group"), []byte("extra:x:2000:web\n"), 0o644)
+	build := func(sc *runtimeapi.LinuxContainerSecurityContext) (*specs.Spec, error) {
+		return ForContainer(Container{
+			ID: "c", SandboxPid: 1, Rootfs: Rootfs{lower}, Sandbox: &runtimeapi.PodSandboxConfig{},
+			Config: &runtimeapi.ContainerConfig{Command: []string{"x"}, Linux: &runtimeapi.LinuxContainerConfig{SecurityContext: sc}},
+		})
+	}
+	if _, err := build(&runtimeapi.LinuxContainerSecurityContext{RunAsGroup: &runtimeapi.Int64Value{Value: 5}}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("run-as group without user: %v", err)
+	}
+	s, err := build(&runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "web", SupplementalGroups: []int64{3000}})
+	if err != nil || s.Process.User.UID != 1000 || !slices.Equal(s.Process.User.AdditionalGids, []uint32{2000, 3000}) {
+		t.Errorf("merge policy: %+v %v", s.Process.User, err)
+	}
+	s, err = build(&runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "web", SupplementalGroups: []int64{3000},
+		SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict})
+	if err != nil || !slices.Equal(s.Process.User.AdditionalGids, []uint32{3000}) {
+		t.Errorf("strict policy: %+v %v", s.Process.User, err)
+	}
+}

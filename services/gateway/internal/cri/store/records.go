@@ -83,6 +83,10 @@ type Container struct {
 	Resources []byte `json:"resources,omitempty"`
 	// ImageRef is the image's repo digest, or its id.
 	ImageRef string `json:"imageRef,omitempty"`
+	// UID, GID and Groups are the identity the process runs with.
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
 	// Rootfs is how the container's snapshot mounts.
 	Rootfs []Mount `json:"rootfs,omitempty"`
 }

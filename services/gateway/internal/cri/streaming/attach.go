@@ -16,25 +16,25 @@ import (
 func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, out, errOut io.Writer, resize <-chan remotecommand.TerminalSize) error {
 	ctx, cancel := context.WithCancel(nsContext(ctx))
 	defer cancel()
-	stream, err := s.tasks.AttachStdio(ctx, containerID)
+	stream, err := s.tasks.Attach(ctx, containerID)
 	if err != nil {
 		return fmt.Errorf("attach to container %q: %w", containerID, err)
 	}
-	sends := make(chan *tasksv1.AttachRequest)
+	sends := make(chan func() error)
 	go func() {
 		// One sender: gRPC streams allow no concurrent Send.
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case m := <-sends:
-				if stream.Send(m) != nil {
+			case send := <-sends:
+				if send() != nil {
 					return
 				}
 			}
 		}
 	}()
-	send := func(m *tasksv1.AttachRequest) bool {
+	send := func(m func() error) bool {
 		select {
 		case sends <- m:
 			return true
@@ -47,11 +47,14 @@ func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, o
 			buf := make([]byte, 32<<10)
 			for {
 				n, err := in.Read(buf)
-				if n > 0 && !send(&tasksv1.AttachRequest{Stdin: append([]byte(nil), buf[:n]...)}) {
+				data := append([]byte(nil), buf[:n]...)
+				if n > 0 && !send(func() error { _, err := stream.Write(data); return err }) {
 					return
 				}
 				if err != nil {
-					send(&tasksv1.AttachRequest{CloseStdin: true})
+					// The shim closes the process's stdin only for a
+					// StdinOnce container, as containerd does.
+					send(stream.CloseSend)
 					return
 				}
 			}
@@ -67,7 +70,8 @@ func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, o
 					if !ok {
 						return
 					}
-					if size.Width > 0 && size.Height > 0 && !send(&tasksv1.AttachRequest{Width: uint32(size.Width), Height: uint32(size.Height)}) {
+					w, h := uint32(size.Width), uint32(size.Height)
+					if w > 0 && h > 0 && !send(func() error { return stream.Resize(w, h) }) {
 						return
 					}
 				}

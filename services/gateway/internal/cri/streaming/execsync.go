@@ -3,6 +3,7 @@ package streaming
 import (
 	"bytes"
 	"context"
+	"sync"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -34,11 +35,14 @@ func (s *Server) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) 
 // The buffer is a field, not embedded: an embedded bytes.Buffer would lend
 // its ReadFrom to io.Copy, which would then bypass the cap.
 type cappedBuffer struct {
+	mu  sync.Mutex // the copy may still run when ExecSync answers
 	buf bytes.Buffer
 	max int
 }
 
 func (b *cappedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if room := b.max - b.buf.Len(); room > 0 {
 		if len(p) > room {
 			b.buf.Write(p[:room])
@@ -49,5 +53,9 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Bytes returns what was kept.
-func (b *cappedBuffer) Bytes() []byte { return b.buf.Bytes() }
+// Bytes returns a copy of what was kept.
+func (b *cappedBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}

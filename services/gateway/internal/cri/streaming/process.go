@@ -117,15 +117,28 @@ func (s *Server) wait(ctx context.Context, containerID, execID string, timeout t
 		if e.err != nil {
 			return 0, fmt.Errorf("wait for exec in %q: %w", containerID, e.err)
 		}
-		<-copied
+		// A child the command left behind may hold its output open; the
+		// timeout and the caller bound the wait for it, and what was
+		// copied until then is the output.
+		select {
+		case <-copied:
+		case <-expired:
+			log.G(ctx).Debug("exec exited, its output is still open", zap.String("id", containerID), zap.String("exec", execID))
+		case <-ctx.Done():
+		}
 		return e.status, nil
 	case <-expired:
 		cause = fmt.Errorf("exec in container %q: %w", containerID, errTimeout(timeout))
 	case <-ctx.Done():
 		cause = ctx.Err()
 	}
-	if err := s.tasks.Kill(wctx, containerID, execID, uint32(syscall.SIGKILL)); err != nil && !errdefs.IsNotFound(err) {
-		log.G(ctx).Warn("kill exec", zap.String("id", containerID), zap.String("exec", execID), zap.Error(err))
+	err := s.tasks.Kill(wctx, containerID, execID, uint32(syscall.SIGKILL))
+	if err != nil {
+		if !errdefs.IsNotFound(err) {
+			log.G(ctx).Warn("kill exec", zap.String("id", containerID), zap.String("exec", execID), zap.Error(err))
+		}
+		// Exited already: its exit waits for output a child holds open.
+		return 0, cause
 	}
 	select {
 	case <-exited:
