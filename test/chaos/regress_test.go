@@ -21,6 +21,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth.dev/test/e2e/harness"
@@ -365,5 +367,70 @@ func TestGCKeepsContentWrittenDuringCollection(t *testing.T) {
 		if _, err := cs.Info(ctx, d); err != nil {
 			t.Fatalf("blob %s, written under lease %s, is gone after %d others survived: %v", d, held.ID, i, err)
 		}
+	}
+}
+
+// TestPullHoldsBlobsItFindsPresent interrupts a pull after it stored the
+// image's config, then pulls again with the layer stalled and runs a
+// collection meanwhile: the config, which the second pull found present,
+// must be held by that pull's lease and survive.
+func TestPullHoldsBlobsItFindsPresent(t *testing.T) {
+	skipKnown(t, "pull-retry-failed")
+	reg := harness.Registry(t)
+	proxy := startProxy(t, reg)
+	r := &run{t: t, reg: reg, proxy: proxy}
+	certs := t.TempDir()
+	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
+	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	cc, err := dialBerth(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	r.berth = cc
+	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	img, err := random.Image(4<<20, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	harness.Push(t, reg+"/regress/held:1", img)
+	ref := proxy.addr + "/regress/held:1"
+	layers, _ := img.Layers()
+	layer, _ := layers[0].Digest()
+	config, _ := img.ConfigName()
+
+	proxy.arm(layer.String(), faultReset)
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), time.Minute)
+	defer cancel()
+	if err := r.serverPull(ctx, "default", ref); err == nil {
+		t.Fatal("the first pull succeeded although its layer was cut")
+	}
+	if _, err := client.ContentStore().Info(ctx, digest.Digest(config.String())); err != nil {
+		t.Fatalf("the first pull did not store the config: %v", err)
+	}
+	proxy.arm(layer.String(), faultStall)
+	pulled := make(chan error, 1)
+	go func() { pulled <- r.serverPull(ctx, "default", ref) }()
+	for hit, _ := proxy.played(layer.String()); !hit; hit, _ = proxy.played(layer.String()) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A synchronous lease delete runs a collection now.
+	l, err := client.LeasesService().Create(ctx, leases.WithRandomID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := client.LeasesService().Delete(ctx, l, leases.SynchronousDelete); err != nil {
+		t.Fatal(err)
+	}
+	_, infoErr := client.ContentStore().Info(ctx, digest.Digest(config.String()))
+	cancel()
+	<-pulled
+	if infoErr != nil {
+		t.Fatalf("the config %s, which the running pull found present, was collected: %v", config, infoErr)
 	}
 }

@@ -15,6 +15,8 @@ import (
 var known = map[string]string{
 	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
 	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
+	"pull-retry-failed": "a server-side pull that finds a blob already present (the config an interrupted pull stored) does not " +
+		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
 	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
 		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
