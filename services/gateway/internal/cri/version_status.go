@@ -23,13 +23,16 @@ func (s *RuntimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 	if err := s.Network.Ready(); err != nil {
 		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", "Network plugin returns error: "+err.Error()
 	}
+	rro := recursiveReadOnlySupported()
 	resp := &runtimeapi.StatusResponse{
 		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{
-			{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{}},
-			{Name: "runc", Features: &runtimeapi.RuntimeHandlerFeatures{}},
+			{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rro}},
+			{Name: "runc", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rro}},
 		},
-		Features: &runtimeapi.RuntimeFeatures{},
+		// The spec builder honours Merge and Strict (setUser) and
+		// ContainerStatus reports the identity the process got.
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
 		info, _ := json.Marshal(map[string]any{

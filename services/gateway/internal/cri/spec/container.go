@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,6 +64,7 @@ func ForContainer(c Container) (*specs.Spec, error) {
 		return nil, err
 	}
 	s.Mounts = mergeMounts(s.Mounts, mounts)
+	s.Linux.RootfsPropagation = rootfsPropagation(cfg.GetMounts())
 	if err := setSecurity(s, sc); err != nil {
 		return nil, err
 	}
@@ -164,13 +166,21 @@ func setUser(s *specs.Spec, rootfs Rootfs, sc *runtimeapi.LinuxContainerSecurity
 	if err != nil {
 		return err
 	}
-	s.Process.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.AdditionalGids}
-	if sc.GetSupplementalGroupsPolicy() == runtimeapi.SupplementalGroupsPolicy_Strict {
-		// Strict: only the groups the pod asks for, none from the image.
-		s.Process.User.AdditionalGids = nil
+	// As containerd: the primary group is a supplementary group too (so
+	// ContainerStatus and `id -G` agree), then the image's groups for the
+	// user (unless the policy is Strict), then the pod's, each once.
+	gids := []uint32{u.GID}
+	if sc.GetSupplementalGroupsPolicy() != runtimeapi.SupplementalGroupsPolicy_Strict {
+		gids = append(gids, u.AdditionalGids...)
 	}
 	for _, g := range sc.GetSupplementalGroups() {
-		s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, uint32(g))
+		gids = append(gids, uint32(g))
+	}
+	s.Process.User = specs.User{UID: u.UID, GID: u.GID}
+	for _, g := range gids {
+		if !slices.Contains(s.Process.User.AdditionalGids, g) {
+			s.Process.User.AdditionalGids = append(s.Process.User.AdditionalGids, g)
+		}
 	}
 	if u.Home != "" && !hasEnv(s.Process.Env, "HOME") {
 		s.Process.Env = append(s.Process.Env, "HOME="+u.Home)
@@ -221,6 +231,23 @@ var propagation = map[runtimeapi.MountPropagation]string{
 	runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:     "rshared",
 }
 
+// rootfsPropagation is the propagation of the container's root: a
+// bidirectional mount needs it shared, or mounts made inside the container
+// stay in a slave copy the host never sees; a host-to-container one needs
+// at least slave. Otherwise runc's default (rprivate) applies.
+func rootfsPropagation(ms []*runtimeapi.Mount) string {
+	out := ""
+	for _, m := range ms {
+		switch m.GetPropagation() {
+		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+			return "rshared"
+		case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+			out = "rslave"
+		}
+	}
+	return out
+}
+
 func userMounts(ms []*runtimeapi.Mount) ([]specs.Mount, error) {
 	var out []specs.Mount
 	for _, m := range ms {
@@ -248,6 +275,17 @@ func userMounts(ms []*runtimeapi.Mount) ([]specs.Mount, error) {
 		prop, ok := propagation[m.GetPropagation()]
 		if !ok {
 			return nil, fmt.Errorf("mount propagation %v: %w", m.GetPropagation(), errdefs.ErrInvalidArgument)
+		}
+		if m.GetRecursiveReadOnly() {
+			// runc makes "rro" read-only with mount_setattr(2), submounts
+			// included; a writable or propagating mount contradicts it.
+			if !m.GetReadonly() {
+				return nil, fmt.Errorf("recursive read-only mount %q must also be read-only: %w", m.GetContainerPath(), errdefs.ErrInvalidArgument)
+			}
+			if m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+				return nil, fmt.Errorf("recursive read-only mount %q must be private, not %v: %w", m.GetContainerPath(), m.GetPropagation(), errdefs.ErrInvalidArgument)
+			}
+			rw = "rro"
 		}
 		out = append(out, specs.Mount{Destination: m.GetContainerPath(), Type: "bind", Source: src, Options: []string{"rbind", prop, rw}})
 	}

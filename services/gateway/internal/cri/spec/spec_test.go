@@ -181,12 +181,52 @@ func TestUserSecurityContext(t *testing.T) {
 		t.Errorf("run-as group without user: %v", err)
 	}
 	s, err := build(&runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "web", SupplementalGroups: []int64{3000}})
-	if err != nil || s.Process.User.UID != 1000 || !slices.Equal(s.Process.User.AdditionalGids, []uint32{2000, 3000}) {
+	if err != nil || s.Process.User.UID != 1000 || !slices.Equal(s.Process.User.AdditionalGids, []uint32{1000, 2000, 3000}) {
 		t.Errorf("merge policy: %+v %v", s.Process.User, err)
 	}
 	s, err = build(&runtimeapi.LinuxContainerSecurityContext{RunAsUsername: "web", SupplementalGroups: []int64{3000},
 		SupplementalGroupsPolicy: runtimeapi.SupplementalGroupsPolicy_Strict})
-	if err != nil || !slices.Equal(s.Process.User.AdditionalGids, []uint32{3000}) {
+	if err != nil || !slices.Equal(s.Process.User.AdditionalGids, []uint32{1000, 3000}) {
 		t.Errorf("strict policy: %+v %v", s.Process.User, err)
+	}
+}
+
+func TestMountPropagationAndRecursiveReadOnly(t *testing.T) {
+	src := t.TempDir()
+	build := func(ms ...*runtimeapi.Mount) (*specs.Spec, error) {
+		return ForContainer(Container{
+			ID: "c", SandboxPid: 1, Rootfs: Rootfs{t.TempDir()}, Sandbox: &runtimeapi.PodSandboxConfig{},
+			Config: &runtimeapi.ContainerConfig{Command: []string{"x"}, Mounts: ms},
+		})
+	}
+	mount := func(s *specs.Spec, dst string) specs.Mount {
+		for _, m := range s.Mounts {
+			if m.Destination == dst {
+				return m
+			}
+		}
+		t.Fatalf("no mount at %s in %+v", dst, s.Mounts)
+		return specs.Mount{}
+	}
+	for prop, want := range map[runtimeapi.MountPropagation]string{
+		runtimeapi.MountPropagation_PROPAGATION_PRIVATE:           "",
+		runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER: "rslave",
+		runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:     "rshared",
+	} {
+		s, err := build(&runtimeapi.Mount{HostPath: src, ContainerPath: "/m", Propagation: prop})
+		if err != nil || s.Linux.RootfsPropagation != want {
+			t.Errorf("%v: rootfs propagation %q, want %q (%v)", prop, s.Linux.RootfsPropagation, want, err)
+		}
+	}
+	s, err := build(&runtimeapi.Mount{HostPath: src, ContainerPath: "/m", Readonly: true, RecursiveReadOnly: true})
+	if err != nil || !slices.Contains(mount(s, "/m").Options, "rro") || slices.Contains(mount(s, "/m").Options, "rw") {
+		t.Errorf("recursive read-only: %+v %v", s, err)
+	}
+	if _, err := build(&runtimeapi.Mount{HostPath: src, ContainerPath: "/m", RecursiveReadOnly: true}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("recursive read-only but writable: %v", err)
+	}
+	if _, err := build(&runtimeapi.Mount{HostPath: src, ContainerPath: "/m", Readonly: true, RecursiveReadOnly: true,
+		Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("recursive read-only but rslave: %v", err)
 	}
 }
