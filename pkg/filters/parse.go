@@ -7,13 +7,26 @@ import (
 	"github.com/containerd/errdefs"
 )
 
+// Bounds on what one request may ask to match: containerd has none, but
+// every term is evaluated against every record a List walks, so a client
+// could otherwise make each List cost millions of comparisons.
+const (
+	MaxTerms = 1024
+	MaxBytes = 64 << 10
+)
+
 // Parse parses filter strings; any one of them matching makes a match. With
 // none, or with an empty one among them, everything matches (as containerd's
 // ParseAll).
 func Parse(exprs ...string) (Filter, error) {
 	out := any{}
 	matchAll := false
+	size, terms := 0, 0
 	for _, e := range exprs {
+		size += len(e)
+		if size > MaxBytes {
+			return nil, fmt.Errorf("filters longer than %d bytes: %w", MaxBytes, errdefs.ErrInvalidArgument)
+		}
 		if e == "" {
 			matchAll = true
 			continue
@@ -21,6 +34,9 @@ func Parse(exprs ...string) (Filter, error) {
 		f, err := parseOne(e)
 		if err != nil {
 			return nil, fmt.Errorf("filter %q: %v: %w", e, err, errdefs.ErrInvalidArgument)
+		}
+		if terms += len(f); terms > MaxTerms {
+			return nil, fmt.Errorf("filters with more than %d terms: %w", MaxTerms, errdefs.ErrInvalidArgument)
 		}
 		out = append(out, f)
 	}

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
 	"berth.dev/pkg/log"
@@ -21,12 +22,24 @@ import (
 // containerd uses 16 MiB, and ctr's content writes stay below it.
 const MaxMessageSize = 16 << 20
 
+// Keepalive: a client whose connection died (a killed process, a vanished
+// network namespace) stops answering pings and its connection, with every
+// stream it had open, is closed within Time+Timeout instead of pinning the
+// streams' goroutines and buffers forever. Clients may ping as often as
+// every MinTime, also without streams (containerd's client does).
+var (
+	keepaliveParams = keepalive.ServerParameters{Time: 2 * time.Minute, Timeout: 20 * time.Second}
+	keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
+)
+
 // New returns a server with Berth's interceptors, health and reflection.
 // extra options (for example the gateway's UnknownServiceHandler) are added.
 func New(logger *zap.Logger, extra ...grpc.ServerOption) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.KeepaliveParams(keepaliveParams),
+		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),
 		grpc.ChainStreamInterceptor(streamInterceptor(logger)),
 	}

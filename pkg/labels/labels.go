@@ -12,14 +12,40 @@ import (
 // containerd's limit on a label: key and value together.
 const maxLabel = 4096
 
-// Validate checks every label.
+// Bounds on one record's labels as a whole, which containerd leaves to the
+// message size: without them a client could store thousands of 4 KiB labels
+// on every record and make each read and each GC walk carry them. They leave
+// room for the garbage collection labels of an index of thousands of
+// manifests.
+const (
+	MaxLabels     = 4096
+	MaxLabelBytes = 1 << 20
+)
+
+// Validate checks every label and the labels' count and total size.
 func Validate(labels map[string]string) error {
+	if len(labels) > MaxLabels {
+		return fmt.Errorf("%d labels, more than %d: %w", len(labels), MaxLabels, errdefs.ErrInvalidArgument)
+	}
+	total := 0
 	for k, v := range labels {
 		if k == "" || len(k)+len(v) > maxLabel {
-			return fmt.Errorf("label %q: key empty or label longer than %d bytes: %w", k, maxLabel, errdefs.ErrInvalidArgument)
+			return fmt.Errorf("label %q: key empty or label longer than %d bytes: %w", truncate(k), maxLabel, errdefs.ErrInvalidArgument)
 		}
+		total += len(k) + len(v)
+	}
+	if total > MaxLabelBytes {
+		return fmt.Errorf("labels of %d bytes, more than %d: %w", total, MaxLabelBytes, errdefs.ErrInvalidArgument)
 	}
 	return nil
+}
+
+// truncate keeps an error about a huge key readable.
+func truncate(k string) string {
+	if len(k) > 64 {
+		return k[:64] + "..."
+	}
+	return k
 }
 
 // Update applies the label paths of an update mask ("labels" replaces them

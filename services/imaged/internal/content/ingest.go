@@ -75,7 +75,11 @@ func (s *Store) Writer(ctx context.Context, ref string, total int64, expected st
 		s.mu.Unlock()
 		return nil, fmt.Errorf("ref %s locked by another writer: %w", ref, errdefs.ErrUnavailable)
 	}
-	s.locks[dir] = struct{}{}
+	if n := s.openIn(ns); n >= MaxOpenIngests {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%d writes open in namespace %s: %w", n, ns, errdefs.ErrResourceExhausted)
+	}
+	s.locks[dir] = ns
 	s.mu.Unlock()
 	w, err := s.openIngest(dir, ingestMeta{Namespace: ns, Ref: ref, Total: total, Expected: exp, StartedAt: time.Now()})
 	if err != nil {

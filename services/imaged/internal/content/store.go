@@ -31,7 +31,7 @@ type Store struct {
 	OnCommit func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error
 
 	mu    sync.Mutex
-	locks map[string]struct{}
+	locks map[string]string // held ingest dirs -> their namespace
 }
 
 // New opens the store rooted at root.
@@ -41,7 +41,7 @@ func New(root string, db *badger.DB, outbox *events.Outbox) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{root: root, db: db, outbox: outbox, locks: map[string]struct{}{}}, nil
+	return &Store{root: root, db: db, outbox: outbox, locks: map[string]string{}}, nil
 }
 
 // Key returns the record key of a blob in a namespace.

@@ -20,6 +20,12 @@ func (s *Service) Serve() error {
 	if err != nil {
 		return err
 	}
+	// Only root (taskd) talks to a shim: its socket must not depend on the
+	// umask the shim inherited.
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return err
+	}
 	go func() {
 		for {
 			c, err := l.Accept()
