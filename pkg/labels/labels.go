@@ -52,17 +52,25 @@ func truncate(k string) string {
 // all, "labels.<key>" sets or, with an empty or absent value, removes one).
 // Paths that are not about labels are returned for the caller to handle.
 func Update(current, update map[string]string, paths []string) (map[string]string, []string) {
+	return UpdateMap(current, update, "labels", paths, func(v string) bool { return v != "" })
+}
+
+// UpdateMap applies the paths of an update mask that are about the map
+// field name ("<name>" replaces the map, "<name>.<key>" sets a key or, when
+// update has no value for it that set accepts, removes it): labels and
+// extensions of containerd's records. Other paths are returned.
+func UpdateMap[V any](current, update map[string]V, name string, paths []string, set func(V) bool) (map[string]V, []string) {
 	var rest []string
 	for _, p := range paths {
 		switch {
-		case p == "labels":
+		case p == name:
 			current = copyMap(update)
-		case strings.HasPrefix(p, "labels."):
-			k := strings.TrimPrefix(p, "labels.")
+		case strings.HasPrefix(p, name+"."):
+			k := strings.TrimPrefix(p, name+".")
 			if current == nil {
-				current = map[string]string{}
+				current = map[string]V{}
 			}
-			if v, ok := update[k]; ok && v != "" {
+			if v, ok := update[k]; ok && set(v) {
 				current[k] = v
 			} else {
 				delete(current, k)
@@ -74,8 +82,8 @@ func Update(current, update map[string]string, paths []string) (map[string]strin
 	return current, rest
 }
 
-func copyMap(m map[string]string) map[string]string {
-	out := make(map[string]string, len(m))
+func copyMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
 	for k, v := range m {
 		out[k] = v
 	}

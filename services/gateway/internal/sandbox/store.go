@@ -94,6 +94,7 @@ func (s *Store) Update(ctx context.Context, upd *types.Sandbox, paths ...string)
 		}
 		var rest []string
 		out.Labels, rest = labels.Update(out.Labels, upd.Labels, paths)
+		out.Extensions, rest = labels.UpdateMap(out.Extensions, upd.Extensions, "extensions", rest, func(v *anypb.Any) bool { return v != nil })
 		for _, p := range rest {
 			if err := apply(out, upd, p); err != nil {
 				return err
@@ -116,18 +117,6 @@ func apply(out, upd *types.Sandbox, path string) error {
 		out.Runtime = upd.Runtime
 	case path == "sandboxer":
 		out.Sandboxer = upd.Sandboxer
-	case path == "extensions":
-		out.Extensions = upd.Extensions
-	case strings.HasPrefix(path, "extensions."):
-		k := strings.TrimPrefix(path, "extensions.")
-		if out.Extensions == nil {
-			out.Extensions = map[string]*anypb.Any{}
-		}
-		if v, ok := upd.Extensions[k]; ok && v != nil {
-			out.Extensions[k] = v
-		} else {
-			delete(out.Extensions, k)
-		}
 	default:
 		return labels.Unsupported(path, "sandbox")
 	}

@@ -155,6 +155,7 @@ func apply(c, in *api.Container, paths []string) error {
 	}
 	var rest []string
 	c.Labels, rest = labels.Update(c.Labels, in.Labels, paths)
+	c.Extensions, rest = labels.UpdateMap(c.Extensions, in.Extensions, "extensions", rest, func(*anypb.Any) bool { return true })
 	for _, p := range rest {
 		switch {
 		case p == "spec":
@@ -169,18 +170,6 @@ func apply(c, in *api.Container, paths []string) error {
 			c.Runtime = in.Runtime
 		case p == "sandbox":
 			c.Sandbox = in.Sandbox
-		case p == "extensions":
-			c.Extensions = in.Extensions
-		case strings.HasPrefix(p, "extensions."):
-			k := strings.TrimPrefix(p, "extensions.")
-			if c.Extensions == nil {
-				c.Extensions = map[string]*anypb.Any{}
-			}
-			if v, ok := in.Extensions[k]; ok {
-				c.Extensions[k] = v
-			} else {
-				delete(c.Extensions, k)
-			}
 		default:
 			return labels.Unsupported(p, "container")
 		}
