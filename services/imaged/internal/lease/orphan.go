@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
 
 	"berth.dev/pkg/lease"
@@ -127,14 +128,19 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 	return marked, err
 }
 
+// GracePeriod is how long an orphaned lease lives on without activity.
+func (s *Store) GracePeriod() time.Duration {
+	if s.Grace <= 0 {
+		return DefaultGrace
+	}
+	return s.Grace
+}
+
 // EndOrphans deletes every lease orphaned for longer than the grace period,
 // with what it holds, and returns how many ended. The collector calls it
 // before marking, so what those leases held is then collected.
 func (s *Store) EndOrphans(now time.Time) (int, error) {
-	grace := s.Grace
-	if grace <= 0 {
-		grace = DefaultGrace
-	}
+	grace := s.GracePeriod()
 	ended := 0
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for _, k := range store.Keys(txn, ownerPrefix) {
@@ -149,7 +155,7 @@ func (s *Store) EndOrphans(now time.Time) (int, error) {
 			if !ok {
 				continue
 			}
-			if err := deleteLease(txn, ns, id); err != nil && !errors.Is(err, errNoLease) {
+			if err := deleteLease(txn, ns, id); err != nil && !errdefs.IsNotFound(err) {
 				return err
 			}
 			if err := txn.Delete([]byte(k)); err != nil {

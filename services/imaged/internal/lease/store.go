@@ -96,8 +96,6 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	})
 }
 
-var errNoLease = errdefs.ErrNotFound
-
 // deleteLease removes a lease record and its holds.
 func deleteLease(txn *badger.Txn, ns, id string) error {
 	if err := store.Delete(txn, key(ns, id)); err != nil {

@@ -32,10 +32,7 @@ func (a Admin) ClientsGone(ctx context.Context, boot string, clients []string) e
 	if err != nil || !marked {
 		return err
 	}
-	grace := a.Leases.Grace
-	if grace <= 0 {
-		grace = lease.DefaultGrace
-	}
+	grace := a.Leases.GracePeriod()
 	log.G(ctx).Info("leases orphaned: their client is gone", zap.Duration("grace", grace))
 	a.GC.ScheduleAfter(grace + time.Second)
 	return nil
