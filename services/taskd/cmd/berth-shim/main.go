@@ -13,7 +13,20 @@ import (
 	"berth.dev/services/taskd/internal/shim"
 )
 
+// A runtime command run through the shim (the legacy cgroup view) needs
+// its mount namespace on the thread that execs: main's.
+func init() {
+	if os.Getenv(shim.EnvLegacyViewRuntime) != "" {
+		runtime.LockOSThread()
+	}
+}
+
 func main() {
+	if rt := os.Getenv(shim.EnvLegacyViewRuntime); rt != "" {
+		err := shim.ExecLegacyView(rt, os.Args[1:])
+		fmt.Fprintln(os.Stderr, "berth-shim: running", rt+":", err)
+		os.Exit(1)
+	}
 	var cfg shim.Config
 	flag.StringVar(&cfg.ID, "id", "", "container id")
 	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the exit log)")
@@ -21,6 +34,7 @@ func main() {
 	flag.StringVar(&cfg.Namespace, "namespace", "", "the container's namespace (for binary:// loggers)")
 	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
+	flag.BoolVar(&cfg.LegacyCgroupView, "legacy-cgroup-view", false, "run the runtime without the host's unified cgroup mount (crun on a hybrid cgroup host)")
 	flag.Parse()
 	// One shim per container: memory matters more than GC throughput, and
 	// one idle container needs no parallelism (fewer threads, fewer caches).

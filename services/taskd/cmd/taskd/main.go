@@ -11,6 +11,7 @@ import (
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/services/taskd/internal/container"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/server"
 	"berth.dev/services/taskd/internal/task"
 )
@@ -20,6 +21,7 @@ type Config struct {
 	config.Common
 	MetricsAddr string `env:"BERTH_TASKD_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9313); empty disables"`
 	ShimBinary  string `env:"BERTH_SHIM_BINARY" doc:"berth-shim executable; empty means berth-shim next to taskd"`
+	Runtime     string `env:"BERTH_RUNTIME_BINARY" doc:"OCI runtime of containers that name none (runc options' BinaryName); empty means crun when on PATH, else runc"`
 }
 
 func main() {
@@ -40,10 +42,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	containers := container.New(d.DB, d.Outbox)
 	tasks := task.New(ctx, task.Config{
-		StateDir:   filepath.Join(cfg.State, "shims"),
-		SocketDir:  filepath.Join(cfg.State, "s"),
-		RuncRoot:   filepath.Join(cfg.State, "runc"),
-		ShimBinary: shimBin,
+		StateDir:       filepath.Join(cfg.State, "shims"),
+		SocketDir:      filepath.Join(cfg.State, "s"),
+		RuncRoot:       filepath.Join(cfg.State, "runc"),
+		ShimBinary:     shimBin,
+		DefaultRuntime: ociruntime.Default(cfg.Runtime),
 	}, d.DB, d.Outbox, containers)
 	if err := tasks.Recover(); err != nil {
 		return err

@@ -52,7 +52,11 @@ func Launch(bin string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace)
+	args := []string{"-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace}
+	if cfg.LegacyCgroupView {
+		args = append(args, "-legacy-cgroup-view")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

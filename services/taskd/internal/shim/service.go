@@ -21,10 +21,13 @@ type Service struct {
 	namespace  string
 	socket     string
 	runc       *runc.Runc
-	reaper     *reaper
-	exits      *exitLog
-	shutdown   chan struct{}
-	stopOnce   sync.Once
+	// rctx is the context of every runtime command (it carries the
+	// legacy cgroup view's variable when the runtime needs it).
+	rctx     context.Context
+	reaper   *reaper
+	exits    *exitLog
+	shutdown chan struct{}
+	stopOnce sync.Once
 
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
@@ -40,6 +43,9 @@ type Config struct {
 	Socket string
 	// Namespace is the container's, for binary:// loggers.
 	Namespace string
+	// LegacyCgroupView runs the runtime without the host's unified cgroup
+	// mount (crun on a hybrid host; see EnvLegacyViewRuntime).
+	LegacyCgroupView bool
 }
 
 // NewService prepares a shim for the container in cfg.Bundle.
@@ -53,6 +59,14 @@ func NewService(cfg Config) (*Service, error) {
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
 			LogFormat: runc.JSON, Setpgid: true},
+		rctx: context.Background(),
+	}
+	if cfg.LegacyCgroupView {
+		ctx, err := legacyView(s.runc, cfg.Runtime)
+		if err != nil {
+			return nil, err
+		}
+		s.rctx = ctx
 	}
 	s.reaper = newReaper(s.processExited)
 	runc.Monitor = s.reaper
@@ -144,7 +158,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.runc.Create(context.Background(), s.id, s.bundle, opts); err != nil {
+	if err := s.runc.Create(s.rctx, s.id, s.bundle, opts); err != nil {
 		io.abort()
 		return runcError(err, s.bundle)
 	}
@@ -173,7 +187,7 @@ func (s *Service) Start(req ProcessRequest, st *State) error {
 		if p.state().Status != StatusCreated {
 			return fmt.Errorf("task already started")
 		}
-		if err := s.runc.Start(context.Background(), s.id); err != nil {
+		if err := s.runc.Start(s.rctx, s.id); err != nil {
 			return runcError(err, s.bundle)
 		}
 		p.setStatus(StatusRunning)
@@ -216,7 +230,7 @@ func (s *Service) startExec(p *process) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.runc.Exec(context.Background(), s.id, spec, opts); err != nil {
+	if err := s.runc.Exec(s.rctx, s.id, spec, opts); err != nil {
 		io.abort()
 		return runcError(err, s.bundle)
 	}
@@ -264,7 +278,7 @@ func (s *Service) Kill(req KillRequest, _ *Empty) error {
 	if req.ExecID != "" {
 		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
 	}
-	if err := s.runc.Kill(context.Background(), s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
+	if err := s.runc.Kill(s.rctx, s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
 		return runcError(err, s.bundle)
 	}
 	return nil

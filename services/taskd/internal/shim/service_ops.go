@@ -35,7 +35,7 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 	if cur.Status != StatusStopped && cur.Status != StatusCreated {
 		return fmt.Errorf("task must be stopped before deletion: %s", cur.Status)
 	}
-	if err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
+	if err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
 		return runcError(err, s.bundle)
 	}
 	if cur.Status == StatusCreated {
@@ -62,7 +62,7 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 // of the container is deleted (killing its processes), the process's stdio
 // is released, and the shim exits, leaving nothing behind.
 func (s *Service) Shutdown(_ Empty, _ *Empty) error {
-	err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true})
+	err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true})
 	if err != nil && strings.Contains(err.Error(), "does not exist") {
 		err = nil
 	}
@@ -90,7 +90,7 @@ func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
 
 // Pids lists the container's processes.
 func (s *Service) Pids(_ Empty, out *Pids) error {
-	pids, err := s.runc.Ps(context.Background(), s.id)
+	pids, err := s.runc.Ps(s.rctx, s.id)
 	if err != nil {
 		return runcError(err, s.bundle)
 	}
@@ -122,7 +122,7 @@ func (s *Service) freeze(op func(context.Context, string) error, status string) 
 	if err != nil {
 		return err
 	}
-	if err := op(context.Background(), s.id); err != nil {
+	if err := op(s.rctx, s.id); err != nil {
 		return runcError(err, s.bundle)
 	}
 	p.setStatus(status)
@@ -163,12 +163,12 @@ func (s *Service) Update(req UpdateRequest, _ *Empty) error {
 	if err := json.Unmarshal(req.Resources, &res); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	return runcError(s.runc.Update(context.Background(), s.id, &res), s.bundle)
+	return runcError(s.runc.Update(s.rctx, s.id, &res), s.bundle)
 }
 
 // Stats returns the container's cgroup figures.
 func (s *Service) Stats(_ Empty, out *Stats) error {
-	st, err := s.runc.Stats(context.Background(), s.id)
+	st, err := s.runc.Stats(s.rctx, s.id)
 	if err != nil {
 		return runcError(err, s.bundle)
 	}

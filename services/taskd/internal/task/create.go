@@ -19,6 +19,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -54,7 +55,10 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err := shim.ValidateStdio(stdio); err != nil {
 		return nil, err
 	}
-	if t.Runtime, err = runtimeBinary(req.Options, c.Runtime.GetOptions()); err != nil {
+	if t.Runtime, err = runtimeBinary(m.cfg.DefaultRuntime, req.Options, c.Runtime.GetOptions()); err != nil {
+		return nil, err
+	}
+	if err := ociruntime.Check(t.Runtime); err != nil {
 		return nil, err
 	}
 	t.Rootfs = filepath.Join(t.Bundle, "rootfs")
@@ -74,7 +78,8 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		return nil, fmt.Errorf("mount rootfs: %w", err)
 	}
 	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
-		RuntimeRoot: m.runcRoot(ns), Socket: m.socket(t.Bundle), Namespace: ns}); err != nil {
+		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
+		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime)}); err != nil {
 		return nil, err
 	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
@@ -106,8 +111,9 @@ func (m *Manager) forget(t *Task) {
 	m.mu.Unlock()
 }
 
-// runtimeBinary honours runc options' BinaryName (for example crun).
-func runtimeBinary(anys ...*anypb.Any) (string, error) {
+// runtimeBinary honours runc options' BinaryName (for example crun), of
+// the task first, then of the container; def when neither names one.
+func runtimeBinary(def string, anys ...*anypb.Any) (string, error) {
 	for _, a := range anys {
 		if a == nil || a.TypeUrl == "" {
 			continue
@@ -120,7 +126,10 @@ func runtimeBinary(anys ...*anypb.Any) (string, error) {
 			return o.BinaryName, nil
 		}
 	}
-	return "runc", nil
+	if def == "" {
+		def = ociruntime.Runc
+	}
+	return def, nil
 }
 
 // writeSpec writes config.json, clamping a negative oom_score_adj to taskd's

@@ -14,11 +14,14 @@ import (
 
 func TestRuntimeBinaryHonoursBinaryName(t *testing.T) {
 	opts, _ := typeurl.MarshalAnyToProto(&options.Options{BinaryName: "crun"})
-	if bin, _ := runtimeBinary(nil, opts); bin != "crun" {
+	if bin, _ := runtimeBinary("runc", nil, opts); bin != "crun" {
 		t.Fatalf("binary %q", bin)
 	}
-	if bin, _ := runtimeBinary(nil, nil); bin != "runc" {
+	if bin, _ := runtimeBinary("", nil, nil); bin != "runc" {
 		t.Fatalf("default binary %q", bin)
+	}
+	if bin, _ := runtimeBinary("crun", nil, nil); bin != "crun" {
+		t.Fatalf("configured default ignored: %q", bin)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/taskd/internal/container"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -23,8 +24,12 @@ type Config struct {
 	// SocketDir holds the shims' sockets, named by a hash of the bundle
 	// path so their length does not grow with namespace or id.
 	SocketDir string
-	// RuncRoot holds runc's state, one root per namespace.
+	// RuncRoot holds runc's state, one root per namespace; another
+	// runtime keeps its state beside it, under its own name (crun/<ns>).
 	RuncRoot string
+	// DefaultRuntime runs containers that name no runtime binary
+	// (ociruntime.Default).
+	DefaultRuntime string
 	// ShimBinary is the berth-shim executable.
 	ShimBinary string
 }
@@ -116,6 +121,9 @@ func (m *Manager) bundle(ns, id string) string { return filepath.Join(m.cfg.Stat
 
 func (m *Manager) socket(bundle string) string { return shim.SocketPath(m.cfg.SocketDir, bundle) }
 
-func (m *Manager) runcRoot(ns string) string { return filepath.Join(m.cfg.RuncRoot, ns) }
+// runtimeRoot is the state root of runtime for namespace ns.
+func (m *Manager) runtimeRoot(ns, runtime string) string {
+	return filepath.Join(filepath.Dir(m.cfg.RuncRoot), ociruntime.Name(runtime), ns)
+}
 
 func removeBundle(dir string) { os.RemoveAll(dir) }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
@@ -16,6 +15,7 @@ import (
 
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/mount"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -60,7 +60,8 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	if err != nil {
 		// The shim is gone: make sure runc forgets the container too, and
 		// report the exit the shim recorded, if it had the time.
-		exec.Command(t.Runtime, "--root", m.runcRoot(t.NS), "delete", "-f", t.ID).Run()
+		shim.RuntimeCommand(m.cfg.ShimBinary, t.Runtime, ociruntime.LegacyCgroupView(t.Runtime),
+			"--root", m.runtimeRoot(t.NS, t.Runtime), "delete", "-f", t.ID).Run()
 		st = shim.State{Status: shim.StatusStopped, ExitStatus: 255, ExitedAt: time.Now()}
 		exits, _ := shim.ReadExits(t.Bundle)
 		for _, e := range exits {
