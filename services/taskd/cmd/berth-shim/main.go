@@ -57,7 +57,9 @@ func run(cfg shim.Config) error {
 	if err := svc.Serve(); err != nil {
 		return err
 	}
-	// Let the answer to Delete reach taskd before exiting.
-	time.Sleep(50 * time.Millisecond)
+	// Let the answer to the call that stopped the shim reach taskd (a
+	// call that never ends, say a Wait of an exec that never ran, is not
+	// waited for long).
+	svc.WaitCalls(50 * time.Millisecond)
 	return nil
 }

@@ -113,6 +113,25 @@ func (c *Client) Shutdown() {
 	os.Remove(c.Socket)
 }
 
+// Gone closes once the shim's connection is lost: a shim that was told
+// to delete its task closes it as it exits.
+func (c *Client) Gone() <-chan struct{} {
+	if c.rpc == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.rpc.closed
+}
+
+// KillProcess kills a shim taskd started (one that does not exit by
+// itself).
+func (c *Client) KillProcess() {
+	if c.proc != nil {
+		c.proc.Kill()
+	}
+}
+
 // Close drops the connection; the shim keeps running.
 func (c *Client) Close() error {
 	if c.rpc == nil {

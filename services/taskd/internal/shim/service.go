@@ -28,6 +28,9 @@ type Service struct {
 	exits    *exitLog
 	shutdown chan struct{}
 	stopOnce sync.Once
+	// calls counts requests being answered, so the shim exits only once
+	// the answer to the call that stopped it is written.
+	calls sync.WaitGroup
 
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
@@ -72,6 +75,16 @@ func NewService(cfg Config) (*Service, error) {
 	runc.Monitor = s.reaper
 	go s.reaper.run()
 	return s, nil
+}
+
+// WaitCalls waits, at most d, for the answers of calls in flight.
+func (s *Service) WaitCalls(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // Done closes when the task was deleted and the shim should exit.

@@ -35,18 +35,39 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 	if cur.Status != StatusStopped && cur.Status != StatusCreated {
 		return fmt.Errorf("task must be stopped before deletion: %s", cur.Status)
 	}
+	if cur.Status == StatusStopped {
+		// The exit is recorded and nothing of the container runs: the
+		// runtime's own cleanup (its state, the cgroup) needs no caller.
+		// taskd waits for the shim to exit before it reuses the id.
+		*st = cur
+		go func() {
+			if err := s.deleteContainer(p); err != nil {
+				fmt.Fprintln(os.Stderr, "berth-shim: delete:", err)
+			}
+			s.stop()
+		}()
+		return nil
+	}
+	if err := s.deleteContainer(p); err != nil {
+		return err
+	}
+	// Never started: the init process was killed by the delete.
+	select {
+	case <-p.recorded:
+	default:
+		s.finish(p, 137, timeNow())
+	}
+	*st = p.state()
+	s.stop()
+	return nil
+}
+
+// deleteContainer has the runtime forget the container (killing what is
+// left of it) and lets the init process's logger finish.
+func (s *Service) deleteContainer(p *process) error {
 	if err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
 		return runcError(err, s.bundle)
 	}
-	if cur.Status == StatusCreated {
-		// Never started: the init process was killed by the delete.
-		select {
-		case <-p.recorded:
-		default:
-			s.finish(p, 137, timeNow())
-		}
-	}
-	*st = p.state()
 	if p.stdio != nil && p.stdio.logger != nil {
 		// The logger is the shim's child: let it finish before the shim goes.
 		select {
@@ -54,7 +75,6 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 		case <-time.After(loggerStopTimeout + 2*time.Second):
 		}
 	}
-	s.stop()
 	return nil
 }
 

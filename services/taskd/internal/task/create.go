@@ -37,6 +37,9 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err != nil {
 		return nil, err
 	}
+	if err := m.waitLeft(ctx, ns, c.ID); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	if _, ok := m.tasks[taskKey(ns, c.ID)]; ok {
 		m.mu.Unlock()

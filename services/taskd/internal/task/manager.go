@@ -44,6 +44,10 @@ type Manager struct {
 
 	mu    sync.Mutex
 	tasks map[string]*Task
+	// leaving holds deleted tasks whose shim is still finishing (the
+	// runtime's delete) and whose bundle is not removed yet; closed once
+	// both are done. A new task of the same id waits for it.
+	leaving map[string]chan struct{}
 }
 
 // Task is one container's running (or stopped, not yet deleted) task.
@@ -57,7 +61,7 @@ type Task struct {
 
 // New returns a manager; Recover reconnects to running shims.
 func New(ctx context.Context, cfg Config, db *badger.DB, outbox *events.Outbox, containers *container.Store) *Manager {
-	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}}
+	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}, leaving: map[string]chan struct{}{}}
 	containers.InUse = func(ns, id string) bool {
 		_, ok := m.lookup(ns, id)
 		return ok

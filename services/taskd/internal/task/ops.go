@@ -3,7 +3,6 @@ package task
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
@@ -73,14 +72,11 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 		// The exit comes before the delete, whoever publishes it first.
 		m.publishExit(t.NS, t.ID, shim.Exit{Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
 	}
-	t.shim.Close()
 	if err := mount.UnmountAll(t.Rootfs); err != nil {
+		t.shim.Close()
 		return st, err
 	}
-	removeBundle(t.Bundle)
-	// A shim that died could not remove its socket.
-	os.Remove(m.socket(t.Bundle))
-	m.forget(t)
+	m.retire(t)
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := deleteRecord(txn, t); err != nil {
 			return err
