@@ -73,3 +73,19 @@ func hybridWithControllers(root string) bool {
 	b, err := os.ReadFile(filepath.Join(root, "unified", "cgroup.controllers"))
 	return err == nil && len(strings.TrimSpace(string(b))) > 0
 }
+
+// specVersionCrun is the runtime-spec version written for crun when the
+// container's is newer than crun accepts.
+const specVersionCrun = "1.0.2-dev"
+
+// SpecVersion is the ociVersion to write in the bundle for bin: crun
+// before 1.15 refuses every version but 1.0.x ("unknown version
+// specified") while today's clients write 1.1 to 1.3 specs. runc takes any
+// version, and both ignore fields they do not know, so crun gets the spec
+// as 1.0.2: what it does with it is what runc 1.1 does with a newer spec.
+func SpecVersion(bin, version string) string {
+	if strings.HasPrefix(Name(bin), Crun) && version != "" && !strings.Contains(version, "1.0") {
+		return specVersionCrun
+	}
+	return version
+}

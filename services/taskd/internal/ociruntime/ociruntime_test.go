@@ -42,3 +42,17 @@ func TestLegacyCgroupViewOnlyForCrun(t *testing.T) {
 		t.Fatal("a plain directory is no hybrid cgroup root")
 	}
 }
+
+func TestSpecVersionOnlyLowersNewSpecsForCrun(t *testing.T) {
+	for _, c := range []struct{ bin, in, want string }{
+		{"runc", "1.3.0", "1.3.0"},
+		{"crun", "1.3.0", specVersionCrun},
+		{"/usr/bin/crun", "1.2.1", specVersionCrun},
+		{"crun", "1.0.2-dev", "1.0.2-dev"},
+		{"crun", "", ""},
+	} {
+		if got := SpecVersion(c.bin, c.in); got != c.want {
+			t.Errorf("SpecVersion(%q, %q) = %q, want %q", c.bin, c.in, got, c.want)
+		}
+	}
+}

@@ -21,6 +21,7 @@ type Service struct {
 	namespace  string
 	socket     string
 	runc       *runc.Runc
+	runtime    string // the runtime binary go-runc drives (runc, crun)
 	// rctx is the context of every runtime command (it carries the
 	// legacy cgroup view's variable when the runtime needs it).
 	rctx     context.Context
@@ -57,7 +58,7 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("subreaper: %w", err)
 	}
 	s := &Service{
-		id: cfg.ID, bundle: cfg.Bundle, socket: cfg.Socket, namespace: cfg.Namespace, shutdown: make(chan struct{}),
+		id: cfg.ID, bundle: cfg.Bundle, runtime: cfg.Runtime, socket: cfg.Socket, namespace: cfg.Namespace, shutdown: make(chan struct{}),
 		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
@@ -173,7 +174,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	}
 	if err := s.runc.Create(s.rctx, s.id, s.bundle, opts); err != nil {
 		io.abort()
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	if err := io.start(); err != nil {
 		io.abort()
@@ -201,7 +202,7 @@ func (s *Service) Start(req ProcessRequest, st *State) error {
 			return fmt.Errorf("task already started")
 		}
 		if err := s.runc.Start(s.rctx, s.id); err != nil {
-			return runcError(err, s.bundle)
+			return s.runtimeError(err)
 		}
 		p.setStatus(StatusRunning)
 	} else if err := s.startExec(p); err != nil {
@@ -245,7 +246,7 @@ func (s *Service) startExec(p *process) error {
 	}
 	if err := s.runc.Exec(s.rctx, s.id, spec, opts); err != nil {
 		io.abort()
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	if err := io.start(); err != nil {
 		return err
@@ -292,7 +293,7 @@ func (s *Service) Kill(req KillRequest, _ *Empty) error {
 		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
 	}
 	if err := s.runc.Kill(s.rctx, s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	return nil
 }

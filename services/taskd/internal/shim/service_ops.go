@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -66,7 +67,7 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 // left of it) and lets the init process's logger finish.
 func (s *Service) deleteContainer(p *process) error {
 	if err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	if p.stdio != nil && p.stdio.logger != nil {
 		// The logger is the shim's child: let it finish before the shim goes.
@@ -93,7 +94,7 @@ func (s *Service) Shutdown(_ Empty, _ *Empty) error {
 		init.stdio.abort()
 	}
 	s.stop()
-	return runcError(err, s.bundle)
+	return s.runtimeError(err)
 }
 
 // ReopenLog reopens the init process's log file (log rotation).
@@ -112,7 +113,7 @@ func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
 func (s *Service) Pids(_ Empty, out *Pids) error {
 	pids, err := s.runc.Ps(s.rctx, s.id)
 	if err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	out.Pids = pids
 	out.Exec = map[int]string{}
@@ -143,7 +144,7 @@ func (s *Service) freeze(op func(context.Context, string) error, status string) 
 		return err
 	}
 	if err := op(s.rctx, s.id); err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	p.setStatus(status)
 	return nil
@@ -183,14 +184,14 @@ func (s *Service) Update(req UpdateRequest, _ *Empty) error {
 	if err := json.Unmarshal(req.Resources, &res); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	return runcError(s.runc.Update(s.rctx, s.id, &res), s.bundle)
+	return s.runtimeError(s.runc.Update(s.rctx, s.id, &res))
 }
 
 // Stats returns the container's cgroup figures.
 func (s *Service) Stats(_ Empty, out *Stats) error {
 	st, err := s.runc.Stats(s.rctx, s.id)
 	if err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	out.JSON, err = json.Marshal(st)
 	return err
@@ -203,18 +204,19 @@ func (s *Service) Exits(_ Empty, out *[]Exit) error {
 	return err
 }
 
-// runcError keeps runc's own message (from its log) so it reaches the
-// caller verbatim.
-func runcError(err error, bundle string) error {
+// runtimeError keeps the runtime's own message (from its log) so it
+// reaches the caller verbatim, after the runtime's name (runc, crun).
+func (s *Service) runtimeError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if b, rerr := os.ReadFile(bundle + "/runc.log"); rerr == nil {
+	name := filepath.Base(s.runtime)
+	if b, rerr := os.ReadFile(s.bundle + "/runc.log"); rerr == nil {
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 		var entry struct{ Msg string }
 		if json.Unmarshal([]byte(lines[len(lines)-1]), &entry) == nil && entry.Msg != "" {
-			return errors.New("runc: " + entry.Msg)
+			return errors.New(name + ": " + entry.Msg)
 		}
 	}
-	return fmt.Errorf("runc: %w", err)
+	return fmt.Errorf("%s: %w", name, err)
 }

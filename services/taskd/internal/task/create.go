@@ -74,7 +74,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			removeBundle(t.Bundle)
 		}
 	}()
-	if err := writeSpec(t.Bundle, c.Spec); err != nil {
+	if err := writeSpec(t.Bundle, t.Runtime, c.Spec); err != nil {
 		return nil, err
 	}
 	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
@@ -89,6 +89,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err != nil {
 		// Nothing of the failed task may stay: not its shim (which would
 		// otherwise wait for a Delete that never comes), nor runc's state.
+		err = t.shim.StartError(err)
 		t.shim.Shutdown()
 		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
 	}
@@ -136,8 +137,9 @@ func runtimeBinary(def string, anys ...*anypb.Any) (string, error) {
 }
 
 // writeSpec writes config.json, clamping a negative oom_score_adj to taskd's
-// own: lowering it needs CAP_SYS_RESOURCE, which runc would fail without.
-func writeSpec(bundle string, spec *anypb.Any) error {
+// own: lowering it needs CAP_SYS_RESOURCE, which runc would fail without;
+// and with a version the runtime takes (ociruntime.SpecVersion).
+func writeSpec(bundle, runtime string, spec *anypb.Any) error {
 	if spec == nil || len(spec.Value) == 0 {
 		return fmt.Errorf("container has no spec: %w", errdefs.ErrInvalidArgument)
 	}
@@ -145,6 +147,7 @@ func writeSpec(bundle string, spec *anypb.Any) error {
 	if err := json.Unmarshal(spec.Value, &s); err != nil {
 		return fmt.Errorf("container spec: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
+	s.Version = ociruntime.SpecVersion(runtime, s.Version)
 	if s.Process != nil && s.Process.OOMScoreAdj != nil {
 		if own := ownOOMScoreAdj(); *s.Process.OOMScoreAdj < own {
 			*s.Process.OOMScoreAdj = own

@@ -25,7 +25,7 @@ func (m *Manager) retire(t *Task) {
 	delete(m.tasks, key)
 	m.leaving[key] = done
 	m.mu.Unlock()
-	go func() {
+	finish := func() {
 		defer close(done)
 		select {
 		case <-t.shim.Gone():
@@ -42,7 +42,13 @@ func (m *Manager) retire(t *Task) {
 			delete(m.leaving, key)
 		}
 		m.mu.Unlock()
-	}()
+	}
+	select {
+	case <-t.shim.Gone():
+		finish() // the shim is gone already (it died): nothing to wait for
+	default:
+		go finish()
+	}
 }
 
 // waitLeft waits until a deleted task of the same id has finished leaving.
