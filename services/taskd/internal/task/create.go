@@ -93,6 +93,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		t.shim.Shutdown()
 		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
 	}
+	t.Pid = st.Pid
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := putRecord(txn, t); err != nil {
 			return err

@@ -56,7 +56,9 @@ type Task struct {
 	Bundle  string
 	Rootfs  string
 	Runtime string
-	shim    *shim.Client
+	// Pid is the init process's, as its creation reported it.
+	Pid  int
+	shim *shim.Client
 }
 
 // New returns a manager; Recover reconnects to running shims.
