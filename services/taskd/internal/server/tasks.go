@@ -231,8 +231,7 @@ func collectMetrics(ctx context.Context, ids []string, metric func(context.Conte
 }
 
 func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitResponse, error) {
-	c, err := s.Manager.Shim(ctx, req.ContainerID)
-	if err != nil {
+	if _, err := s.Manager.Shim(ctx, req.ContainerID); err != nil {
 		return nil, err
 	}
 	type result struct {
@@ -241,7 +240,7 @@ func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitRespon
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, err := c.Wait(req.ExecID)
+		st, err := s.Manager.Wait(ctx, req.ContainerID, req.ExecID)
 		done <- result{st, err}
 	}()
 	select {
