@@ -10,8 +10,10 @@ import (
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+	"go.uber.org/zap"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"berth.dev/pkg/log"
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
@@ -25,7 +27,9 @@ func (s *RuntimeService) ContainerStats(ctx context.Context, req *runtimeapi.Con
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeapi.ContainerStatsResponse{Stats: containerStats(c, metrics[c.ID])}, nil
+	st := containerStats(c, metrics[c.ID])
+	st.WritableLayer = s.writableLayer(ctx, c.ID)
+	return &runtimeapi.ContainerStatsResponse{Stats: st}, nil
 }
 
 // ListContainerStats reports the figures of the containers matching the
@@ -47,7 +51,9 @@ func (s *RuntimeService) ListContainerStats(ctx context.Context, req *runtimeapi
 		if err != nil {
 			continue
 		}
-		resp.Stats = append(resp.Stats, containerStats(c, metrics[c.ID]))
+		st := containerStats(c, metrics[c.ID])
+		st.WritableLayer = s.writableLayer(ctx, c.ID)
+		resp.Stats = append(resp.Stats, st)
 	}
 	return resp, nil
 }
@@ -68,6 +74,23 @@ func (s *RuntimeService) metrics(ctx context.Context, ids ...string) (map[string
 		out[m.ID] = m
 	}
 	return out, nil
+}
+
+// writableLayer reports what the container wrote to its rootfs snapshot
+// (the kubelet counts it against ephemeral storage), as containerd does;
+// nil when snapshotd cannot say, which leaves the other figures standing.
+func (s *RuntimeService) writableLayer(ctx context.Context, id string) *runtimeapi.FilesystemUsage {
+	size, inodes, err := s.Snapshots.Usage(daemonCtx(ctx), s.Snapshotter, id)
+	if err != nil {
+		log.G(ctx).Debug("writable layer usage", zap.String("id", id), zap.Error(err))
+		return nil
+	}
+	return &runtimeapi.FilesystemUsage{
+		Timestamp:  time.Now().UnixNano(),
+		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: s.SnapshotsDir},
+		UsedBytes:  &runtimeapi.UInt64Value{Value: uint64(size)},
+		InodesUsed: &runtimeapi.UInt64Value{Value: uint64(inodes)},
+	}
 }
 
 func containerStats(c *store.Container, m *types.Metric) *runtimeapi.ContainerStats {
