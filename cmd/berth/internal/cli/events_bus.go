@@ -11,6 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"berth.dev/pkg/bus"
+	"berth.dev/pkg/config"
+	filter "berth.dev/pkg/filters"
 	"berth.dev/pkg/events"
 )
 
@@ -94,6 +96,12 @@ func (g *globals) busEvents(ctx context.Context, f busFlags, filters []string, o
 	node := f.node
 	if f.allNodes {
 		node = events.AnyNode
+	} else if err := config.ValidateNode(node); err != nil {
+		return usageError{err}
+	}
+	// A typo in a filter is the person's to fix, not a bus to wait for.
+	if _, err := filter.Parse(filters...); err != nil {
+		return usageError{err}
 	}
 	b, js, err := g.dialBus(ctx, f)
 	if err != nil {
