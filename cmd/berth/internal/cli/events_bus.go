@@ -12,8 +12,8 @@ import (
 
 	"berth.dev/pkg/bus"
 	"berth.dev/pkg/config"
-	filter "berth.dev/pkg/filters"
 	"berth.dev/pkg/events"
+	filter "berth.dev/pkg/filters"
 )
 
 // busFlags say how `berth events` reaches the event bus itself, for events
