@@ -76,21 +76,36 @@ func (s *RuntimeService) metrics(ctx context.Context, ids ...string) (map[string
 	return out, nil
 }
 
+// layerUsageMaxAge is how long a writable layer's measure is reused:
+// measuring walks the layer, and the kubelet asks every few seconds.
+// containerd refreshes its figures every 10 seconds too.
+const layerUsageMaxAge = 10 * time.Second
+
+type layerUsage struct {
+	at    time.Time
+	usage *runtimeapi.FilesystemUsage
+}
+
 // writableLayer reports what the container wrote to its rootfs snapshot
 // (the kubelet counts it against ephemeral storage), as containerd does;
 // nil when snapshotd cannot say, which leaves the other figures standing.
 func (s *RuntimeService) writableLayer(ctx context.Context, id string) *runtimeapi.FilesystemUsage {
+	if v, ok := s.layerUsage.Load(id); ok && time.Since(v.(layerUsage).at) < layerUsageMaxAge {
+		return v.(layerUsage).usage
+	}
 	size, inodes, err := s.Snapshots.Usage(daemonCtx(ctx), s.Snapshotter, id)
 	if err != nil {
 		log.G(ctx).Debug("writable layer usage", zap.String("id", id), zap.Error(err))
 		return nil
 	}
-	return &runtimeapi.FilesystemUsage{
+	u := &runtimeapi.FilesystemUsage{
 		Timestamp:  time.Now().UnixNano(),
 		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: s.SnapshotsDir},
 		UsedBytes:  &runtimeapi.UInt64Value{Value: uint64(size)},
 		InodesUsed: &runtimeapi.UInt64Value{Value: uint64(inodes)},
 	}
+	s.layerUsage.Store(id, layerUsage{at: time.Now(), usage: u})
+	return u
 }
 
 func containerStats(c *store.Container, m *types.Metric) *runtimeapi.ContainerStats {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"sync"
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
@@ -120,6 +121,8 @@ type RuntimeService struct {
 	events     *broadcaster
 	runtimeCfg runtimeState
 	locks      idLocks
+	// layerUsage caches containers' writable layer figures by id.
+	layerUsage sync.Map
 }
 
 // New returns the service; Images and Streamer may be set afterwards.
