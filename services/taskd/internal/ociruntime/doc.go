@@ -8,6 +8,6 @@
 // crun refuses to run on a hybrid cgroup host whose unified hierarchy
 // holds controllers (some v1 hosts leave hugetlb there); runc uses the v1
 // hierarchies on such a host. LegacyCgroupView says when crun needs to be
-// shown the host without its unified mount, which the shim does in a mount
-// namespace of the runtime's own.
+// shown the host without its unified mount; the shim does that for crun's
+// create (the only command that checks) in a mount namespace of its own.
 package ociruntime

@@ -19,8 +19,8 @@ import (
 // and uses the v1 hierarchies, as runc does there, once it cannot see it.
 const EnvLegacyViewRuntime = "BERTH_SHIM_LEGACY_VIEW_RUNTIME"
 
-// legacyView points go-runc at this binary for every runtime command when
-// the runtime needs the legacy cgroup view; ctx carries the variable.
+// legacyView points r at this binary, which runs the runtime in the
+// legacy cgroup view; the context it returns carries the variable.
 func legacyView(r *runc.Runc, runtime string) (context.Context, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -28,18 +28,6 @@ func legacyView(r *runc.Runc, runtime string) (context.Context, error) {
 	}
 	r.Command = exe
 	return runc.WithExtraEnv(context.Background(), EnvLegacyViewRuntime+"="+runtime), nil
-}
-
-// RuntimeCommand is the command running runtime with args as a shim of
-// shimBin runs it, for taskd's own calls (deleting a container whose shim
-// is gone).
-func RuntimeCommand(shimBin, runtime string, legacy bool, args ...string) *exec.Cmd {
-	if !legacy {
-		return exec.Command(runtime, args...)
-	}
-	cmd := exec.Command(shimBin, args...)
-	cmd.Env = append(os.Environ(), EnvLegacyViewRuntime+"="+runtime)
-	return cmd
 }
 
 // ExecLegacyView replaces the process with runtime and args in a new mount

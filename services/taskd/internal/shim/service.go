@@ -22,9 +22,12 @@ type Service struct {
 	socket     string
 	runc       *runc.Runc
 	runtime    string // the runtime binary go-runc drives (runc, crun)
-	// rctx is the context of every runtime command (it carries the
-	// legacy cgroup view's variable when the runtime needs it).
-	rctx     context.Context
+	// creator runs the runtime's create, with cctx: through the legacy
+	// cgroup view when the runtime needs it (crun checks the host's cgroup
+	// layout only to place a new container; every other command runs it
+	// directly).
+	creator  *runc.Runc
+	cctx     context.Context
 	reaper   *reaper
 	exits    *exitLog
 	shutdown chan struct{}
@@ -63,14 +66,17 @@ func NewService(cfg Config) (*Service, error) {
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
 			LogFormat: runc.JSON, Setpgid: true},
-		rctx: context.Background(),
+		cctx: context.Background(),
 	}
+	s.creator = s.runc
 	if cfg.LegacyCgroupView {
-		ctx, err := legacyView(s.runc, cfg.Runtime)
+		c := *s.runc
+		s.creator = &c
+		ctx, err := legacyView(s.creator, cfg.Runtime)
 		if err != nil {
 			return nil, err
 		}
-		s.rctx = ctx
+		s.cctx = ctx
 	}
 	s.reaper = newReaper(s.processExited)
 	runc.Monitor = s.reaper
@@ -172,7 +178,7 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.runc.Create(s.rctx, s.id, s.bundle, opts); err != nil {
+	if err := s.creator.Create(s.cctx, s.id, s.bundle, opts); err != nil {
 		io.abort()
 		return s.runtimeError(err)
 	}
@@ -201,7 +207,7 @@ func (s *Service) Start(req ProcessRequest, st *State) error {
 		if p.state().Status != StatusCreated {
 			return fmt.Errorf("task already started")
 		}
-		if err := s.runc.Start(s.rctx, s.id); err != nil {
+		if err := s.runc.Start(context.Background(), s.id); err != nil {
 			return s.runtimeError(err)
 		}
 		p.setStatus(StatusRunning)
@@ -244,7 +250,7 @@ func (s *Service) startExec(p *process) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.runc.Exec(s.rctx, s.id, spec, opts); err != nil {
+	if err := s.runc.Exec(context.Background(), s.id, spec, opts); err != nil {
 		io.abort()
 		return s.runtimeError(err)
 	}
@@ -292,7 +298,7 @@ func (s *Service) Kill(req KillRequest, _ *Empty) error {
 	if req.ExecID != "" {
 		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
 	}
-	if err := s.runc.Kill(s.rctx, s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
+	if err := s.runc.Kill(context.Background(), s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
 		return s.runtimeError(err)
 	}
 	return nil

@@ -66,7 +66,7 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 // deleteContainer has the runtime forget the container (killing what is
 // left of it) and lets the init process's logger finish.
 func (s *Service) deleteContainer(p *process) error {
-	if err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
+	if err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
 		return s.runtimeError(err)
 	}
 	if p.stdio != nil && p.stdio.logger != nil {
@@ -83,7 +83,7 @@ func (s *Service) deleteContainer(p *process) error {
 // of the container is deleted (killing its processes), the process's stdio
 // is released, and the shim exits, leaving nothing behind.
 func (s *Service) Shutdown(_ Empty, _ *Empty) error {
-	err := s.runc.Delete(s.rctx, s.id, &runc.DeleteOpts{Force: true})
+	err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true})
 	if err != nil && strings.Contains(err.Error(), "does not exist") {
 		err = nil
 	}
@@ -111,7 +111,7 @@ func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
 
 // Pids lists the container's processes.
 func (s *Service) Pids(_ Empty, out *Pids) error {
-	pids, err := s.runc.Ps(s.rctx, s.id)
+	pids, err := s.runc.Ps(context.Background(), s.id)
 	if err != nil {
 		return s.runtimeError(err)
 	}
@@ -143,7 +143,7 @@ func (s *Service) freeze(op func(context.Context, string) error, status string) 
 	if err != nil {
 		return err
 	}
-	if err := op(s.rctx, s.id); err != nil {
+	if err := op(context.Background(), s.id); err != nil {
 		return s.runtimeError(err)
 	}
 	p.setStatus(status)
@@ -184,12 +184,12 @@ func (s *Service) Update(req UpdateRequest, _ *Empty) error {
 	if err := json.Unmarshal(req.Resources, &res); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	return s.runtimeError(s.runc.Update(s.rctx, s.id, &res))
+	return s.runtimeError(s.runc.Update(context.Background(), s.id, &res))
 }
 
 // Stats returns the container's cgroup figures.
 func (s *Service) Stats(_ Empty, out *Stats) error {
-	st, err := s.runc.Stats(s.rctx, s.id)
+	st, err := s.runc.Stats(context.Background(), s.id)
 	if err != nil {
 		return s.runtimeError(err)
 	}

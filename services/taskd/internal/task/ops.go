@@ -3,6 +3,7 @@ package task
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
@@ -14,7 +15,6 @@ import (
 
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/mount"
-	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -60,8 +60,7 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	if err != nil {
 		// The shim is gone: make sure runc forgets the container too, and
 		// report the exit the shim recorded, if it had the time.
-		shim.RuntimeCommand(m.cfg.ShimBinary, t.Runtime, ociruntime.LegacyCgroupView(t.Runtime),
-			"--root", m.runtimeRoot(t.NS, t.Runtime), "delete", "-f", t.ID).Run()
+		exec.Command(t.Runtime, "--root", m.runtimeRoot(t.NS, t.Runtime), "delete", "-f", t.ID).Run()
 		st = shim.State{Status: shim.StatusStopped, ExitStatus: 255, ExitedAt: time.Now()}
 		exits, _ := shim.ReadExits(t.Bundle)
 		for _, e := range exits {
