@@ -50,7 +50,7 @@ func (s *Tasks) Create(ctx context.Context, req *api.CreateTaskRequest) (*api.Cr
 	if err != nil {
 		return nil, err
 	}
-	st, err := t.State("")
+	st, err := s.Manager.StateOf(t, "")
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (s *Tasks) List(ctx context.Context, _ *api.ListTasksRequest) (*api.ListTas
 	}
 	resp := &api.ListTasksResponse{}
 	for _, t := range ts {
-		st, err := t.State("")
+		st, err := s.Manager.StateOf(t, "")
 		if err != nil {
 			continue // being deleted
 		}
@@ -214,28 +214,11 @@ func (s *Tasks) Metrics(ctx context.Context, req *api.MetricsRequest) (*api.Metr
 }
 
 func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitResponse, error) {
-	c, err := s.Manager.Shim(ctx, req.ContainerID)
+	st, err := s.Manager.Wait(ctx, req.ContainerID, req.ExecID)
 	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		st  shim.State
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := c.Wait(req.ExecID)
-		done <- result{st, err}
-	}()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		return &api.WaitResponse{ExitStatus: r.st.ExitStatus, ExitedAt: timestamppb.New(r.st.ExitedAt)}, nil
-	}
+	return &api.WaitResponse{ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)}, nil
 }
 
 func (s *Tasks) Checkpoint(context.Context, *api.CheckpointTaskRequest) (*api.CheckpointTaskResponse, error) {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
@@ -48,6 +49,16 @@ type Task struct {
 	Rootfs  string
 	Runtime string
 	shim    *shim.Client
+	// instance is the record's: which task of the container this is.
+	instance string
+
+	// deleting is set while Delete tears the shim down, so the connection
+	// it closes is not taken for a shim that died.
+	deleting atomic.Bool
+	// gone is the init process's exit as settled once the shim was found
+	// dead (settleGone).
+	goneOnce sync.Once
+	gone     shim.Exit
 }
 
 // New returns a manager; Recover reconnects to running shims.

@@ -1,8 +1,6 @@
 package task
 
 import (
-	"time"
-
 	"go.uber.org/zap"
 
 	"berth.dev/pkg/log"
@@ -12,14 +10,17 @@ import (
 
 // Recover reconnects to the shims of a previous run, publishes the exits
 // they recorded while taskd was down, and resumes watching the rest. A task
-// whose shim is gone stays listed as stopped until it is deleted.
+// whose shim is gone is settled as one whose shim dies while taskd runs
+// (settleGone) and then deleted, as containerd cleans up after the shims it
+// cannot reload. What a previous run started but never recorded (it was
+// killed mid-create) is removed: see removeUnrecorded.
 func (m *Manager) Recover() error {
 	recs, err := records(m.db)
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
-		t := &Task{NS: r.NS, ID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs, Runtime: r.Runtime}
+		t := &Task{NS: r.NS, ID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs, Runtime: r.Runtime, instance: r.Instance}
 		m.mu.Lock()
 		m.tasks[taskKey(r.NS, r.ID)] = t
 		m.mu.Unlock()
@@ -36,32 +37,21 @@ func (m *Manager) Recover() error {
 		exits, err := client.Exits()
 		if err == nil {
 			for _, e := range exits {
-				m.publishExit(r.NS, r.ID, e)
+				m.publishExit(t, e)
 			}
 		}
 		go m.monitor(t, "")
 		go m.watchOOM(t)
 		log.G(m.ctx).Info("reconnected to shim", zap.String("namespace", r.NS), zap.String("id", r.ID))
 	}
+	m.removeUnrecorded(recs)
 	return nil
 }
 
-// cleanupGone deletes a task whose shim died: its recorded exits (or, with
-// none, exit status 255) and its deletion are published, runc forgets the
-// container, the rootfs is unmounted and the bundle removed.
+// cleanupGone deletes a task whose shim died while taskd was down, with
+// its exit settled first.
 func (m *Manager) cleanupGone(t *Task) error {
-	exits, _ := shim.ReadExits(t.Bundle)
-	var init *shim.Exit
-	for i, e := range exits {
-		m.publishExit(t.NS, t.ID, e)
-		if e.ExecID == "" {
-			init = &exits[i]
-		}
-	}
-	if init == nil {
-		init = &shim.Exit{Status: 255, ExitedAt: time.Now()}
-		m.publishExit(t.NS, t.ID, *init)
-	}
+	m.settleGone(t)
 	ctx := namespace.WithNamespace(m.ctx, t.NS)
 	_, err := m.Delete(ctx, t.ID)
 	return err
