@@ -90,17 +90,13 @@ func (s *Tasks) Get(ctx context.Context, req *api.GetRequest) (*api.GetResponse,
 }
 
 func (s *Tasks) List(ctx context.Context, _ *api.ListTasksRequest) (*api.ListTasksResponse, error) {
-	ts, err := s.Manager.List(ctx)
+	ls, err := s.Manager.ListStates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	resp := &api.ListTasksResponse{}
-	for _, t := range ts {
-		st, err := s.Manager.StateOf(t, "")
-		if err != nil {
-			continue // being deleted
-		}
-		resp.Tasks = append(resp.Tasks, toProcess(t.ID, st))
+	for _, l := range ls {
+		resp.Tasks = append(resp.Tasks, toProcess(l.Task.ID, l.State))
 	}
 	return resp, nil
 }

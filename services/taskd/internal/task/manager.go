@@ -110,6 +110,35 @@ func (m *Manager) List(ctx context.Context) ([]*Task, error) {
 	return out, nil
 }
 
+// Listed is a task with its init process's state.
+type Listed struct {
+	Task  *Task
+	State shim.State
+}
+
+// ListStates returns the tasks of the caller's namespace with their init
+// processes' states, asking the shims several at a time. Tasks being
+// deleted are left out.
+func (m *Manager) ListStates(ctx context.Context) ([]Listed, error) {
+	ts, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listed, len(ts))
+	ok := make([]bool, len(ts))
+	parallel(len(ts), shimCalls, func(i int) {
+		st, err := m.StateOf(ts[i], "")
+		out[i], ok[i] = Listed{Task: ts[i], State: st}, err == nil
+	})
+	kept := out[:0]
+	for i, l := range out {
+		if ok[i] {
+			kept = append(kept, l)
+		}
+	}
+	return kept, nil
+}
+
 // Count returns how many tasks ns has.
 func (m *Manager) Count(ns string) int {
 	m.mu.Lock()

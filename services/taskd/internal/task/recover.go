@@ -1,6 +1,8 @@
 package task
 
 import (
+	"time"
+
 	"go.uber.org/zap"
 
 	"berth.dev/pkg/log"
@@ -19,33 +21,43 @@ func (m *Manager) Recover() error {
 	if err != nil {
 		return err
 	}
-	for _, r := range recs {
-		t := &Task{NS: r.NS, ID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs, Runtime: r.Runtime, instance: r.Instance}
-		m.mu.Lock()
-		m.tasks[taskKey(r.NS, r.ID)] = t
-		m.mu.Unlock()
-		client, err := shim.Connect(r.Bundle, m.socket(r.Bundle))
-		if err != nil {
-			log.G(m.ctx).Warn("shim gone; cleaning its task up", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
-			t.shim = &shim.Client{Dir: r.Bundle, Socket: m.socket(r.Bundle)}
-			if err := m.cleanupGone(t); err != nil {
-				log.G(m.ctx).Error("cleaning up a task whose shim is gone", zap.String("id", r.ID), zap.Error(err))
-			}
-			continue
-		}
-		t.shim = client
-		exits, err := client.Exits()
-		if err == nil {
-			for _, e := range exits {
-				m.publishExit(t, e)
-			}
-		}
-		go m.monitor(t, "")
-		go m.watchOOM(t)
-		log.G(m.ctx).Info("reconnected to shim", zap.String("namespace", r.NS), zap.String("id", r.ID))
-	}
+	start := time.Now()
+	parallel(len(recs), shimCalls, func(i int) { m.reconnect(recs[i]) })
 	m.removeUnrecorded(recs)
+	log.G(m.ctx).Info("tasks recovered", zap.Int("tasks", len(recs)), zap.Duration("took", time.Since(start)))
 	return nil
+}
+
+// reconnect resumes watching the task of r, or cleans it up if its shim is
+// gone.
+func (m *Manager) reconnect(r record) {
+	t := &Task{NS: r.NS, ID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs, Runtime: r.Runtime, instance: r.Instance}
+	m.mu.Lock()
+	m.tasks[taskKey(r.NS, r.ID)] = t
+	m.mu.Unlock()
+	client, err := shim.Connect(r.Bundle, m.socket(r.Bundle))
+	if err != nil {
+		log.G(m.ctx).Warn("shim gone; cleaning its task up", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
+		t.shim = &shim.Client{Dir: r.Bundle, Socket: m.socket(r.Bundle)}
+		if err := m.cleanupGone(t); err != nil {
+			log.G(m.ctx).Error("cleaning up a task whose shim is gone", zap.String("id", r.ID), zap.Error(err))
+		}
+		return
+	}
+	t.shim = client
+	// The exit log is read from disk rather than asked of the shim: a
+	// connection wakes nothing up, a call wakes an idle shim, and with
+	// hundreds of them those wake-ups are most of a restart.
+	exits, err := shim.ReadExits(r.Bundle)
+	if err != nil {
+		log.G(m.ctx).Warn("reading a shim's exit log", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
+	}
+	for _, e := range exits {
+		m.publishExit(t, e)
+	}
+	go m.monitor(t, "")
+	go m.watchOOM(t)
+	log.G(m.ctx).Debug("reconnected to shim", zap.String("namespace", r.NS), zap.String("id", r.ID))
 }
 
 // cleanupGone deletes a task whose shim died while taskd was down, with

@@ -5,7 +5,7 @@
 // removes what it started. It talks gRPC directly so that the figures are
 // the runtimes' own, without a ctr process start in each.
 //
-//	scalebench start   -address A -namespace N -image REF -count 500
+//	scalebench start   -address A -namespace N -image REF -count 500 [-no-task]
 //	scalebench latency -address A -address2 B -namespace N -rounds 20
 //	scalebench wait    -address A -namespace N -running 500 -since UNIXNANO
 //	scalebench clean   -address A -namespace N
@@ -43,6 +43,7 @@ func main() {
 	image := fs.String("image", "", "start: image reference (already imported)")
 	count := fs.Int("count", 500, "start: containers to start")
 	parallel := fs.Int("parallel", 2, "start and clean: calls in flight")
+	noTask := fs.Bool("no-task", false, "start: create the containers only")
 	rounds := fs.Int("rounds", 20, "latency: calls of each kind")
 	running := fs.Int("running", 500, "wait: tasks that must be listed running")
 	since := fs.Int64("since", 0, "wait: unix nanoseconds to measure from (default now)")
@@ -53,7 +54,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "start":
-		err = start(ctx, *address, *image, *count, *parallel)
+		err = start(ctx, *address, *image, *count, *parallel, !*noTask)
 	case "latency":
 		err = latency(ctx, *address, *address2, *rounds)
 	case "wait":
@@ -74,7 +75,7 @@ func dial(address string) (*containerd.Client, error) {
 }
 
 // start runs count containers of `sleep` from image, parallel at a time.
-func start(ctx context.Context, address, ref string, count, parallel int) error {
+func start(ctx context.Context, address, ref string, count, parallel int, withTask bool) error {
 	client, err := dial(address)
 	if err != nil {
 		return err
@@ -97,7 +98,7 @@ func start(ctx context.Context, address, ref string, count, parallel int) error 
 				if i > count || ctx.Err() != nil {
 					return
 				}
-				if err := startOne(ctx, client, img, fmt.Sprintf("scale-%d", i)); err != nil {
+				if err := startOne(ctx, client, img, fmt.Sprintf("scale-%d", i), withTask); err != nil {
 					errs <- err
 					return
 				}
@@ -113,11 +114,14 @@ func start(ctx context.Context, address, ref string, count, parallel int) error 
 	return nil
 }
 
-func startOne(ctx context.Context, client *containerd.Client, img containerd.Image, id string) error {
+func startOne(ctx context.Context, client *containerd.Client, img containerd.Image, id string, withTask bool) error {
 	ctr, err := client.NewContainer(ctx, id, containerd.WithNewSnapshot(id+"-snap", img),
 		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "100000")))
 	if err != nil {
 		return fmt.Errorf("container %s: %w", id, err)
+	}
+	if !withTask {
+		return nil
 	}
 	t, err := ctr.NewTask(ctx, cio.NullIO)
 	if err != nil {
