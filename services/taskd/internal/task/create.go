@@ -95,6 +95,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		t.shim.Shutdown()
 		return nil, err
 	}
+	t.ready.Store(true)
 	go m.monitor(t, "")
 	go m.watchOOM(t)
 	return t, nil

@@ -6,10 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
 	"go.uber.org/zap"
 
 	"berth.dev/pkg/events"
+	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/store"
 	"berth.dev/services/taskd/internal/container"
 	"berth.dev/services/taskd/internal/shim"
@@ -79,5 +81,23 @@ func TestLateExitAfterDeleteIsNotPublishedAgain(t *testing.T) {
 	m.publishExit(next, exit)
 	if n := pending(t, ob); n != 3 {
 		t.Fatalf("the next task's exit was not recorded (%d events, want 3)", n)
+	}
+}
+
+// TestTaskBeingCreatedIsNotUsed: while Create holds a task's id reserved
+// the task has no shim yet; listing it or calling into it must not reach
+// for one.
+func TestTaskBeingCreatedIsNotUsed(t *testing.T) {
+	m, _ := newTestManager(t)
+	m.tasks[taskKey("ns", "c1")] = &Task{NS: "ns", ID: "c1", instance: newInstance()}
+	ctx := namespace.WithNamespace(context.Background(), "ns")
+	if ls, err := m.ListStates(ctx); err != nil || len(ls) != 0 {
+		t.Fatalf("listed %d tasks (%v) while the only one is being created", len(ls), err)
+	}
+	if _, _, err := m.State(ctx, "c1", ""); !errdefs.IsNotFound(err) {
+		t.Fatalf("state of a task being created: %v, want NotFound", err)
+	}
+	if !m.containers.InUse("ns", "c1") {
+		t.Fatal("the container of a task being created is not in use")
 	}
 }

@@ -51,6 +51,9 @@ type Task struct {
 	shim    *shim.Client
 	// instance is the record's: which task of the container this is.
 	instance string
+	// ready is set once the task has its shim: until then Create holds its
+	// id reserved, and nothing else may use it.
+	ready atomic.Bool
 
 	// deleting is set while Delete tears the shim down, so the connection
 	// it closes is not taken for a shim that died.
@@ -87,7 +90,7 @@ func (m *Manager) get(ctx context.Context, id string) (*Task, error) {
 		return nil, err
 	}
 	t, ok := m.lookup(ns, id)
-	if !ok {
+	if !ok || !t.ready.Load() {
 		return nil, fmt.Errorf("task %q: %w", id, errdefs.ErrNotFound)
 	}
 	return t, nil
@@ -103,7 +106,7 @@ func (m *Manager) List(ctx context.Context) ([]*Task, error) {
 	defer m.mu.Unlock()
 	var out []*Task
 	for _, t := range m.tasks {
-		if t.NS == ns {
+		if t.NS == ns && t.ready.Load() {
 			out = append(out, t)
 		}
 	}

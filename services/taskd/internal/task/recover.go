@@ -39,12 +39,14 @@ func (m *Manager) reconnect(r record) {
 	if err != nil {
 		log.G(m.ctx).Warn("shim gone; cleaning its task up", zap.String("namespace", r.NS), zap.String("id", r.ID), zap.Error(err))
 		t.shim = &shim.Client{Dir: r.Bundle, Socket: m.socket(r.Bundle)}
+		t.ready.Store(true)
 		if err := m.cleanupGone(t); err != nil {
 			log.G(m.ctx).Error("cleaning up a task whose shim is gone", zap.String("id", r.ID), zap.Error(err))
 		}
 		return
 	}
 	t.shim = client
+	t.ready.Store(true)
 	// The exit log is read from disk rather than asked of the shim: a
 	// connection wakes nothing up, a call wakes an idle shim, and with
 	// hundreds of them those wake-ups are most of a restart.
