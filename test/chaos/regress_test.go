@@ -183,7 +183,9 @@ func TestExitRecordedWhenShimDies(t *testing.T) {
 	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", task.Pid())); err == nil && !strings.Contains(string(b), ") Z ") {
 		t.Fatalf("the container's process %d outlived its shim: %s", task.Pid(), b)
 	}
-	if _, err := task.Delete(ctx); err != nil {
+	// As ctr and the chaos load delete it: Wait, Kill (the process is
+	// finished: NotFound), Delete.
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
 		t.Fatal(err)
 	}
 	// Events come in order: any second exit would be before the delete.

@@ -1,6 +1,7 @@
 package task
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -90,6 +91,18 @@ func initPid(bundle string) int {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid
+}
+
+// deadShimError turns the error of a call to a shim that died into what
+// the call means for a task that is stopped: its processes are finished
+// (kind, NotFound for signalling one, as containerd's shim answers), and
+// settles the task. Other errors pass unchanged.
+func (m *Manager) deadShimError(t *Task, err error, kind error) error {
+	if err == nil || !m.shimDied(t, err) {
+		return err
+	}
+	m.settleGone(t)
+	return fmt.Errorf("task %q: its shim died, its processes are finished: %w", t.ID, kind)
 }
 
 // goneState is a dead shim's task as State reports it.

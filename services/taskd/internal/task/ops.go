@@ -107,7 +107,7 @@ func (m *Manager) DeleteProcess(ctx context.Context, id, execID string) (shim.St
 	}
 	st, err := t.shim.Delete(execID)
 	if err != nil {
-		return st, err
+		return st, m.deadShimError(t, err, errdefs.ErrNotFound)
 	}
 	// Only the task's own deletion is a /tasks/delete, as in containerd.
 	m.publishExit(t, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
@@ -131,7 +131,7 @@ func (m *Manager) StateOf(t *Task, execID string) (shim.State, error) {
 	if execID == "" && m.shimDied(t, err) {
 		return goneState(m.settleGone(t)), nil
 	}
-	return st, err
+	return st, m.deadShimError(t, err, errdefs.ErrNotFound)
 }
 
 // Wait blocks until a process exited; a dead shim's task has.
@@ -150,6 +150,7 @@ func (m *Manager) Wait(ctx context.Context, id, execID string) (shim.State, erro
 		if err != nil && execID == "" && m.shimDied(t, err) {
 			st, err = goneState(m.settleGone(t)), nil
 		}
+		err = m.deadShimError(t, err, errdefs.ErrNotFound)
 		done <- result{st, err}
 	}()
 	select {
@@ -169,7 +170,8 @@ func (m *Manager) Kill(ctx context.Context, id, execID string, signal uint32, al
 	if err != nil {
 		return err
 	}
-	return t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all})
+	err = t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all})
+	return m.deadShimError(t, err, errdefs.ErrNotFound)
 }
 
 // Exec adds a process to the task.
@@ -185,7 +187,7 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if err := shim.ValidateStdio(stdio); err != nil {
 		return err
 	}
-	st, err := t.shim.State("")
+	st, err := m.StateOf(t, "")
 	if err != nil {
 		return err
 	}
