@@ -295,6 +295,15 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 		}
 		queue = append(queue, c.children(ctx, info)...)
 	}
+	// Content written after the mark's transaction is not in infos and
+	// stays (a commit records the blob and its lease's hold together).
+	// What this does not cover: a blob the mark saw unreferenced that
+	// gains a reference before it is deleted here (a lease hold added to
+	// a blob already present, an image created on it) is deleted all the
+	// same. containerd excludes that by holding its metadata write lock
+	// from mark to sweep; here a writer that finds content present and
+	// holds it can still lose it to a collection that marked first, sees
+	// NotFound when it next reads it, and must write it again.
 	for d := range infos {
 		if !marked[d] {
 			if err := c.Content.DeleteInNamespace(ctx, ns, d); err != nil {
