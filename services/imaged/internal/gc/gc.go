@@ -297,21 +297,26 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 	}
 	// Content written after the mark's transaction is not in infos and
 	// stays (a commit records the blob and its lease's hold together).
-	// What this does not cover: a blob the mark saw unreferenced that
-	// gains a reference before it is deleted here (a lease hold added to
-	// a blob already present, an image created on it) is deleted all the
-	// same. containerd excludes that by holding its metadata write lock
-	// from mark to sweep; here a writer that finds content present and
-	// holds it can still lose it to a collection that marked first, sees
-	// NotFound when it next reads it, and must write it again.
-	for d := range infos {
-		if !marked[d] {
-			if err := c.Content.DeleteInNamespace(ctx, ns, d); err != nil {
-				if errdefs.IsNotFound(err) {
-					continue // deleted by its owner meanwhile
-				}
-				return err
-			}
+	// A blob the mark found unreferenced that a lease came to hold since
+	// (a writer finding it present and holding it), or whose labels
+	// changed, stays too: the deleting transaction checks again and
+	// conflicts with a concurrent hold or update. What remains: a lease
+	// created after that check began whose hold commits before the
+	// deletion does, and an image created on an unmarked blob, are not
+	// seen. containerd excludes both by holding its metadata write lock
+	// from mark to sweep.
+	now := time.Now()
+	for d, info := range infos {
+		if marked[d] {
+			continue
+		}
+		deleted, err := c.Content.DeleteInNamespace(ctx, ns, d, stillReferenced(ns, info, now))
+		switch {
+		case errdefs.IsNotFound(err):
+			// deleted by its owner meanwhile
+		case err != nil:
+			return err
+		case deleted:
 			log.G(ctx).Debug("collected content", zap.String("namespace", ns), zap.String("digest", d.String()))
 		}
 	}
@@ -326,6 +331,18 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 		}
 	}
 	return nil
+}
+
+// stillReferenced is asked in the transaction deleting an unmarked blob:
+// it keeps the blob if its labels changed since the mark read it or a
+// lease holds it now.
+func stillReferenced(ns string, marked *contentapi.Info, now time.Time) func(*badger.Txn, *contentapi.Info) (bool, error) {
+	return func(txn *badger.Txn, cur *contentapi.Info) (bool, error) {
+		if !cur.GetUpdatedAt().AsTime().Equal(marked.GetUpdatedAt().AsTime()) {
+			return true, nil
+		}
+		return lease.Holds(txn, ns, &leasesapi.Resource{Type: "content", ID: marked.Digest}, now)
+	}
 }
 
 func keep(snaps map[string]map[string]bool, snapshotter, key string) {
