@@ -118,7 +118,9 @@ func (m *Manager) Remove(ctx context.Context, snapshotter, key string, opts ...R
 		opt(&o)
 	}
 	// The directory stays marked as being removed from before its record
-	// goes until it is gone from disk, so no apply starts into it.
+	// goes until it is gone from disk, so no apply starts into it. Marking
+	// is idempotent and undone here, so a transaction run again after a
+	// conflict may mark again.
 	var marked []string
 	defer func() {
 		for _, d := range marked {
