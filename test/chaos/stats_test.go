@@ -19,12 +19,6 @@ var known = map[string]string{
 		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
 	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
 		"downloaded; no pull survives a restart, so nothing ends it sooner",
-	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +
-		"lease in between are removed while in use (a pull's extract snapshot, a new container's; the pull then fails with NotFound)",
-	"snapshot-records-dirs": "a snapshot that imaged's GC removes while a layer is being applied into it (see gc-removed-leased) " +
-		"leaves its directory behind without a record: the apply still writing recreates what Remove deleted",
-	"gc-kept-unreferenced": "right after imaged restarts, a blob written under a lease can outlive the lease's synchronous delete " +
-		"(seen once, seed 1795587005314901068): the collection that delete runs may be skipped or spare it; not yet isolated",
 }
 
 // stats are a run's figures.

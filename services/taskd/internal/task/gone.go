@@ -41,8 +41,8 @@ func (m *Manager) shimDied(t *Task, err error) bool {
 // its init process's exit; every later question (State, Wait, Delete, a
 // restarted taskd) gets the same answer.
 func (m *Manager) settleGone(t *Task) shim.Exit {
-	t.goneOnce.Do(func() { t.gone = m.reapDeadShim(t) })
-	return t.gone
+	t.settleOnce.Do(func() { t.settled = m.reapDeadShim(t) })
+	return t.settled
 }
 
 // reapDeadShim does what containerd does when a shim disconnects: runc

@@ -55,13 +55,24 @@ type Task struct {
 	// id reserved, and nothing else may use it.
 	ready atomic.Bool
 
-	// deleting is set while Delete tears the shim down, so the connection
-	// it closes is not taken for a shim that died.
+	// deleting is set once the task's deletion began: its shim is being
+	// shut down and its connection closed, which is not a shim that died.
 	deleting atomic.Bool
-	// gone is the init process's exit as settled once the shim was found
+	// settled is the init process's exit as decided once the shim was found
 	// dead (settleGone).
-	goneOnce sync.Once
-	gone     shim.Exit
+	settleOnce sync.Once
+	settled    shim.Exit
+}
+
+// gone turns a lost shim connection of a task being deleted into NotFound:
+// a call racing the deletion (a kill from a pod's stop as the container's
+// exit is handled) finds the task gone, as it would a moment later,
+// instead of failing with Unavailable.
+func (t *Task) gone(err error) error {
+	if err != nil && errdefs.IsUnavailable(err) && t.deleting.Load() {
+		return fmt.Errorf("task %q is being deleted: %w", t.ID, errdefs.ErrNotFound)
+	}
+	return err
 }
 
 // New returns a manager; Recover reconnects to running shims.

@@ -150,7 +150,7 @@ func (m *Manager) Wait(ctx context.Context, id, execID string) (shim.State, erro
 		if err != nil && execID == "" && m.shimDied(t, err) {
 			st, err = goneState(m.settleGone(t)), nil
 		}
-		err = m.deadShimError(t, err, errdefs.ErrNotFound)
+		err = m.deadShimError(t, t.gone(err), errdefs.ErrNotFound)
 		done <- result{st, err}
 	}()
 	select {
@@ -170,7 +170,7 @@ func (m *Manager) Kill(ctx context.Context, id, execID string, signal uint32, al
 	if err != nil {
 		return err
 	}
-	err = t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all})
+	err = t.gone(t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all}))
 	return m.deadShimError(t, err, errdefs.ErrNotFound)
 }
 
