@@ -19,12 +19,6 @@ var known = map[string]string{
 		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
 	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
 		"downloaded; no pull survives a restart, so nothing ends it sooner",
-	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
-		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"event-twice": "taskd can publish a task's /tasks/exit twice, with two event ids, about 20 ms apart (seen once in a " +
-		"2-minute run, seed 1795587005314901068, on an exec'd container killed with SIGKILL); not yet isolated",
-	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
-		"the task then reads as stopped with status 255",
 }
 
 // stats are a run's figures.
