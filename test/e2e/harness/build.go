@@ -70,7 +70,8 @@ func Binaries(t testing.TB) string {
 		if rev := Revision(root); rev != "" {
 			ldflags += " -X main.revision=" + rev
 		}
-		args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", binDir + "/"}
+		// The tags make build uses (see the Makefile).
+		args := []string{"build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags, "-o", binDir + "/"}
 		for _, pkg := range binaries {
 			if _, err := os.Stat(filepath.Join(root, pkg)); err == nil {
 				args = append(args, pkg)
