@@ -28,27 +28,42 @@ var daemons = map[string]func(){
 }
 
 func main() {
-	if run, ok := daemons[filepath.Base(os.Args[0])]; ok {
-		run()
-		return
+	name, args := daemonOf(os.Args)
+	if name == "" {
+		fmt.Fprintf(os.Stderr, "usage: berth-daemon %s [flags]\n  (or run it through a link named after the daemon)\n", strings.Join(names(), "|"))
+		os.Exit(2)
 	}
-	if len(os.Args) > 1 {
-		if run, ok := daemons[os.Args[1]]; ok {
-			// The daemon sees its own name as the command and its flags
-			// after it; ps, top and pgrep see the daemon's name too.
-			os.Args = os.Args[1:]
-			// (A link names the process by itself.) Best effort: a name
-			// is cosmetic.
-			os.WriteFile("/proc/self/comm", []byte(os.Args[0]), 0)
-			run()
-			return
-		}
+	if args[0] != os.Args[0] {
+		// ps, top and pgrep see the daemon's name, as they do through a
+		// link. Best effort: the name is cosmetic.
+		os.WriteFile("/proc/self/comm", []byte(name), 0)
 	}
-	names := make([]string, 0, len(daemons))
+	// The daemon sees its own name as the command and its flags after it.
+	os.Args = args
+	daemons[name]()
+}
+
+// daemonOf picks the daemon args name: the command's own name (a link), or
+// its first argument. It returns the daemon's arguments, starting with its
+// name, or "" when args name none.
+func daemonOf(args []string) (string, []string) {
+	if len(args) == 0 {
+		return "", nil
+	}
+	if name := filepath.Base(args[0]); daemons[name] != nil {
+		return name, args
+	}
+	if len(args) > 1 && daemons[args[1]] != nil {
+		return args[1], args[1:]
+	}
+	return "", nil
+}
+
+func names() []string {
+	out := make([]string, 0, len(daemons))
 	for n := range daemons {
-		names = append(names, n)
+		out = append(out, n)
 	}
-	sort.Strings(names)
-	fmt.Fprintf(os.Stderr, "usage: berth-daemon %s [flags]\n  (or run it through a link with the daemon's name)\n", strings.Join(names, "|"))
-	os.Exit(2)
+	sort.Strings(out)
+	return out
 }
