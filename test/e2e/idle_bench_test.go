@@ -4,7 +4,9 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
 
 	"berth.dev/test/e2e/harness"
 )
@@ -33,9 +41,19 @@ var idleBaselines = []struct{ name, env, bin string }{
 // processes (the text of a binary they all map) in each of them; PSS splits
 // it among them, so the PSS sum is what the daemons together hold (another
 // stack started from the same binary while this runs would take its share).
+// Then every runtime gets the same work (namespaces, leases, snapshots and
+// containers created and removed) and is measured again once idle: what a
+// node that has done something holds ("after-work" figures).
 func BenchmarkIdleRSS(b *testing.B) {
 	st := harness.Start(b)
-	var baselines []int
+	berth := runtimeUnderTest{name: "berth", socket: st.Socket}
+	for _, d := range harness.Daemons {
+		if pid := st.Pid(d); pid != 0 {
+			berth.pids = append(berth.pids, pid)
+			berth.daemons = append(berth.daemons, d)
+		}
+	}
+	runtimes := []runtimeUnderTest{berth}
 	for _, bl := range idleBaselines {
 		bin := bl.bin
 		if env := os.Getenv(bl.env); env != "" {
@@ -43,47 +61,139 @@ func BenchmarkIdleRSS(b *testing.B) {
 		}
 		if _, err := os.Stat(bin); err != nil {
 			b.Logf("no %s at %s: not measured", bl.name, bin)
-			baselines = append(baselines, 0)
 			continue
 		}
-		baselines = append(baselines, startContainerd(b, bin))
+		pid, socket := startContainerd(b, bin)
+		runtimes = append(runtimes, runtimeUnderTest{name: bl.name, socket: socket, pids: []int{pid}, daemons: []string{bl.name}})
 	}
 	for i := 0; i < b.N; i++ {
 		time.Sleep(3 * time.Second) // idle is the point: there is no condition to wait for
 	}
-	var sum memory
-	for _, name := range harness.Daemons {
-		pid := st.Pid(name)
-		if pid == 0 {
-			continue
-		}
-		m := memOf(b, pid)
-		sum = sum.plus(m)
-		b.ReportMetric(m.rss, name+"-MiB")
-		b.ReportMetric(m.pss, name+"-PSS-MiB")
-		logMemory(b, name, m)
+	report(b, runtimes, "")
+	for _, rt := range runtimes {
+		idleWork(b, rt.socket, 300)
 	}
-	b.ReportMetric(sum.rss, "total-MiB")
-	b.ReportMetric(sum.pss, "total-PSS-MiB")
-	logMemory(b, "berth (sum)", sum)
-	for i, pid := range baselines {
-		if pid == 0 {
-			continue
+	// Berth's daemons give memory back after 10 s without work
+	// (pkg/daemon); containerd is given the same time.
+	time.Sleep(25 * time.Second)
+	report(b, runtimes, "after-work-")
+}
+
+// runtimeUnderTest is Berth's four daemons or one containerd.
+type runtimeUnderTest struct {
+	name, socket string
+	pids         []int
+	daemons      []string
+}
+
+// report reports each runtime's processes and sums, and Berth's PSS as a
+// ratio to each containerd's.
+func report(b *testing.B, runtimes []runtimeUnderTest, prefix string) {
+	var berthPSS float64
+	for i, rt := range runtimes {
+		var sum memory
+		for j, pid := range rt.pids {
+			m := memOf(b, pid)
+			sum = sum.plus(m)
+			if len(rt.pids) > 1 {
+				b.ReportMetric(m.rss, prefix+rt.daemons[j]+"-MiB")
+				b.ReportMetric(m.pss, prefix+rt.daemons[j]+"-PSS-MiB")
+				logMemory(b, prefix+rt.daemons[j], m)
+			}
 		}
-		m := memOf(b, pid)
-		name := idleBaselines[i].name
-		b.ReportMetric(m.rss, name+"-MiB")
-		b.ReportMetric(m.pss, name+"-PSS-MiB")
-		b.ReportMetric(sum.pss/m.pss, "PSS-ratio-to-"+name)
-		logMemory(b, name, m)
+		name := rt.name
+		if i == 0 {
+			berthPSS = sum.pss
+			name = "total"
+		} else {
+			b.ReportMetric(berthPSS/sum.pss, prefix+"PSS-ratio-to-"+rt.name)
+		}
+		b.ReportMetric(sum.rss, prefix+name+"-MiB")
+		b.ReportMetric(sum.pss, prefix+name+"-PSS-MiB")
+		logMemory(b, prefix+rt.name, sum)
+	}
+}
+
+// idleWork creates and removes, rounds times each and side by side, a
+// namespace, a lease, a snapshot and a container through socket, each with
+// a label of a few hundred bytes, and fails on any error.
+func idleWork(b *testing.B, socket string, rounds int) {
+	client, err := containerd.New(socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	ns := fmt.Sprintf("idlework%d", rand.Int32())
+	ctx := namespaces.WithNamespace(context.Background(), ns)
+	label := map[string]string{"berth.test/payload": strings.Repeat("x", 300)}
+	// containerd collects snapshots nothing holds, a prepared one included.
+	hold, err := client.LeasesService().Create(ctx, leases.WithRandomID())
+	if err != nil {
+		b.Fatal(err)
+	}
+	held := leases.WithLease(ctx, hold.ID)
+	work := map[string]func(i int) error{
+		"namespace": func(i int) error {
+			name := fmt.Sprintf("%s-%d", ns, i)
+			if err := client.NamespaceService().Create(ctx, name, label); err != nil {
+				return err
+			}
+			return client.NamespaceService().Delete(ctx, name)
+		},
+		"lease": func(i int) error {
+			l, err := client.LeasesService().Create(ctx, leases.WithRandomID(), leases.WithLabels(label))
+			if err != nil {
+				return err
+			}
+			return client.LeasesService().Delete(ctx, l)
+		},
+		"snapshot": func(i int) error {
+			key := fmt.Sprintf("idle-%d", i)
+			sn := client.SnapshotService("overlayfs")
+			if _, err := sn.Prepare(held, key, "", snapshots.WithLabels(label)); err != nil {
+				return err
+			}
+			return sn.Remove(held, key)
+		},
+		"container": func(i int) error {
+			id := fmt.Sprintf("idle-%d", i)
+			if _, err := client.NewContainer(ctx, id, containerd.WithNewSpec(oci.WithProcessArgs("true")),
+				containerd.WithContainerLabels(label)); err != nil {
+				return err
+			}
+			return client.ContainerService().Delete(ctx, id)
+		},
+	}
+	errs := make(chan error, len(work))
+	for what, fn := range work {
+		go func() {
+			for i := 0; i < rounds; i++ {
+				if err := fn(i); err != nil {
+					errs <- fmt.Errorf("%s %d on %s: %w", what, i, socket, err)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range work {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := client.LeasesService().Delete(ctx, hold); err != nil {
+		b.Fatal(err)
+	}
+	if err := client.NamespaceService().Delete(context.Background(), ns); err != nil {
+		b.Fatal(err)
 	}
 }
 
 // startContainerd runs bin with its default plugins (the CRI included, as
 // the gateway serves one) on a temporary root, state and sockets, and
-// returns its pid once its socket is there. NRI is off: its socket has a
+// returns its pid and socket once the socket is there. NRI is off: its socket has a
 // fixed path the system's containerd may own.
-func startContainerd(b *testing.B, bin string) int {
+func startContainerd(b *testing.B, bin string) (int, string) {
 	b.Helper()
 	dir, err := os.MkdirTemp("/tmp", "berth-ctrd-")
 	if err != nil {
@@ -135,7 +245,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
-			return cmd.Process.Pid
+			return cmd.Process.Pid, sock
 		}
 		select {
 		case <-done:
