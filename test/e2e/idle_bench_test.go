@@ -87,7 +87,9 @@ type runtimeUnderTest struct {
 }
 
 // report reports each runtime's processes and sums, and Berth's PSS as a
-// ratio to each containerd's.
+// ratio to each containerd's RSS: containerd is one process, so its RSS is
+// all it holds, while its PSS drops whenever another process maps the same
+// binary (a containerd someone else runs on the machine).
 func report(b *testing.B, runtimes []runtimeUnderTest, prefix string) {
 	var berthPSS float64
 	for i, rt := range runtimes {
@@ -106,7 +108,7 @@ func report(b *testing.B, runtimes []runtimeUnderTest, prefix string) {
 			berthPSS = sum.pss
 			name = "total"
 		} else {
-			b.ReportMetric(berthPSS/sum.pss, prefix+"PSS-ratio-to-"+rt.name)
+			b.ReportMetric(berthPSS/sum.rss, prefix+"PSS-ratio-to-"+rt.name)
 		}
 		b.ReportMetric(sum.rss, prefix+name+"-MiB")
 		b.ReportMetric(sum.pss, prefix+name+"-PSS-MiB")
