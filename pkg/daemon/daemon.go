@@ -84,6 +84,7 @@ func runDaemon(name string, common config.Common, opts []store.Option, run func(
 	g, gctx := errgroup.WithContext(ctx)
 	d.group = g
 	g.Go(func() error { return d.Outbox.Run(gctx, d.Bus) })
+	g.Go(func() error { return releaseIdleMemory(gctx) })
 	g.Go(func() error { return run(gctx, d) })
 	err = g.Wait()
 	logger.Info("stopped", zap.Error(err))

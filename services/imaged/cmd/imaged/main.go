@@ -1,6 +1,11 @@
-// Command imaged is Berth's image daemon: content store, images, leases and
-// garbage collection, served over containerd's API on imaged.sock.
-package main
+// Package imaged is the command of Berth's image daemon: content store,
+// images, leases and garbage collection, served over containerd's API on
+// imaged.sock.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// imaged (through a link of that name, or as `berth-daemon imaged`): the daemons
+// then map one file and share its pages of code.
+package imaged
 
 import (
 	"context"
@@ -39,7 +44,8 @@ type Config struct {
 	OrphanGrace    time.Duration `env:"BERTH_IMAGED_ORPHAN_LEASE_GRACE" envDefault:"5m" doc:"how long a lease lives on, with nothing written under it, after the client that created it went away"`
 }
 
-func main() {
+// Main runs imaged and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("imaged", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)
