@@ -36,7 +36,7 @@ bench_cleanup() {
   done
   # Berth's default runtime is crun where installed; bare crun runs too.
   if command -v crun >/dev/null; then
-    for root in "$bench_tmp"/berth*/state/runc/* "$bench_tmp"/crun-root; do
+    for root in "$bench_tmp"/berth*/state/crun/* "$bench_tmp"/crun-root; do
       [[ -d $root ]] || continue
       for id in $(crun --root "$root" list -q 2>/dev/null); do crun --root "$root" delete -f "$id" 2>/dev/null || true; done
     done

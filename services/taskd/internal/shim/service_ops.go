@@ -45,6 +45,12 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 			if err := s.deleteContainer(p); err != nil {
 				fmt.Fprintln(os.Stderr, "berth-shim: delete:", err)
 			}
+			// The exit may still be on its way to the exit log (its output
+			// draining): the shim stays until it is written.
+			select {
+			case <-p.recorded:
+			case <-time.After(10 * time.Second):
+			}
 			s.stop()
 		}()
 		return nil
