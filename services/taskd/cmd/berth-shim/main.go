@@ -13,20 +13,7 @@ import (
 	"berth.dev/services/taskd/internal/shim"
 )
 
-// A runtime command run through the shim (the legacy cgroup view) needs
-// its mount namespace on the thread that execs: main's.
-func init() {
-	if os.Getenv(shim.EnvLegacyViewRuntime) != "" {
-		runtime.LockOSThread()
-	}
-}
-
 func main() {
-	if rt := os.Getenv(shim.EnvLegacyViewRuntime); rt != "" {
-		err := shim.ExecLegacyView(rt, os.Args[1:])
-		fmt.Fprintln(os.Stderr, "berth-shim: running", rt+":", err)
-		os.Exit(1)
-	}
 	var cfg shim.Config
 	flag.StringVar(&cfg.ID, "id", "", "container id")
 	flag.StringVar(&cfg.Bundle, "bundle", "", "bundle directory (config.json, rootfs, the exit log)")

@@ -1,45 +1,34 @@
 package shim
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
+	"runtime"
 
-	runc "github.com/containerd/go-runc"
 	"golang.org/x/sys/unix"
 )
 
-// EnvLegacyViewRuntime, in the environment of a berth-shim invocation,
-// makes it run that runtime (the arguments passed through) in a mount
-// namespace of its own without the host's unified cgroup mount: crun
-// rejects hybrid cgroup hosts whose unified hierarchy holds controllers,
-// and uses the v1 hierarchies, as runc does there, once it cannot see it.
-const EnvLegacyViewRuntime = "BERTH_SHIM_LEGACY_VIEW_RUNTIME"
-
-// legacyView points r at this binary, which runs the runtime in the
-// legacy cgroup view; the context it returns carries the variable.
-func legacyView(r *runc.Runc, runtime string) (context.Context, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	r.Command = exe
-	return runc.WithExtraEnv(context.Background(), EnvLegacyViewRuntime+"="+runtime), nil
+// inLegacyView runs fn on a thread of its own in a new mount namespace
+// where /sys/fs/cgroup/unified is not mounted, so that a runtime fn starts
+// inherits it: crun rejects hybrid cgroup hosts whose unified hierarchy
+// holds controllers, and places the container in the v1 hierarchies, as
+// runc does there, once it cannot see it. A mount namespace belongs to a
+// thread, and a process started from the thread gets it; the thread is
+// never handed back (the goroutine ends locked), so it ends with fn and
+// its namespace with it: no copy of the host's mounts outlives the call.
+func inLegacyView(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := enterLegacyView(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
 }
 
-// ExecLegacyView replaces the process with runtime and args in a new mount
-// namespace where /sys/fs/cgroup/unified is not mounted. The calling
-// goroutine must be locked to the main thread (berth-shim's init does it):
-// the namespace is the thread's, and exec keeps it.
-func ExecLegacyView(runtime string, args []string) error {
-	os.Unsetenv(EnvLegacyViewRuntime)
-	path, err := exec.LookPath(runtime)
-	if err != nil {
-		return err
-	}
+func enterLegacyView() error {
 	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
 		return fmt.Errorf("unshare mount namespace: %w", err)
 	}
@@ -51,5 +40,5 @@ func ExecLegacyView(runtime string, args []string) error {
 	if err := unix.Unmount("/sys/fs/cgroup/unified", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("hide the unified cgroup hierarchy: %w", err)
 	}
-	return syscall.Exec(path, append([]string{filepath.Base(path)}, args...), os.Environ())
+	return nil
 }

@@ -22,16 +22,14 @@ type Service struct {
 	socket     string
 	runc       *runc.Runc
 	runtime    string // the runtime binary go-runc drives (runc, crun)
-	// creator runs the runtime's create, with cctx: through the legacy
-	// cgroup view when the runtime needs it (crun checks the host's cgroup
-	// layout only to place a new container; every other command runs it
-	// directly).
-	creator  *runc.Runc
-	cctx     context.Context
-	reaper   *reaper
-	exits    *exitLog
-	shutdown chan struct{}
-	stopOnce sync.Once
+	// legacyView runs the runtime's create in the legacy cgroup view (crun
+	// checks the host's cgroup layout only to place a new container; every
+	// other command runs it directly).
+	legacyView bool
+	reaper     *reaper
+	exits      *exitLog
+	shutdown   chan struct{}
+	stopOnce   sync.Once
 	// calls counts requests being answered, so the shim exits only once
 	// the answer to the call that stopped it is written.
 	calls sync.WaitGroup
@@ -51,7 +49,7 @@ type Config struct {
 	// Namespace is the container's, for binary:// loggers.
 	Namespace string
 	// LegacyCgroupView runs the runtime without the host's unified cgroup
-	// mount (crun on a hybrid host; see EnvLegacyViewRuntime).
+	// mount (crun on a hybrid host; see inLegacyView).
 	LegacyCgroupView bool
 }
 
@@ -66,17 +64,7 @@ func NewService(cfg Config) (*Service, error) {
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
 			LogFormat: runc.JSON, Setpgid: true},
-		cctx: context.Background(),
-	}
-	s.creator = s.runc
-	if cfg.LegacyCgroupView {
-		c := *s.runc
-		s.creator = &c
-		ctx, err := legacyView(s.creator, cfg.Runtime)
-		if err != nil {
-			return nil, err
-		}
-		s.cctx = ctx
+		legacyView: cfg.LegacyCgroupView,
 	}
 	s.reaper = newReaper(s.processExited)
 	runc.Monitor = s.reaper
@@ -178,7 +166,13 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.creator.Create(s.cctx, s.id, s.bundle, opts); err != nil {
+	create := func() error { return s.runc.Create(context.Background(), s.id, s.bundle, opts) }
+	if s.legacyView {
+		create = func() error {
+			return inLegacyView(func() error { return s.runc.Create(context.Background(), s.id, s.bundle, opts) })
+		}
+	}
+	if err := create(); err != nil {
 		io.abort()
 		return s.runtimeError(err)
 	}
