@@ -31,16 +31,30 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 		return err
 	}
 	dctx := daemonCtx(ctx)
-	if err := s.deleteTask(dctx, c.ID); err != nil {
+	// An exit this gateway applied deleted the task already.
+	if _, gone := s.tasksGone.Load(c.ID); !gone {
+		if err := s.deleteTask(dctx, c.ID); err != nil {
+			return err
+		}
+	}
+	// With the task gone nothing uses the rootfs: the container's record
+	// in taskd and its snapshot go at once.
+	err := parallel(func() error {
+		if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete container: %w", err)
+		}
+		return nil
+	}, func() error {
+		if err := s.Snapshots.Remove(dctx, s.Snapshotter, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove rootfs: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
-	if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete container: %w", err)
-	}
-	if err := s.Snapshots.Remove(dctx, s.Snapshotter, c.ID); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("remove rootfs: %w", err)
-	}
 	s.layerUsage.Delete(c.ID)
+	defer s.tasksGone.Delete(c.ID)
 	if err := s.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error
 	defer unlock()
 	if err := s.deleteTask(ctx, id); err != nil {
 		log.G(ctx).Warn("delete exited task", zap.String("id", id), zap.Error(err))
+	} else {
+		s.tasksGone.Store(id, struct{}{})
 	}
 	changed := false
 	_, err := s.Store.UpdateContainer(id, func(rec *store.Container) error {
@@ -42,6 +44,7 @@ func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error
 		return nil
 	})
 	if errdefs.IsNotFound(err) {
+		s.tasksGone.Delete(id)
 		return nil
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
@@ -98,22 +99,37 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if err := writeSandboxFiles(sb.Dir, cfg); err != nil {
 		return nil, err
 	}
+	// The pod's network is set up while its pause container starts: the
+	// pause process only needs the namespace to exist, not its
+	// interfaces, and the two take about as long.
+	attached := func() error { return nil }
 	if !hostNet {
 		if err := netns.Create(sb.NetNS); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { netns.Remove(sb.NetNS) })
 		pod := s.cniPod(sb, cfg)
+		var res *cni.Result
+		var attachErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			res, attachErr = s.Network.Attach(ctx, pod)
+		}()
+		attached = func() error {
+			<-done
+			if attachErr != nil {
+				return attachErr
+			}
+			sb.IP, sb.AdditionalIPs, sb.CNIResult = res.IP, res.AdditionalIPs, res.Raw
+			return nil
+		}
 		undo = append(undo, func() {
+			<-done
 			if derr := s.Network.Detach(dctx, pod); derr != nil {
 				logger.Warn("cni del after a failed sandbox", zap.Error(derr))
 			}
 		})
-		res, err := s.Network.Attach(ctx, pod)
-		if err != nil {
-			return nil, err
-		}
-		sb.IP, sb.AdditionalIPs, sb.CNIResult = res.IP, res.AdditionalIPs, res.Raw
 	}
 	shm := ""
 	if cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetIpc() != runtimeapi.NamespaceMode_NODE {
@@ -125,6 +141,9 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		return nil, err
 	}
 	if sb.Pid, err = s.startPause(dctx, sb, img, sp, &undo); err != nil {
+		return nil, err
+	}
+	if err := attached(); err != nil {
 		return nil, err
 	}
 	sb.State = store.SandboxReady
@@ -161,7 +180,8 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 		return 0, fmt.Errorf("create pause task: %w", err)
 	}
 	*undo = append(*undo, func() {
-		s.Tasks.KillTask(ctx, sb.ID, 9, true)
+		// A started task is deleted only once it has exited.
+		s.stopTask(ctx, sb.ID, syscall.SIGKILL, 0)
 		s.deleteTask(ctx, sb.ID)
 	})
 	pid, err := s.Tasks.StartTask(ctx, sb.ID)

@@ -123,6 +123,9 @@ type RuntimeService struct {
 	locks      idLocks
 	// layerUsage caches containers' writable layer figures by id.
 	layerUsage sync.Map
+	// tasksGone holds the containers whose exited task this gateway
+	// deleted, so their removal skips asking again.
+	tasksGone sync.Map
 }
 
 // New returns the service; Images and Streamer may be set afterwards.
