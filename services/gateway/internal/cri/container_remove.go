@@ -37,21 +37,13 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 			return err
 		}
 	}
-	// With the task gone nothing uses the rootfs: the container's record
-	// in taskd and its snapshot go at once.
-	err := parallel(func() error {
-		if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete container: %w", err)
-		}
-		return nil
-	}, func() error {
-		if err := s.Snapshots.Remove(dctx, s.Snapshotter, c.ID); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("remove rootfs: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return err
+	// With the task gone nothing uses the rootfs. Its files go after the
+	// call answers, as containerd's garbage collector deletes a removed
+	// container's snapshot; one a crash leaves behind is swept by
+	// Reconcile.
+	s.removeRootfsLater(dctx, c.ID)
+	if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete container: %w", err)
 	}
 	s.layerUsage.Delete(c.ID)
 	defer s.tasksGone.Delete(c.ID)

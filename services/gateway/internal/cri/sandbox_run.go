@@ -11,6 +11,7 @@ import (
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/errdefs"
 	gocni "github.com/containerd/go-cni"
@@ -158,24 +159,42 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 // startPause creates the pause container in taskd on a fresh snapshot and
 // starts it.
 func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img *Image, sp *specs.Spec, undo *[]func()) (uint32, error) {
-	mounts, err := s.Snapshots.Prepare(ctx, s.Snapshotter, sb.ID, img.ChainID)
-	if err != nil {
-		return 0, fmt.Errorf("prepare sandbox rootfs: %w", err)
-	}
-	*undo = append(*undo, func() { s.Snapshots.Remove(ctx, s.Snapshotter, sb.ID) })
 	a, err := specAny(sp)
 	if err != nil {
 		return 0, err
 	}
-	err = s.Tasks.CreateContainer(ctx, &containersapi.Container{
-		ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
-		Runtime: s.runtime(),
-		Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
+	// The pause container's record does not need its rootfs yet (its
+	// spec names no image files): both are made at once.
+	var mounts []*types.Mount
+	prepared, created := false, false
+	err = parallel(func() (err error) {
+		mounts, err = s.Snapshots.Prepare(ctx, s.Snapshotter, sb.ID, img.ChainID)
+		if err != nil {
+			return fmt.Errorf("prepare sandbox rootfs: %w", err)
+		}
+		prepared = true
+		return nil
+	}, func() error {
+		err := s.Tasks.CreateContainer(ctx, &containersapi.Container{
+			ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
+			Runtime: s.runtime(),
+			Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
+		})
+		if err != nil {
+			return fmt.Errorf("create pause container: %w", err)
+		}
+		created = true
+		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("create pause container: %w", err)
+	if prepared {
+		*undo = append(*undo, func() { s.Snapshots.Remove(ctx, s.Snapshotter, sb.ID) })
 	}
-	*undo = append(*undo, func() { s.Tasks.DeleteContainer(ctx, sb.ID) })
+	if created {
+		*undo = append(*undo, func() { s.Tasks.DeleteContainer(ctx, sb.ID) })
+	}
+	if err != nil {
+		return 0, err
+	}
 	if _, err := s.Tasks.CreateTask(ctx, &tasksapi.CreateTaskRequest{ContainerID: sb.ID, Rootfs: mounts}); err != nil {
 		return 0, fmt.Errorf("create pause task: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	"github.com/containerd/containerd/api/types"
@@ -66,10 +67,19 @@ func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 	if s.pinned(named.String()) {
 		labels[PinnedLabel] = "pinned"
 	}
-	for _, name := range names {
-		if err := s.record(ctx, name, record.Target, labels); err != nil {
-			return nil, err
-		}
+	// Each name is its own record: they are written at once.
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.record(ctx, name, record.Target, labels)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	return s.Resolve(ctx, t.id)
 }
