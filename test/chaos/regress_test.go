@@ -215,7 +215,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	certs := t.TempDir()
 	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
 	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
+		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String()))
 	cc, err := dialBerth(st)
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +230,18 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
+	}
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), proxy.addr) {
+		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, proxy.addr)
+	}
+	// The fault plays once: a retry resumes what the stalled pull stored.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull after the stall: %v", err)
+	}
+	if _, resumed := proxy.played(layer); !resumed {
+		t.Fatalf("the pull after the stall downloaded layer %s from the start", layer)
 	}
 }
 

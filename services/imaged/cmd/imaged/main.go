@@ -37,6 +37,7 @@ type Config struct {
 	RegistryAuth   string        `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
 	MaxDownloads   int           `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
 	OrphanGrace    time.Duration `env:"BERTH_IMAGED_ORPHAN_LEASE_GRACE" envDefault:"5m" doc:"how long a lease lives on, with nothing written under it, after the client that created it went away"`
+	PullProgress   time.Duration `env:"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT" envDefault:"5m" doc:"how long a registry may send nothing during a server-side pull before the fetch fails (a retry resumes it); 0 waits forever"`
 }
 
 func main() {
@@ -76,7 +77,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Images{Store: images, GC: collector}).Register(srv)
 	(&server.Leases{Store: leases, GC: collector}).Register(srv)
 	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
-		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads}
+		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads, ProgressTimeout: progressTimeout(cfg.PullProgress)}
 	tmp := filepath.Join(d.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err
@@ -91,4 +92,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	d.Go(func() error { return (&server.BlobFiles{Store: blobs}).Serve(ctx, blobSocket) })
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
+}
+
+// progressTimeout turns the configured 0 ("wait forever") into the
+// puller's "never".
+func progressTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

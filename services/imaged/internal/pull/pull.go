@@ -43,6 +43,10 @@ type Puller struct {
 	AuthFile string
 	// MaxConcurrent bounds parallel layer downloads.
 	MaxConcurrent int
+	// ProgressTimeout is how long a registry may send nothing before the
+	// request waiting on it fails (DefaultProgressTimeout when zero,
+	// never when negative).
+	ProgressTimeout time.Duration
 }
 
 // source is a resolved image.
@@ -271,7 +275,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts
 			return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 		}
 		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth),
-			remote.WithPlatform(plat), remote.WithTransport(httpTransport(ep))}
+			remote.WithPlatform(plat), remote.WithTransport(p.transport(ep))}
 		desc, err := remote.Get(r, ropts...)
 		if err != nil {
 			lastErr = classify(ref, err)
@@ -295,7 +299,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts
 		if src.img, err = desc.Image(); err != nil {
 			return nil, classify(ref, err)
 		}
-		src.blobs = &rangeFetcher{repo: r.Context(), auth: auth, rt: httpTransport(ep)}
+		src.blobs = &rangeFetcher{repo: r.Context(), auth: auth, rt: p.transport(ep)}
 		return src, nil
 	}
 	return nil, lastErr
@@ -344,12 +348,18 @@ func hasPlatform(idx *v1.IndexManifest, plat v1.Platform) bool {
 	return false
 }
 
-func httpTransport(ep registry.Endpoint) http.RoundTripper {
+// transport is how a pull talks to an endpoint: with its TLS settings,
+// failing requests to a registry that stops sending.
+func (p *Puller) transport(ep registry.Endpoint) http.RoundTripper {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	if ep.SkipVerify {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it in hosts.toml
 	}
-	return t
+	timeout := p.ProgressTimeout
+	if timeout == 0 {
+		timeout = DefaultProgressTimeout
+	}
+	return withProgressDeadline(t, timeout)
 }
 
 // classify maps registry errors to errdefs.
