@@ -3,6 +3,7 @@
 package chaos
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -196,11 +197,38 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), time.Minute)
 	defer cancel()
 	err = (&run{berth: cc}).serverPull(ctx, "default", ref)
 	if !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("pull onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	// A client-side pull writes through the content service: the same.
+	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	blob := bytes.Repeat([]byte("full"), 64<<10)
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); !errdefs.IsResourceExhausted(err) {
+		t.Fatalf("content write onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	if _, err := client.ContentStore().Info(ctx, digest.FromBytes(blob)); !errdefs.IsNotFound(err) {
+		t.Fatalf("a blob whose write ran out of space is listed: %v", err)
+	}
+	layers, _ := harness.BusyboxImage(t).Layers()
+	for _, l := range layers {
+		d, _ := l.Digest()
+		if _, err := client.ContentStore().Info(ctx, digest.Digest(d.String())); !errdefs.IsNotFound(err) {
+			t.Fatalf("layer %s is listed after a pull that ran out of space (%v)", d, err)
+		}
+	}
+	os.Remove(filler)
+	if err := (&run{berth: cc}).serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull once space was freed: %v", err)
+	}
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); err != nil {
+		t.Fatalf("content write once space was freed: %v", err)
 	}
 }
 

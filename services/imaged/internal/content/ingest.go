@@ -97,7 +97,7 @@ func (s *Store) unlock(dir string) {
 
 func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	var old ingestMeta
 	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil && json.Unmarshal(b, &old) == nil {
@@ -111,11 +111,11 @@ func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 	}
 	b, _ := json.Marshal(meta)
 	if err := os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o600); err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	// Resuming: rehash what is already there so the digest covers it.
 	h := sha256.New()
@@ -144,7 +144,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.h.Write(p[:n])
 	w.offset += int64(n)
 	w.updated = time.Now()
-	return n, err
+	return n, full("ingest "+w.meta.Ref, err)
 }
 
 // Truncate restarts the ingest at offset 0 (the only offset containerd's
@@ -188,12 +188,12 @@ func (w *Writer) Commit(ctx context.Context, size int64, expected string, lbls m
 		return err
 	}
 	if err := w.f.Sync(); err != nil {
-		return err
+		return full("commit of "+w.meta.Ref, err)
 	}
 	blob := w.s.blobPath(dgst)
 	if _, err := os.Stat(blob); errors.Is(err, os.ErrNotExist) {
 		if err := os.Rename(filepath.Join(w.dir, "data"), blob); err != nil {
-			return fmt.Errorf("commit %s: %w", dgst, err)
+			return fmt.Errorf("commit %s: %w", dgst, full("rename", err))
 		}
 		syncDir(filepath.Dir(blob))
 	}
