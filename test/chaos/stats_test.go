@@ -13,8 +13,6 @@ import (
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
 var known = map[string]string{
-	"pull-retry-failed": "a server-side pull that finds a blob already present (the config an interrupted pull stored) does not " +
-		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
 	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
 		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +

@@ -129,6 +129,9 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 	if feed != nil {
 		defer close(feed)
 	}
+	if err := p.use(ctx, d.Digest); err != nil {
+		return err
+	}
 	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
 		prog.layer(i, stateExists)
 		prog.add(i, d.Size)
@@ -241,6 +244,10 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 					stream.Close()
 				}
 			}()
+		}
+		if err := p.useSnapshot(ctx, sn, chains[i]); err != nil {
+			r.err = err
+			return
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
 			prog.layer(i, stateUnpacked)
