@@ -13,8 +13,6 @@ import (
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
 var known = map[string]string{
-	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
-		"downloaded; no pull survives a restart, so nothing ends it sooner",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
 		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
 	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +

@@ -69,6 +69,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	defer taskd.Close()
+
+	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
+		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads, ProgressTimeout: progressTimeout(cfg.PullProgress)}
+	if err := puller.EndInterrupted(ctx); err != nil {
+		return err
+	}
+	// The first collection removes what those leases held.
 	collector := &gc.Collector{DB: d.DB, Content: blobs, Snapshots: &gc.RemoteSnapshots{Snapshots: snapshotd, Tasks: taskd}, Leases: leases}
 	d.Go(func() error { return collector.Run(ctx) })
 
@@ -76,8 +83,6 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Content{Store: blobs, GC: collector}).Register(srv)
 	(&server.Images{Store: images, GC: collector}).Register(srv)
 	(&server.Leases{Store: leases, GC: collector}).Register(srv)
-	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
-		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads, ProgressTimeout: progressTimeout(cfg.PullProgress)}
 	tmp := filepath.Join(d.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err

@@ -20,8 +20,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"go.uber.org/zap"
 
 	"berth.dev/pkg/lease"
+	"berth.dev/pkg/log"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/snapshotdclient"
 	imagesv1 "berth.dev/proto/berth/images/v1"
@@ -164,12 +166,37 @@ func (s *source) target() *types.Descriptor {
 // hold creates a lease that keeps what the operation writes until the image
 // record exists, and returns a context writing under it.
 func (p *Puller) hold(ctx context.Context, ns string) (context.Context, func(), error) {
-	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{
+		leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		LeaseLabel:             leaseLabelValue,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	release := func() { p.Leases.Delete(namespace.WithNamespace(context.Background(), ns), l.ID) }
 	return lease.WithLease(namespace.WithNamespace(ctx, ns), l.ID), release, nil
+}
+
+// LeaseLabel marks the leases imaged's own pulls (and imports) hold their
+// content under. No pull survives imaged, so those a previous process left
+// hold nothing anyone will use: EndInterrupted ends them at start.
+const LeaseLabel = "berth.dev/pull"
+
+const leaseLabelValue = "imaged"
+
+// EndInterrupted deletes the leases of pulls a previous imaged process was
+// running when it stopped; it must run before this process pulls. The next
+// collection removes what they held, except ingests, which a retried pull
+// resumes.
+func (p *Puller) EndInterrupted(ctx context.Context) error {
+	n, err := p.Leases.DeleteLabelled(LeaseLabel, leaseLabelValue)
+	if err != nil {
+		return fmt.Errorf("end the leases of interrupted pulls: %w", err)
+	}
+	if n > 0 {
+		log.G(ctx).Info("ended the leases of pulls the previous process was running", zap.Int("count", n))
+	}
+	return nil
 }
 
 // Store records an image read from elsewhere (an imported archive) the way
