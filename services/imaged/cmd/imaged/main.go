@@ -38,6 +38,7 @@ type Config struct {
 	MaxDownloads   int           `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
 	OrphanGrace    time.Duration `env:"BERTH_IMAGED_ORPHAN_LEASE_GRACE" envDefault:"5m" doc:"how long a lease lives on, with nothing written under it, after the client that created it went away"`
 	PullProgress   time.Duration `env:"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT" envDefault:"5m" doc:"how long a registry may send nothing during a server-side pull before the fetch fails (a retry resumes it); 0 waits forever"`
+	IngestTimeout  time.Duration `env:"BERTH_IMAGED_INGEST_TIMEOUT" envDefault:"30m" doc:"how long a content write (ingest) lives with nothing written to it: then its ref is released and its partial data removed"`
 }
 
 func main() {
@@ -52,6 +53,8 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	blobs.IngestTimeout = cfg.IngestTimeout
+	d.Go(func() error { return blobs.RunExpiry(ctx) })
 	// What is written under a lease is held by it from the commit on.
 	blobs.OnCommit = func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error {
 		return lease.HoldFromContext(ctx, txn, ns, &leasesapi.Resource{ID: dgst.String(), Type: "content"})
