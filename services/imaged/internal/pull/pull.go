@@ -53,11 +53,11 @@ type Puller struct {
 
 // source is a resolved image.
 type source struct {
-	name     string // the image record's name, docker.io/library/busybox:1
-	index    *v1.IndexManifest
-	indexRaw []byte
-	indexDsc v1.Descriptor
-	img      v1.Image
+	name string // the image record's name, docker.io/library/busybox:1
+	// indexes are those the registry answered with on the way to the
+	// manifest, outermost first.
+	indexes []indexLevel
+	img     v1.Image
 	// blobs fetches byte ranges of blobs from the endpoint that answered,
 	// to resume interrupted downloads; nil for images not from a registry.
 	blobs *rangeFetcher
@@ -154,8 +154,9 @@ func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts O
 // target is the descriptor the image record points at: the index when
 // the registry answered with one, else the manifest.
 func (s *source) target() *types.Descriptor {
-	if s.index != nil {
-		return &types.Descriptor{MediaType: string(s.indexDsc.MediaType), Digest: s.indexDsc.Digest.String(), Size: s.indexDsc.Size}
+	if len(s.indexes) > 0 {
+		d := s.indexes[0].dsc
+		return &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
 	}
 	mt, _ := s.img.MediaType()
 	d, _ := s.img.Digest()
@@ -308,20 +309,8 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts
 			lastErr = classify(ref, err)
 			continue
 		}
-		if desc.MediaType.IsIndex() {
-			idx, err := desc.ImageIndex()
-			if err != nil {
-				return nil, err
-			}
-			if src.index, err = idx.IndexManifest(); err != nil {
-				return nil, fmt.Errorf("index of %s: %v: %w", ref, err, errdefs.ErrInvalidArgument)
-			}
-			src.indexRaw, src.indexDsc = desc.Manifest, desc.Descriptor
-			if !hasPlatform(src.index, plat) {
-				return nil, fmt.Errorf("%s has no image for %s/%s: %w", ref, plat.OS, plat.Architecture, errdefs.ErrNotFound)
-			}
-		} else if !desc.MediaType.IsImage() {
-			return nil, fmt.Errorf("%s: unsupported media type %s: %w", ref, desc.MediaType, errdefs.ErrNotImplemented)
+		if src.indexes, desc, err = descend(ref, r.Context(), desc, plat, ropts); err != nil {
+			return nil, err
 		}
 		if src.img, err = desc.Image(); err != nil {
 			return nil, classify(ref, err)
@@ -364,15 +353,6 @@ func sep(r name.Reference) string {
 		return "@"
 	}
 	return ":"
-}
-
-func hasPlatform(idx *v1.IndexManifest, plat v1.Platform) bool {
-	for _, m := range idx.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(plat) {
-			return true
-		}
-	}
-	return false
 }
 
 // transport is how a pull talks to an endpoint: with its TLS settings,
