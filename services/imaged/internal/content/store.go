@@ -2,6 +2,7 @@ package content
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -30,6 +31,11 @@ type Store struct {
 	// OnCommit, when set, runs inside the commit transaction (the lease
 	// store adds the blob to the caller's lease there).
 	OnCommit func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error
+	// Held, when set, reports inside a collection's deletion whether a
+	// lease holds the blob now: one may have taken it after the collection
+	// marked (a pull that found it present), and the deletion then spares
+	// it.
+	Held func(txn *badger.Txn, ns string, dgst digest.Digest) (bool, error)
 
 	// IngestTimeout is how long an ingest lives with nothing written to
 	// it (DefaultIngestTimeout when zero): see ExpireIngests.
@@ -154,12 +160,19 @@ func (s *Store) Delete(ctx context.Context, d string) error {
 	if err != nil {
 		return err
 	}
-	return s.delete(ctx, ns, dgst)
+	return s.delete(ctx, ns, dgst, false)
 }
 
-func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest) error {
+func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest, spareHeld bool) error {
 	var orphan bool
 	err := s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+		if spareHeld && s.Held != nil {
+			if held, err := s.Held(txn, ns, dgst); err != nil {
+				return err
+			} else if held {
+				return errSpared
+			}
+		}
 		if err := store.Delete(txn, Key(ns, dgst)); err != nil {
 			return fmt.Errorf("content %s: %w", dgst, err)
 		}
@@ -170,6 +183,9 @@ func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest) error
 		}
 		return rec.Add(ns, events.TopicContentDelete, &apievents.ContentDelete{Digest: dgst.String()})
 	})
+	if errors.Is(err, errSpared) {
+		return nil
+	}
 	if err == nil && orphan {
 		if err := os.Remove(s.blobPath(dgst)); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("remove blob %s: %w", dgst, err)
@@ -205,7 +221,11 @@ func (s *Store) Open(ctx context.Context, d string) (*os.File, *api.Info, error)
 	return f, info, nil
 }
 
-// DeleteInNamespace removes a blob record of ns (for garbage collection).
+// DeleteInNamespace removes a blob record of ns (for garbage collection),
+// unless Held says a lease holds it.
 func (s *Store) DeleteInNamespace(ctx context.Context, ns string, dgst digest.Digest) error {
-	return s.delete(ctx, ns, dgst)
+	return s.delete(ctx, ns, dgst, true)
 }
+
+// errSpared ends a collection's deletion of a blob a lease holds.
+var errSpared = errors.New("held by a lease")
