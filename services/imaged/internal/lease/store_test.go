@@ -84,3 +84,4 @@ func TestExpired(t *testing.T) {
 		}
 	}
 }
+

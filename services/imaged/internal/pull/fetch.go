@@ -250,6 +250,13 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			return
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
+			// Another pull unpacked the layer. Drop the stream first: a
+			// download blocks on a full pipe nobody reads, and this waits
+			// for that download.
+			if stream != nil {
+				stream.Close()
+				stream = nil
+			}
 			prog.layer(i, stateUnpacked)
 			r.err = wait(downloaded[i])
 			return
