@@ -1,6 +1,7 @@
 package lease
 
 import (
+	"context"
 	"strings"
 
 	api "github.com/containerd/containerd/api/services/leases/v1"
@@ -15,7 +16,7 @@ import (
 // survived the previous process (its pulls').
 func (s *Store) DeleteLabelled(key, value string) (int, error) {
 	n := 0
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
 		type found struct{ ns, id string }
 		var ended []found
 		if err := store.Each(txn, "lease/", func() *api.Lease { return &api.Lease{} }, func(k string, l *api.Lease) error {
