@@ -84,4 +84,3 @@ func TestExpired(t *testing.T) {
 		}
 	}
 }
-

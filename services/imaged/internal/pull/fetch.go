@@ -129,7 +129,7 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 	if feed != nil {
 		defer close(feed)
 	}
-	if err := p.use(ctx, d.Digest); err != nil {
+	if err := p.holdContent(ctx, d.Digest); err != nil {
 		return err
 	}
 	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
@@ -245,8 +245,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				}
 			}()
 		}
-		if err := p.useSnapshot(ctx, sn, chains[i]); err != nil {
-			r.err = err
+		if r.err = p.holdSnapshot(ctx, sn, chains[i]); r.err != nil {
 			return
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {

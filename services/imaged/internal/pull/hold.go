@@ -9,27 +9,31 @@ import (
 	"berth.dev/pkg/lease"
 )
 
-// use puts a blob the pull relies on under its lease before the pull looks
-// whether it is present: one found there (stored by an interrupted pull,
-// or by another image) would otherwise be held by nothing until the image
-// record exists, and a collection in between would delete it. A blob the
-// pull then writes itself is held by its commit as well.
-func (p *Puller) use(ctx context.Context, dgst string) error {
-	return p.holdResource(ctx, &leasesapi.Resource{ID: dgst, Type: "content"})
-}
-
-// useSnapshot does the same for a layer's snapshot found committed.
-func (p *Puller) useSnapshot(ctx context.Context, snapshotter, key string) error {
-	return p.holdResource(ctx, &leasesapi.Resource{ID: key, Type: "snapshots/" + snapshotter})
-}
-
-func (p *Puller) holdResource(ctx context.Context, r *leasesapi.Resource) error {
-	id, ok := lease.FromContext(ctx)
+// holdExisting puts a blob or snapshot under the pull's lease before the
+// pull looks whether it is already there. Something found there is what
+// another pull or image wrote; without the hold nothing of ours keeps it,
+// and when that image is removed (or that pull's lease ends, as when it is
+// cancelled) a collection takes it while this pull still builds on it: a
+// layer committed onto a chain that is gone fails with "parent snapshot
+// not found". containerd's metadata store does the same on an existing
+// blob's writer and an existing snapshot's Prepare. Holding before
+// looking leaves no moment where it is found but not held.
+func (p *Puller) holdExisting(ctx context.Context, typ, id string) error {
+	l, ok := lease.FromContext(ctx)
 	if !ok || p.Leases == nil {
 		return nil
 	}
-	if err := p.Leases.AddResource(ctx, id, r); err != nil {
-		return fmt.Errorf("hold %s %s under lease %s: %w", r.Type, r.ID, id, err)
+	if err := p.Leases.AddResource(ctx, l, &leasesapi.Resource{ID: id, Type: typ}); err != nil {
+		return fmt.Errorf("hold %s %s under the pull's lease: %w", typ, id, err)
 	}
 	return nil
+}
+
+// holdContent holds a blob; holdSnapshot a committed snapshot.
+func (p *Puller) holdContent(ctx context.Context, dgst string) error {
+	return p.holdExisting(ctx, "content", dgst)
+}
+
+func (p *Puller) holdSnapshot(ctx context.Context, sn, name string) error {
+	return p.holdExisting(ctx, "snapshots/"+sn, name)
 }
