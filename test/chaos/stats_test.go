@@ -19,14 +19,8 @@ var known = map[string]string{
 		"`ctr leases create`'s, until it expires",
 	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
 		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +
-		"lease in between are removed while in use (a pull's extract snapshot, a new container's; the pull then fails with NotFound)",
-	"snapshot-records-dirs": "a snapshot that imaged's GC removes while a layer is being applied into it (see gc-removed-leased) " +
-		"leaves its directory behind without a record: the apply still writing recreates what Remove deleted",
 	"event-twice": "taskd can publish a task's /tasks/exit twice, with two event ids, about 20 ms apart (seen once in a " +
 		"2-minute run, seed 1795587005314901068, on an exec'd container killed with SIGKILL); not yet isolated",
-	"gc-kept-unreferenced": "right after imaged restarts, a blob written under a lease can outlive the lease's synchronous delete " +
-		"(seen once, seed 1795587005314901068): the collection that delete runs may be skipped or spare it; not yet isolated",
 	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
 		"the task then reads as stopped with status 255",
 }

@@ -59,10 +59,6 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	blobs.OnCommit = func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error {
 		return lease.HoldFromContext(ctx, txn, ns, &leasesapi.Resource{ID: dgst.String(), Type: "content"})
 	}
-	// A collection spares a blob a lease took after it marked.
-	blobs.Held = func(txn *badger.Txn, ns string, dgst digest.Digest) (bool, error) {
-		return lease.HoldsContent(txn, ns, dgst.String())
-	}
 	images := image.New(d.DB, d.Outbox)
 	leases := lease.New(d.DB)
 	leases.Grace = cfg.OrphanGrace

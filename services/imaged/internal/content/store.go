@@ -2,7 +2,6 @@ package content
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -31,11 +30,6 @@ type Store struct {
 	// OnCommit, when set, runs inside the commit transaction (the lease
 	// store adds the blob to the caller's lease there).
 	OnCommit func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error
-	// Held, when set, reports inside a collection's deletion whether a
-	// lease holds the blob now: one may have taken it after the collection
-	// marked (a pull that found it present), and the deletion then spares
-	// it.
-	Held func(txn *badger.Txn, ns string, dgst digest.Digest) (bool, error)
 
 	// IngestTimeout is how long an ingest lives with nothing written to
 	// it (DefaultIngestTimeout when zero): see ExpireIngests.
@@ -160,17 +154,27 @@ func (s *Store) Delete(ctx context.Context, d string) error {
 	if err != nil {
 		return err
 	}
-	return s.delete(ctx, ns, dgst, false)
+	return s.delete(ctx, ns, dgst)
 }
 
-func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest, spareHeld bool) error {
-	var orphan bool
+func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest) error {
+	_, err := s.deleteUnless(ctx, ns, dgst, nil)
+	return err
+}
+
+// deleteUnless removes a blob record of ns unless keep, asked inside the
+// deleting transaction, says it must stay; it reports whether it deleted.
+func (s *Store) deleteUnless(ctx context.Context, ns string, dgst digest.Digest, keep func(*badger.Txn, *api.Info) (bool, error)) (bool, error) {
+	var orphan, kept bool
 	err := s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
-		if spareHeld && s.Held != nil {
-			if held, err := s.Held(txn, ns, dgst); err != nil {
+		if keep != nil {
+			cur := &api.Info{}
+			if err := store.Get(txn, Key(ns, dgst), cur); err != nil {
+				return fmt.Errorf("content %s: %w", dgst, err)
+			}
+			var err error
+			if kept, err = keep(txn, cur); err != nil || kept {
 				return err
-			} else if held {
-				return errSpared
 			}
 		}
 		if err := store.Delete(txn, Key(ns, dgst)); err != nil {
@@ -183,15 +187,15 @@ func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest, spare
 		}
 		return rec.Add(ns, events.TopicContentDelete, &apievents.ContentDelete{Digest: dgst.String()})
 	})
-	if errors.Is(err, errSpared) {
-		return nil
+	if err != nil || kept {
+		return false, err
 	}
-	if err == nil && orphan {
+	if orphan {
 		if err := os.Remove(s.blobPath(dgst)); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("remove blob %s: %w", dgst, err)
+			return true, fmt.Errorf("remove blob %s: %w", dgst, err)
 		}
 	}
-	return err
+	return true, nil
 }
 
 // heldElsewhere reports whether any namespace still records dgst.
@@ -221,11 +225,9 @@ func (s *Store) Open(ctx context.Context, d string) (*os.File, *api.Info, error)
 	return f, info, nil
 }
 
-// DeleteInNamespace removes a blob record of ns (for garbage collection),
-// unless Held says a lease holds it.
-func (s *Store) DeleteInNamespace(ctx context.Context, ns string, dgst digest.Digest) error {
-	return s.delete(ctx, ns, dgst, true)
+// DeleteInNamespace removes a blob record of ns (for garbage collection)
+// unless keep, asked in the same transaction as the removal, says the blob
+// is referenced now; it reports whether it removed the blob.
+func (s *Store) DeleteInNamespace(ctx context.Context, ns string, dgst digest.Digest, keep func(*badger.Txn, *api.Info) (bool, error)) (bool, error) {
+	return s.deleteUnless(ctx, ns, dgst, keep)
 }
-
-// errSpared ends a collection's deletion of a blob a lease holds.
-var errSpared = errors.New("held by a lease")

@@ -74,13 +74,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	srv := d.GRPCServer()
 	applyOpts := apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}
 	(&server.Snapshots{Manager: manager}).Register(srv)
-	(&server.Diff{Content: imaged, TmpRoot: mounts, Options: applyOpts}).Register(srv)
+	(&server.Diff{Content: imaged, Snapshots: manager, TmpRoot: mounts, Options: applyOpts}).Register(srv)
 	streamSocket, err := grpcserver.Listen(snapshotdclient.StreamSocket(cfg.Socket("snapshotd")))
 	if err != nil {
 		return err
 	}
 	d.Go(func() error {
-		return (&server.StreamApply{TmpRoot: mounts, Options: applyOpts}).Serve(ctx, streamSocket)
+		return (&server.StreamApply{Snapshots: manager, TmpRoot: mounts, Options: applyOpts}).Serve(ctx, streamSocket)
 	})
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Manager: manager, Problems: problems}, cfg.MetricsAddr)
 }
