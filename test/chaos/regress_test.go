@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	apievents "github.com/containerd/containerd/api/events"
 	"github.com/containerd/containerd/api/types"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -24,6 +25,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -150,11 +152,12 @@ func TestShimExitsAfterFailedCreate(t *testing.T) {
 }
 
 // TestExitRecordedWhenShimDies kills a running task's shim: the task's
-// exit must still be published.
+// exit must be published once, the task must read as stopped with that
+// exit's status, and its container must not outlive the shim.
 func TestExitRecordedWhenShimDies(t *testing.T) {
 	skipKnown(t, "exit-not-recorded")
 	st, client, img, ctx := small(t)
-	evs, errs := client.Subscribe(ctx, `topic=="/tasks/exit"`)
+	evs, errs := client.Subscribe(ctx, `topic=="/tasks/exit"`, `topic=="/tasks/delete"`)
 	ctr, err := client.NewContainer(ctx, "orphan", containerd.WithNewSnapshot("orphan-snap", img),
 		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "1000")))
 	if err != nil {
@@ -174,16 +177,46 @@ func TestExitRecordedWhenShimDies(t *testing.T) {
 		t.Fatalf("want one shim, found %+v", shims)
 	}
 	syscall.Kill(shims[0].pid, syscall.SIGKILL)
+	var exit apievents.TaskExit
 	select {
 	case e := <-evs:
-		if !strings.Contains(string(e.Event.GetValue()), "orphan") {
-			t.Fatalf("exit of something else: %v", e)
+		if err := typeurl.UnmarshalTo(e.Event, &exit); err != nil || exit.ContainerID != "orphan" {
+			t.Fatalf("not the exit of orphan: %v (%v)", e, err)
 		}
 	case err := <-errs:
 		t.Fatal(err)
 	case <-time.After(20 * time.Second):
 		s, err := task.Status(ctx)
 		t.Fatalf("no /tasks/exit 20s after the shim died; the task reads %+v (%v)", s, err)
+	}
+	s, err := task.Status(ctx)
+	if err != nil || s.Status != containerd.Stopped || s.ExitStatus != exit.ExitStatus {
+		t.Fatalf("the task reads %+v (%v); its exit event says status %d", s, err, exit.ExitStatus)
+	}
+	if exit.Pid != task.Pid() {
+		t.Fatalf("exit of pid %d, the task's is %d", exit.Pid, task.Pid())
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", task.Pid())); err == nil && !strings.Contains(string(b), ") Z ") {
+		t.Fatalf("the container's process %d outlived its shim: %s", task.Pid(), b)
+	}
+	// As ctr and the chaos load delete it: Wait, Kill (the process is
+	// finished: NotFound), Delete.
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
+		t.Fatal(err)
+	}
+	// Events come in order: any second exit would be before the delete.
+	for {
+		select {
+		case e := <-evs:
+			if e.Topic == "/tasks/delete" {
+				return
+			}
+			t.Fatalf("a second exit event: %v", e)
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("no /tasks/delete 20s after the task was deleted")
+		}
 	}
 }
 

@@ -17,12 +17,6 @@ var known = map[string]string{
 		"client's delete of it failed because imaged or the gateway was down at that moment and the client is still connected " +
 		"(containerd keeps it too); one its client created just before the gateway restarted and never used is kept, like " +
 		"`ctr leases create`'s, until it expires",
-	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
-		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"event-twice": "taskd can publish a task's /tasks/exit twice, with two event ids, about 20 ms apart (seen once in a " +
-		"2-minute run, seed 1795587005314901068, on an exec'd container killed with SIGKILL); not yet isolated",
-	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
-		"the task then reads as stopped with status 255",
 }
 
 // stats are a run's figures.

@@ -1,6 +1,11 @@
-// Command imaged is Berth's image daemon: content store, images, leases and
-// garbage collection, served over containerd's API on imaged.sock.
-package main
+// Package imaged is the command of Berth's image daemon: content store,
+// images, leases and garbage collection, served over containerd's API on
+// imaged.sock.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// imaged (through a link of that name, or as `berth-daemon imaged`): the daemons
+// then map one file and share its pages of code.
+package imaged
 
 import (
 	"context"
@@ -41,7 +46,8 @@ type Config struct {
 	IngestTimeout  time.Duration `env:"BERTH_IMAGED_INGEST_TIMEOUT" envDefault:"30m" doc:"how long a content write (ingest) lives with nothing written to it: then its ref is released and its partial data removed"`
 }
 
-func main() {
+// Main runs imaged and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("imaged", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)

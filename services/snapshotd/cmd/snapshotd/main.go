@@ -1,7 +1,11 @@
-// Command snapshotd is Berth's snapshot daemon: overlayfs and native
-// snapshotters and the layer apply path, over containerd's snapshots and
-// diff APIs on snapshotd.sock.
-package main
+// Package snapshotd is the command of Berth's snapshot daemon: overlayfs and
+// native snapshotters and the layer apply path, over containerd's snapshots
+// and diff APIs on snapshotd.sock.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// snapshotd (through a link of that name, or as `berth-daemon snapshotd`): the daemons
+// then map one file and share its pages of code.
+package snapshotd
 
 import (
 	"context"
@@ -29,7 +33,8 @@ type Config struct {
 	AllowDevices  bool   `env:"BERTH_SNAPSHOTD_ALLOW_DEVICES" envDefault:"false" doc:"let layers create character and block device nodes"`
 }
 
-func main() {
+// Main runs snapshotd and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("snapshotd", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)
