@@ -22,42 +22,47 @@ func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageReques
 	if req.GetImage().GetImage() == "" {
 		return nil, fmt.Errorf("pull needs an image reference: %w", errdefs.ErrInvalidArgument)
 	}
-	img, err := s.pull(ctx, req.Image.Image, req.Auth)
+	id, err := s.pull(ctx, req.Image.Image, req.Auth)
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeapi.PullImageResponse{ImageRef: img.ID}, nil
+	return &runtimeapi.PullImageResponse{ImageRef: id}, nil
 }
 
 // Ensure resolves ref, pulling it when it is missing.
 func (s *Service) Ensure(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) (*Image, error) {
 	img, err := s.Resolve(ctx, ref)
 	if errdefs.IsNotFound(err) {
-		return s.pull(ctx, ref, auth)
+		id, err := s.pull(ctx, ref, auth)
+		if err != nil {
+			return nil, err
+		}
+		return s.Resolve(ctx, id)
 	}
 	return img, err
 }
 
-func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) (*Image, error) {
+// pull pulls ref, records it under the CRI's names and returns its id.
+func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) (string, error) {
 	named, err := reference.ParseDockerRef(ref)
 	if err != nil {
-		return nil, fmt.Errorf("image reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
+		return "", fmt.Errorf("image reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 	}
 	ctx = nsContext(ctx)
 	progress, err := s.imaged.Pull(ctx, &imagesv1.PullRequest{Ref: named.String(), Snapshotter: s.cfg.Snapshotter, Auth: registryAuth(auth)})
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", named, err)
+		return "", fmt.Errorf("pull %s: %w", named, err)
 	}
 	if progress == nil || progress.Name == "" {
-		return nil, fmt.Errorf("pull %s ended without naming the image: %w", named, errdefs.ErrUnknown)
+		return "", fmt.Errorf("pull %s ended without naming the image: %w", named, errdefs.ErrUnknown)
 	}
 	record, err := s.imaged.Image(ctx, progress.Name)
 	if err != nil {
-		return nil, fmt.Errorf("pulled image %s: %w", progress.Name, err)
+		return "", fmt.Errorf("pulled image %s: %w", progress.Name, err)
 	}
 	t, err := s.resolveTarget(ctx, descriptor(record))
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	names := []string{record.Name, t.id}
 	if _, digested := named.(reference.Canonical); !digested {
@@ -79,9 +84,9 @@ func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return nil, err
+		return "", err
 	}
-	return s.Resolve(ctx, t.id)
+	return t.id, nil
 }
 
 // record makes name point at target with labels, as a new record or by
