@@ -115,7 +115,7 @@ func criPodLife(b *testing.B, t *criTarget, pullRef string) {
 	var pod, ctr string
 	timed("RunPodSandbox", func() (err error) { pod, err = t.rs.RunPodSandbox(ctx, podCfg, ""); return })
 	timed("CreateContainer", func() (err error) {
-		ctr, err = t.rs.CreateContainer(ctx, pod, containerConfig("c", "sleep", "600"), podCfg)
+		ctr, err = t.rs.CreateContainer(ctx, pod, kubeletContainerConfig("c", "sleep", "600"), podCfg)
 		return
 	})
 	timed("StartContainer", func() error { return t.rs.StartContainer(ctx, ctr) })
@@ -128,6 +128,19 @@ func criPodLife(b *testing.B, t *criTarget, pullRef string) {
 	if err := t.is.RemoveImage(ctx, spec); err != nil {
 		b.Fatalf("%s RemoveImage: %v", t.name, err)
 	}
+}
+
+// kubeletContainerConfig is containerConfig as the kubelet sends it: with
+// its default masked and read-only paths, which containerd applies only
+// when asked (Berth applies them by default).
+func kubeletContainerConfig(name string, cmd ...string) *runtimeapi.ContainerConfig {
+	c := containerConfig(name, cmd...)
+	c.Linux.SecurityContext = &runtimeapi.LinuxContainerSecurityContext{
+		MaskedPaths: []string{"/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+			"/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"},
+		ReadonlyPaths: []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"},
+	}
+	return c
 }
 
 func criImageClient(b *testing.B, socket string) criapi.ImageManagerService {
