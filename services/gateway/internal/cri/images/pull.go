@@ -79,7 +79,7 @@ func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.record(ctx, name, record.Target, labels)
+			errs[i] = s.record(ctx, name, record.Target, labels, name == record.Name)
 		}()
 	}
 	wg.Wait()
@@ -90,16 +90,26 @@ func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthCon
 }
 
 // record makes name point at target with labels, as a new record or by
-// updating an old one (a tag that moved to a new image).
-func (s *Service) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string) error {
+// updating an old one (a tag that moved to a new image, or the record the
+// pull made). likely says the record probably exists (the pull's own): it
+// is then updated first, others created first, one call each as a rule.
+func (s *Service) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string, likely bool) error {
 	img := &imagesapi.Image{Name: name, Target: target, Labels: labels}
-	_, err := s.imaged.CreateImage(ctx, img)
-	if errors.Is(err, errdefs.ErrAlreadyExists) {
-		paths := []string{"target"}
-		for k := range labels {
-			paths = append(paths, "labels."+k)
-		}
+	paths := []string{"target"}
+	for k := range labels {
+		paths = append(paths, "labels."+k)
+	}
+	var err error
+	if likely {
 		_, err = s.imaged.UpdateImage(ctx, img, paths...)
+		if errdefs.IsNotFound(err) {
+			_, err = s.imaged.CreateImage(ctx, img)
+		}
+	} else {
+		_, err = s.imaged.CreateImage(ctx, img)
+		if errors.Is(err, errdefs.ErrAlreadyExists) {
+			_, err = s.imaged.UpdateImage(ctx, img, paths...)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("record image %s: %w", name, err)
