@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"time"
 
 	"github.com/containerd/typeurl/v2"
 	"github.com/dgraph-io/badger/v4"
@@ -131,25 +129,15 @@ func (r *Recorder) AddEnvelope(env *eventsv1.Envelope) error {
 // with its changes or not at all. A conflicting concurrent transaction is
 // retried, so fn must not have side effects outside the transaction.
 func (o *Outbox) Update(ctx context.Context, fn func(txn *badger.Txn, rec *Recorder) error) error {
-	for attempt := 0; ; attempt++ {
-		rec := &Recorder{o: o}
-		err := o.db.Update(func(txn *badger.Txn) error {
-			rec.txn = txn
-			return fn(txn, rec)
-		})
-		if errors.Is(err, badger.ErrConflict) && attempt < 10 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(attempt+1) * time.Millisecond):
-			}
-			continue
-		}
-		if err == nil && rec.added > 0 {
-			o.Kick()
-		}
-		return err
+	var rec *Recorder
+	err := store.Update(ctx, o.db, func(txn *badger.Txn) error {
+		rec = &Recorder{o: o, txn: txn}
+		return fn(txn, rec)
+	})
+	if err == nil && rec.added > 0 {
+		o.Kick()
 	}
+	return err
 }
 
 // Kick wakes the publisher.

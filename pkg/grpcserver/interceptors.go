@@ -2,8 +2,11 @@ package grpcserver
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -25,7 +28,7 @@ func unaryInterceptor(logger *zap.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
 		ctx = requestContext(ctx, logger, info.FullMethod)
-		resp, err := handler(ctx, req)
+		resp, err := recovered(ctx, func() (any, error) { return handler(ctx, req) })
 		err = toGRPC(err)
 		observe(ctx, info.FullMethod, start, err)
 		return resp, err
@@ -36,10 +39,25 @@ func streamInterceptor(logger *zap.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
 		ctx := requestContext(ss.Context(), logger, info.FullMethod)
-		err := toGRPC(handler(srv, &stream{ServerStream: ss, ctx: ctx}))
+		_, err := recovered(ctx, func() (any, error) { return nil, handler(srv, &stream{ServerStream: ss, ctx: ctx}) })
+		err = toGRPC(err)
 		observe(ctx, info.FullMethod, start, err)
 		return err
 	}
+}
+
+// recovered runs a handler and turns its panic into Internal, logging the
+// stack: one bad request must not take the daemon and every other client's
+// calls down with it. A panic in a goroutine the handler started is not
+// caught here; it still ends the process.
+func recovered(ctx context.Context, call func() (any, error)) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.G(ctx).Error("handler panicked", zap.Any("panic", r), zap.ByteString("stack", debug.Stack()))
+			resp, err = nil, fmt.Errorf("the handler panicked: %v: %w", r, errdefs.ErrInternal)
+		}
+	}()
+	return call()
 }
 
 type stream struct {

@@ -154,12 +154,19 @@ func TestCRIContainerLifecycle(t *testing.T) {
 		t.Fatalf("pod resolv.conf through the host port:\n%s", resolv)
 	}
 
+	// What the container writes to its rootfs shows as its writable layer.
+	if _, _, err := rs.ExecSync(ctx, web, []string{"dd", "if=/dev/zero", "of=/written", "bs=1024", "count=256"}, 10*time.Second); err != nil {
+		t.Fatalf("write into the rootfs: %v", err)
+	}
 	stats, err := rs.ContainerStats(ctx, web)
 	if err != nil {
 		t.Fatalf("ContainerStats: %v", err)
 	}
 	if stats.GetMemory().GetUsageBytes().GetValue() == 0 {
 		t.Fatalf("no memory usage in %v", stats)
+	}
+	if wl := stats.GetWritableLayer(); wl.GetUsedBytes().GetValue() < 256<<10 || wl.GetInodesUsed().GetValue() == 0 || wl.GetFsId().GetMountpoint() == "" {
+		t.Fatalf("writable layer %v, want the 256 KiB written", wl)
 	}
 	all, err := rs.ListContainerStats(ctx, &runtimeapi.ContainerStatsFilter{PodSandboxId: pod})
 	if err != nil || len(all) != 1 || all[0].Attributes.Id != web {

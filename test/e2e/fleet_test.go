@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -65,6 +66,7 @@ func TestFleetOfThreeNodesOnANATSCluster(t *testing.T) {
 	}
 	fleet := &fleetLog{ids: map[string]int{}, exits: map[string]int{}}
 	startFleet(t, c.URL(), fleet)
+	cliExits := startCLIFleet(t, stacks[0], c.URL(), nodes)
 
 	run := func(from, to int) {
 		var wg sync.WaitGroup
@@ -102,6 +104,10 @@ func TestFleetOfThreeNodesOnANATSCluster(t *testing.T) {
 	elapsed = time.Since(start)
 	fleet.waitExits(t, nodes, 2*perNode)
 	fleet.report(t, "steady", from, elapsed)
+
+	// The operator's view, `berth events --all-nodes` on one node, saw
+	// every node's exits once, through the server loss too.
+	cliExits.wait(t, nodes, 2*perNode)
 
 	// Each node's ctr events shows its own containers' exits and nothing
 	// of the other nodes.
@@ -233,4 +239,123 @@ func (f *fleetLog) report(t *testing.T, what string, from int, elapsed time.Dura
 	t.Logf("fleet, %s: %d events from 3 nodes received over %v (containers ran for %v): %.0f events/s; publish-to-receive latency p50 %v p90 %v p99 %v max %v",
 		what, len(lat), span.Round(time.Millisecond), elapsed.Round(time.Millisecond), float64(len(lat))/span.Seconds(),
 		pct(0.5), pct(0.9), pct(0.99), lat[len(lat)-1].Round(time.Millisecond))
+}
+
+// cliFleet is what `berth events --all-nodes --format json` printed.
+type cliFleet struct {
+	mu    sync.Mutex
+	exits map[string]int // node/container -> exit lines
+	bad   []string
+}
+
+// startCLIFleet runs `berth events --all-nodes` against the cluster from
+// st's node and returns once it reads every node's stream.
+func startCLIFleet(t *testing.T, st *harness.Stack, url string, nodes []string) *cliFleet {
+	t.Helper()
+	before := consumerCounts(t, url, nodes)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := newCLI(t, st).command(ctx, "events", "--all-nodes", "--nats-url", url, "--format", "json",
+		"--filter", fmt.Sprintf("topic==%q", events.TopicTaskExit))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f := &cliFleet{exits: map[string]int{}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dec := json.NewDecoder(stdout)
+		for {
+			var row struct {
+				Node, Topic string
+				Event       struct {
+					ContainerID string `json:"container_id"`
+				}
+			}
+			if err := dec.Decode(&row); err != nil {
+				return
+			}
+			f.mu.Lock()
+			if row.Topic != events.TopicTaskExit || row.Node == "" {
+				f.bad = append(f.bad, fmt.Sprintf("%+v", row))
+			}
+			f.exits[row.Node+"/"+row.Event.ContainerID]++
+			f.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		<-done
+		if t.Failed() {
+			t.Logf("berth events --all-nodes stderr: %s", stderr.String())
+		}
+	})
+	// The CLI's consumers start from the next event: wait until it has
+	// one on every node's stream before anything runs.
+	waitFor(t, 30*time.Second, func() error {
+		now := consumerCounts(t, url, nodes)
+		for _, node := range nodes {
+			if now[node] <= before[node] {
+				return fmt.Errorf("no consumer of berth events on %s's stream yet (stderr: %s)", node, stderr.String())
+			}
+		}
+		return nil
+	})
+	return f
+}
+
+func (f *cliFleet) wait(t *testing.T, nodes []string, n int) {
+	t.Helper()
+	waitFor(t, 60*time.Second, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if len(f.bad) > 0 {
+			t.Fatalf("berth events --all-nodes printed lines outside its filter: %v", f.bad)
+		}
+		for key, c := range f.exits {
+			if c != 1 {
+				t.Fatalf("berth events --all-nodes printed the exit of %s %d times", key, c)
+			}
+		}
+		for _, node := range nodes {
+			for j := 0; j < n; j++ {
+				key := fmt.Sprintf("%s/%s-c%d", node, node, j)
+				if f.exits[key] != 1 {
+					return fmt.Errorf("berth events --all-nodes: no exit of %s", key)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// consumerCounts returns the number of consumers on each node's stream.
+func consumerCounts(t *testing.T, url string, nodes []string) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, node := range nodes {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := js.Stream(ctx, events.NodeStream(node))
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[node] = st.CachedInfo().State.Consumers
+	}
+	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 
 	"berth.dev/pkg/grpcclient"
@@ -100,5 +101,18 @@ func (g *globals) traceCalls() []grpc.DialOption {
 			g.debugf("%s (stream)", method)
 			return streamer(ctx, desc, cc, method, opts...)
 		}),
+	}
+}
+
+// withClient makes a command body that needs the node's client: it
+// connects in the chosen namespace, runs fn and closes the client.
+func (g *globals) withClient(fn func(ctx context.Context, client *containerd.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(c *cobra.Command, args []string) error {
+		client, ctx, err := g.connect(c.Context())
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		return fn(ctx, client, args)
 	}
 }

@@ -62,12 +62,7 @@ func newImagesLs(g *globals) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List images",
 		Args:    cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			imgs, err := client.ImageService().List(ctx)
 			if err != nil {
 				return err
@@ -89,7 +84,7 @@ func newImagesLs(g *globals) *cobra.Command {
 					t.Row(r.Repository, r.Tag, r.ID, format.Ago(r.CreatedAt, now), format.Size(r.Size))
 				}
 			}, "REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE")
-		},
+		}),
 	}
 	out.add(c, "image names")
 	return c
@@ -110,12 +105,7 @@ func newImagesRm(g *globals) *cobra.Command {
 		Aliases: []string{"remove", "rmi"},
 		Short:   "Remove images",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			var failed []string
 			for _, ref := range args {
 				if err := removeImage(ctx, client, ref, force); err != nil {
@@ -129,7 +119,7 @@ func newImagesRm(g *globals) *cobra.Command {
 				return exitStatus{1}
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().BoolVarP(&force, "force", "f", false, "remove even when a container uses it")
 	return c
@@ -169,12 +159,7 @@ func newImagesTag(g *globals) *cobra.Command {
 		Use:   "tag SOURCE TARGET",
 		Short: "Give an image another name",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			src, err := getImage(ctx, client, args[0])
 			if err != nil {
 				return err
@@ -189,7 +174,7 @@ func newImagesTag(g *globals) *cobra.Command {
 				return err
 			}
 			return nil
-		},
+		}),
 	}
 }
 
@@ -198,12 +183,7 @@ func newImagesInspect(g *globals) *cobra.Command {
 		Use:   "inspect IMAGE...",
 		Short: "Show images' records and configurations as JSON",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			var out []any
 			for _, ref := range args {
 				img, err := getImage(ctx, client, ref)
@@ -222,7 +202,7 @@ func newImagesInspect(g *globals) *cobra.Command {
 				out = append(out, entry)
 			}
 			return format.JSON(g.stdout, out)
-		},
+		}),
 	}
 }
 
@@ -235,12 +215,7 @@ func newImagesPrune(g *globals) *cobra.Command {
 images, so without --all nothing is removed; --all removes every image that
 no container, running or not, refers to.`,
 		Args: cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			if !all {
 				fmt.Fprintln(g.stdout, "Total reclaimed space: 0B (use --all to remove every unused image)")
 				return nil
@@ -264,7 +239,7 @@ no container, running or not, refers to.`,
 			}
 			fmt.Fprintf(g.stdout, "Total reclaimed space: %s\n", format.Size(reclaimed))
 			return nil
-		},
+		}),
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "remove every image no container uses")
 	c.Flags().BoolP("force", "f", false, "do not ask (berth never asks)")

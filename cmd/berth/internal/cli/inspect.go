@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"context"
+
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/spf13/cobra"
 
 	"berth.dev/cmd/berth/internal/format"
@@ -11,12 +14,7 @@ func newInspect(g *globals) *cobra.Command {
 		Use:   "inspect CONTAINER...",
 		Short: "Show containers' records, state and OCI spec as JSON",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			var out []any
 			for _, id := range args {
 				ct, err := loadContainer(ctx, client, id)
@@ -42,6 +40,6 @@ func newInspect(g *globals) *cobra.Command {
 				})
 			}
 			return format.JSON(g.stdout, out)
-		},
+		}),
 	}
 }

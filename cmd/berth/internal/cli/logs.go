@@ -23,12 +23,7 @@ kept by the node in the container's log file (label berth.dev/log-path, in
 the Kubernetes CRI log format). stdout goes to stdout, stderr to stderr.
 Foreground runs print their output directly and keep no log.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			ct, err := loadContainer(ctx, client, args[0])
 			if err != nil {
 				return err
@@ -48,7 +43,7 @@ Foreground runs print their output directly and keep no log.`,
 				return problem(errdefs.ErrNotFound, "container %s has no log yet at %s", ct.ID(), path)
 			}
 			return err
-		},
+		}),
 	}
 	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing new output until the container stops")
 	c.Flags().BoolVarP(&timestamps, "timestamps", "t", false, "prefix each line with its time (RFC 3339)")

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"sort"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/spf13/cobra"
 
 	"berth.dev/cmd/berth/internal/format"
@@ -21,12 +23,7 @@ func newNamespace(g *globals) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List namespaces",
 		Args:    cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			names, err := client.NamespaceService().List(ctx)
 			if err != nil {
 				return err
@@ -46,19 +43,14 @@ func newNamespace(g *globals) *cobra.Command {
 					t.Row(r.Name, fmt.Sprint(len(r.Labels)))
 				}
 			}, "NAME", "LABELS")
-		},
+		}),
 	}
 	out.add(ls, "names")
 	create := &cobra.Command{
 		Use:   "create NAME...",
 		Short: "Create namespaces",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			for _, n := range args {
 				if err := client.NamespaceService().Create(ctx, n, nil); err != nil {
 					return err
@@ -66,19 +58,14 @@ func newNamespace(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stdout, n)
 			}
 			return nil
-		},
+		}),
 	}
 	rm := &cobra.Command{
 		Use:     "rm NAME...",
 		Aliases: []string{"remove"},
 		Short:   "Remove empty namespaces",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			for _, n := range args {
 				if err := client.NamespaceService().Delete(ctx, n); err != nil {
 					return fmt.Errorf("%w\nA namespace must be empty: remove its containers and images first (berth -n %s ps -a; berth -n %s images)", err, n, n)
@@ -86,7 +73,7 @@ func newNamespace(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stdout, n)
 			}
 			return nil
-		},
+		}),
 	}
 	c.AddCommand(ls, create, rm)
 	return c

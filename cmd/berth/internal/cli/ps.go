@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
 	"strings"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	gocni "github.com/containerd/go-cni"
 	"github.com/spf13/cobra"
 
@@ -32,12 +34,7 @@ func newPs(g *globals) *cobra.Command {
 		Aliases: []string{"ls"},
 		Short:   "List running containers (-a: all)",
 		Args:    cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			cs, err := client.Containers(ctx)
 			if err != nil {
 				return err
@@ -73,7 +70,7 @@ func newPs(g *globals) *cobra.Command {
 						format.Ago(r.CreatedAt, now), r.State.describe(r.CreatedAt, now), r.Ports, r.ID)
 				}
 			}, "CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
-		},
+		}),
 	}
 	c.Flags().BoolVarP(&all, "all", "a", false, "list stopped containers too")
 	out.add(c, "container names")

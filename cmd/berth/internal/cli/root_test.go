@@ -51,3 +51,21 @@ func TestNotRunningSaysHowToStart(t *testing.T) {
 		}
 	}
 }
+
+// TestBusEventsRejectsBadInputBeforeConnecting: a bad node id or filter is
+// a usage error at once, not a wait for a bus that may not be there.
+func TestBusEventsRejectsBadInputBeforeConnecting(t *testing.T) {
+	for _, args := range [][]string{
+		{"events", "--node", "a.b"},
+		{"events", "--all-nodes", "--filter", "topic=="},
+		{"events", "--all-nodes", "--node", "n1"},
+	} {
+		var errOut bytes.Buffer
+		g := &globals{stdout: &bytes.Buffer{}, stderr: &errOut}
+		root := newRoot(g)
+		root.SetArgs(append([]string{"--address", t.TempDir() + "/none.sock"}, args...))
+		if code := report(g, root.Execute()); code != exitBerth || strings.Contains(errOut.String(), "not reachable") {
+			t.Errorf("%v: exit %d, %q", args, code, errOut.String())
+		}
+	}
+}

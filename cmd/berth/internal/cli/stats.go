@@ -72,12 +72,7 @@ func newStats(g *globals) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "stats [flags] [CONTAINER...]",
 		Short: "Show running containers' CPU, memory and process counts, live",
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			prev := map[string]usage{}
 			collect := func() ([]usage, error) {
 				cs, err := statTargets(ctx, client, args)
@@ -132,7 +127,7 @@ func newStats(g *globals) *cobra.Command {
 					return err
 				}
 			}
-		},
+		}),
 	}
 	c.Flags().BoolVar(&noStream, "no-stream", false, "print one sample and exit (the default when not on a terminal)")
 	out.add(c, "container names")

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
@@ -115,12 +116,7 @@ func newSystemInfo(g *globals) *cobra.Command {
 		Use:   "info",
 		Short: "Every daemon's health, socket, store size and version; NATS; plugins",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			info := nodeInfo{Address: g.address, Namespace: g.namespace}
 			if v, err := client.VersionService().Version(ctx, &emptypb.Empty{}); err == nil {
 				info.Version, info.Revision = v.Version, v.Revision
@@ -158,7 +154,7 @@ func newSystemInfo(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "plugin error: %s\n", b)
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&out.format, "format", "table", "table or json")
 	return c
@@ -170,12 +166,7 @@ func newSystemDf(g *globals) *cobra.Command {
 		Use:   "df",
 		Short: "Disk used by images, containers and logs in the namespace",
 		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, _ []string) error {
 			type row struct {
 				Type  string `json:"type"`
 				Total int    `json:"total"`
@@ -212,7 +203,7 @@ func newSystemDf(g *globals) *cobra.Command {
 					t.Row(r.Type, r.Total, format.Size(r.Size))
 				}
 			}, "TYPE", "TOTAL", "SIZE")
-		},
+		}),
 	}
 	out.add(c, "types")
 	return c

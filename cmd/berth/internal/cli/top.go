@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"strings"
 
+	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
 	"github.com/spf13/cobra"
 
@@ -16,12 +18,7 @@ func newTop(g *globals) *cobra.Command {
 		Use:   "top CONTAINER",
 		Short: "List a container's processes",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(c *cobra.Command, args []string) error {
-			client, ctx, err := g.connect(c.Context())
-			if err != nil {
-				return err
-			}
-			defer client.Close()
+		RunE: g.withClient(func(ctx context.Context, client *containerd.Client, args []string) error {
 			ct, err := loadContainer(ctx, client, args[0])
 			if err != nil {
 				return err
@@ -43,7 +40,7 @@ func newTop(g *globals) *cobra.Command {
 				t.Row(uid, p.Pid, ppid, st, procCmdline(p.Pid))
 			}
 			return t.Flush()
-		},
+		}),
 	}
 }
 

@@ -112,6 +112,10 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	stream.ContainerStdin = func(id string) (streaming.Stdin, error) {
+		open, once, err := runtime.ContainerStdin(id)
+		return streaming.Stdin{Open: open, Once: once}, err
+	}
 	runtime.Streamer = stream
 	d.Go(func() error { return stream.Run(ctx) })
 	imageService.Register(srv)

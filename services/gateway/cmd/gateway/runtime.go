@@ -73,6 +73,7 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxIma
 		SystemdCgroup: cri.DetectSystemdCgroup(cfg.CgroupDriver),
 		Node:          d.Node,
 		Release:       release,
+		SnapshotsDir:  filepath.Join(c.Root, "snapshotd", "snapshots", "overlayfs"),
 	}, store.New(d.DB), tasks, snaps, content, network)
 	return rs, closeAll, nil
 }

@@ -40,6 +40,7 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 	if err := s.Snapshots.Remove(dctx, s.Snapshotter, c.ID); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("remove rootfs: %w", err)
 	}
+	s.layerUsage.Delete(c.ID)
 	if err := s.Store.DeleteContainer(c.ID); err != nil {
 		return err
 	}

@@ -46,7 +46,11 @@ func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.Sta
 	}
 	if cfg.GetStdin() {
 		taskReq.Stdin = "attach://"
-		if cfg.GetStdinOnce() {
+		// The shim closes a once stdin when the first attach's input
+		// ends or its client leaves. With a terminal containerd never
+		// closes it that way (kubectl attach -it detaches and comes
+		// back), so neither does Berth.
+		if cfg.GetStdinOnce() && !cfg.GetTty() {
 			taskReq.Stdin += "?once=true"
 		}
 	}

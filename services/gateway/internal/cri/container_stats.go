@@ -10,8 +10,10 @@ import (
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+	"go.uber.org/zap"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"berth.dev/pkg/log"
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
@@ -25,7 +27,9 @@ func (s *RuntimeService) ContainerStats(ctx context.Context, req *runtimeapi.Con
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeapi.ContainerStatsResponse{Stats: containerStats(c, metrics[c.ID])}, nil
+	st := containerStats(c, metrics[c.ID])
+	st.WritableLayer = s.writableLayer(ctx, c.ID)
+	return &runtimeapi.ContainerStatsResponse{Stats: st}, nil
 }
 
 // ListContainerStats reports the figures of the containers matching the
@@ -47,7 +51,9 @@ func (s *RuntimeService) ListContainerStats(ctx context.Context, req *runtimeapi
 		if err != nil {
 			continue
 		}
-		resp.Stats = append(resp.Stats, containerStats(c, metrics[c.ID]))
+		st := containerStats(c, metrics[c.ID])
+		st.WritableLayer = s.writableLayer(ctx, c.ID)
+		resp.Stats = append(resp.Stats, st)
 	}
 	return resp, nil
 }
@@ -68,6 +74,38 @@ func (s *RuntimeService) metrics(ctx context.Context, ids ...string) (map[string
 		out[m.ID] = m
 	}
 	return out, nil
+}
+
+// layerUsageMaxAge is how long a writable layer's measure is reused:
+// measuring walks the layer, and the kubelet asks every few seconds.
+// containerd refreshes its figures every 10 seconds too.
+const layerUsageMaxAge = 10 * time.Second
+
+type layerUsage struct {
+	at    time.Time
+	usage *runtimeapi.FilesystemUsage
+}
+
+// writableLayer reports what the container wrote to its rootfs snapshot
+// (the kubelet counts it against ephemeral storage), as containerd does;
+// nil when snapshotd cannot say, which leaves the other figures standing.
+func (s *RuntimeService) writableLayer(ctx context.Context, id string) *runtimeapi.FilesystemUsage {
+	if v, ok := s.layerUsage.Load(id); ok && time.Since(v.(layerUsage).at) < layerUsageMaxAge {
+		return v.(layerUsage).usage
+	}
+	size, inodes, err := s.Snapshots.Usage(daemonCtx(ctx), s.Snapshotter, id)
+	if err != nil {
+		log.G(ctx).Debug("writable layer usage", zap.String("id", id), zap.Error(err))
+		return nil
+	}
+	u := &runtimeapi.FilesystemUsage{
+		Timestamp:  time.Now().UnixNano(),
+		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: s.SnapshotsDir},
+		UsedBytes:  &runtimeapi.UInt64Value{Value: uint64(size)},
+		InodesUsed: &runtimeapi.UInt64Value{Value: uint64(inodes)},
+	}
+	s.layerUsage.Store(id, layerUsage{at: time.Now(), usage: u})
+	return u
 }
 
 func containerStats(c *store.Container, m *types.Metric) *runtimeapi.ContainerStats {

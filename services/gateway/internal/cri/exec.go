@@ -94,3 +94,14 @@ func (s *RuntimeService) SandboxNetNS(ctx context.Context, sandboxID string) (st
 	}
 	return sb.NetNS, nil
 }
+
+// ContainerStdin says whether a container has a stdin to attach to and
+// whether it is StdinOnce, as its config set them.
+func (s *RuntimeService) ContainerStdin(id string) (open, once bool, err error) {
+	c, err := s.Store.ResolveContainer(id)
+	if err != nil {
+		return false, false, err
+	}
+	cfg := containerConfig(c)
+	return cfg.GetStdin(), cfg.GetStdinOnce(), nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"sync"
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
@@ -71,6 +72,7 @@ type Snapshots interface {
 	Apply(ctx context.Context, desc *types.Descriptor, mounts []*types.Mount, syncFS, overlayWhiteouts bool) (*types.Descriptor, error)
 	Commit(ctx context.Context, snapshotter, name, key, parent string) error
 	Remove(ctx context.Context, snapshotter, key string) error
+	Usage(ctx context.Context, snapshotter, key string) (size, inodes int64, err error)
 }
 
 // Content is what the runtime asks of imaged (pkg/imagedclient) to
@@ -94,6 +96,9 @@ type Config struct {
 	// SystemdCgroup selects the systemd cgroup driver.
 	SystemdCgroup bool
 	Snapshotter   string
+	// SnapshotsDir is where the snapshotter keeps its layers: the
+	// filesystem a container's writable layer is on.
+	SnapshotsDir string
 	// Node is this node's id: the monitor follows its tasks' events.
 	Node string
 	// Release is the version Version reports.
@@ -116,6 +121,8 @@ type RuntimeService struct {
 	events     *broadcaster
 	runtimeCfg runtimeState
 	locks      idLocks
+	// layerUsage caches containers' writable layer figures by id.
+	layerUsage sync.Map
 }
 
 // New returns the service; Images and Streamer may be set afterwards.

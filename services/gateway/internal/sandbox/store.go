@@ -37,7 +37,7 @@ func (s *Store) Create(ctx context.Context, sb *types.Sandbox) (*types.Sandbox, 
 	}
 	now := timestamppb.Now()
 	sb.CreatedAt, sb.UpdatedAt = now, now
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if ok, err := store.Exists(txn, key(ns, sb.SandboxID)); err != nil {
 			return err
 		} else if ok {
@@ -88,7 +88,7 @@ func (s *Store) Update(ctx context.Context, upd *types.Sandbox, paths ...string)
 		paths = []string{"labels", "extensions", "spec", "runtime", "sandboxer"}
 	}
 	out := &types.Sandbox{}
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if err := store.Get(txn, key(ns, upd.SandboxID), out); err != nil {
 			return fmt.Errorf("sandbox %q: %w", upd.SandboxID, err)
 		}
@@ -129,7 +129,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if err := store.Delete(txn, key(ns, id)); err != nil {
 			return fmt.Errorf("sandbox %q: %w", id, err)
 		}

@@ -105,7 +105,7 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 		gone[c] = true
 	}
 	marked := false
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
 		for _, k := range store.Keys(txn, ownerPrefix) {
 			o, err := getOwner(txn, k)
 			if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
@@ -142,7 +142,7 @@ func (s *Store) GracePeriod() time.Duration {
 func (s *Store) EndOrphans(now time.Time) (int, error) {
 	grace := s.GracePeriod()
 	ended := 0
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
 		for _, k := range store.Keys(txn, ownerPrefix) {
 			o, err := getOwner(txn, k)
 			if err != nil {

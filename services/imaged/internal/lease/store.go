@@ -62,7 +62,7 @@ func (s *Store) Create(ctx context.Context, id string, lbls map[string]string) (
 		return nil, err
 	}
 	l := &api.Lease{ID: id, CreatedAt: timestamppb.Now(), Labels: lbls}
-	err = s.db.Update(func(txn *badger.Txn) error {
+	err = store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if ok, err := store.Exists(txn, key(ns, id)); err != nil {
 			return err
 		} else if ok {
@@ -88,7 +88,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if err := deleteLease(txn, ns, id); err != nil {
 			return fmt.Errorf("lease %q: %w", id, err)
 		}
@@ -130,7 +130,7 @@ func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) err
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if err := addResource(txn, ns, id, r); err != nil {
 			return err
 		}
@@ -169,7 +169,7 @@ func (s *Store) DeleteResource(ctx context.Context, id string, r *api.Resource) 
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(txn *badger.Txn) error {
+	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if ok, err := store.Exists(txn, key(ns, id)); err != nil {
 			return err
 		} else if !ok {

@@ -129,6 +129,9 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 	if feed != nil {
 		defer close(feed)
 	}
+	if err := p.holdContent(ctx, d.Digest); err != nil {
+		return err
+	}
 	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
 		prog.layer(i, stateExists)
 		prog.add(i, d.Size)
@@ -242,7 +245,17 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				}
 			}()
 		}
+		if r.err = p.holdSnapshot(ctx, sn, chains[i]); r.err != nil {
+			return
+		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
+			// Another pull unpacked the layer. Drop the stream first: a
+			// download blocks on a full pipe nobody reads, and this waits
+			// for that download.
+			if stream != nil {
+				stream.Close()
+				stream = nil
+			}
 			prog.layer(i, stateUnpacked)
 			r.err = wait(downloaded[i])
 			return

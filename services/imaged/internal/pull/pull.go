@@ -388,6 +388,9 @@ type opener func(offset int64) (io.ReadCloser, int64, error)
 
 // writeFrom stores a blob, resuming an ingest an interrupted pull left.
 func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open opener, lbls map[string]string) error {
+	if err := p.holdContent(ctx, dgst); err != nil {
+		return err
+	}
 	if _, err := p.Content.Info(ctx, dgst); err == nil {
 		return nil
 	}

@@ -17,6 +17,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/filters"
 	"berth.dev/pkg/labels"
+	"berth.dev/pkg/store"
 )
 
 // Commit turns the active snapshot key into the committed snapshot name.
@@ -151,7 +152,7 @@ func (m *Manager) Update(ctx context.Context, snapshotter string, in *api.Info, 
 		paths = []string{"labels"}
 	}
 	var out *api.Info
-	err = m.db.Update(func(txn *badger.Txn) error {
+	err = store.Update(ctx, m.db, func(txn *badger.Txn) error {
 		cur, err := getRecord(txn, r.snapshotter, r.ns, in.Name)
 		if err != nil {
 			return err

@@ -6,15 +6,18 @@ import (
 	"fmt"
 
 	api "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/typeurl/v2"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"berth.dev/pkg/filters"
+	"berth.dev/pkg/log"
 	"berth.dev/services/taskd/internal/shim"
 	taskpkg "berth.dev/services/taskd/internal/task"
 )
@@ -199,23 +202,36 @@ func (s *Tasks) Metrics(ctx context.Context, req *api.MetricsRequest) (*api.Metr
 	if err != nil {
 		return nil, err
 	}
-	resp := &api.MetricsResponse{}
+	var ids []string
 	for _, t := range ts {
-		if !matches(t.ID, req.Filters) {
+		if matches(t.ID, req.Filters) {
+			ids = append(ids, t.ID)
+		}
+	}
+	return &api.MetricsResponse{Metrics: collectMetrics(ctx, ids, s.Manager.Metrics)}, nil
+}
+
+// collectMetrics gathers the figures of each task that can give them. A
+// task whose shim is going away as it is asked (it exited, it is being
+// deleted) is left out rather than failing the whole list, as containerd
+// does: the kubelet lists every container's stats while pods come and go.
+func collectMetrics(ctx context.Context, ids []string, metric func(context.Context, string) (*types.Metric, error)) []*types.Metric {
+	var out []*types.Metric
+	for _, id := range ids {
+		m, err := metric(ctx, id)
+		if err != nil {
+			if !errdefs.IsNotFound(err) {
+				log.G(ctx).Warn("collect task metrics", zap.String("id", id), zap.Error(err))
+			}
 			continue
 		}
-		m, err := s.Manager.Metrics(ctx, t.ID)
-		if err != nil {
-			return nil, err
-		}
-		resp.Metrics = append(resp.Metrics, m)
+		out = append(out, m)
 	}
-	return resp, nil
+	return out
 }
 
 func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitResponse, error) {
-	c, err := s.Manager.Shim(ctx, req.ContainerID)
-	if err != nil {
+	if _, err := s.Manager.Shim(ctx, req.ContainerID); err != nil {
 		return nil, err
 	}
 	type result struct {
@@ -224,7 +240,7 @@ func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitRespon
 	}
 	done := make(chan result, 1)
 	go func() {
-		st, err := c.Wait(req.ExecID)
+		st, err := s.Manager.Wait(ctx, req.ContainerID, req.ExecID)
 		done <- result{st, err}
 	}()
 	select {

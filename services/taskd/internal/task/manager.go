@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
@@ -48,6 +49,20 @@ type Task struct {
 	Rootfs  string
 	Runtime string
 	shim    *shim.Client
+	// deleting is set once the task's deletion began: its shim is being
+	// shut down and its connection closed.
+	deleting atomic.Bool
+}
+
+// gone turns a lost shim connection of a task being deleted into NotFound:
+// a call racing the deletion (a kill from a pod's stop as the container's
+// exit is handled) finds the task gone, as it would a moment later,
+// instead of failing with Unavailable.
+func (t *Task) gone(err error) error {
+	if err != nil && errdefs.IsUnavailable(err) && t.deleting.Load() {
+		return fmt.Errorf("task %q is being deleted: %w", t.ID, errdefs.ErrNotFound)
+	}
+	return err
 }
 
 // New returns a manager; Recover reconnects to running shims.

@@ -22,7 +22,7 @@ func (m *Manager) Metrics(ctx context.Context, id string) (*types.Metric, error)
 	}
 	raw, err := t.shim.Stats()
 	if err != nil {
-		return nil, err
+		return nil, t.gone(err)
 	}
 	var st runc.Stats
 	if err := json.Unmarshal(raw.JSON, &st); err != nil {

@@ -53,6 +53,7 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	if err != nil {
 		return shim.State{}, err
 	}
+	t.deleting.Store(true)
 	st, err := t.shim.Delete("")
 	if err != nil && !errdefs.IsUnavailable(err) {
 		return st, err
@@ -139,7 +140,18 @@ func (m *Manager) Kill(ctx context.Context, id, execID string, signal uint32, al
 	if err != nil {
 		return err
 	}
-	return t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all})
+	return t.gone(t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all}))
+}
+
+// Wait waits for a process's exit. A task deleted while it waits is gone
+// (NotFound), not unavailable: whoever deleted it has its exit.
+func (m *Manager) Wait(ctx context.Context, id, execID string) (shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return shim.State{}, err
+	}
+	st, err := t.shim.Wait(execID)
+	return st, t.gone(err)
 }
 
 // Exec adds a process to the task.

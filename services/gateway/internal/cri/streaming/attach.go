@@ -11,11 +11,34 @@ import (
 	tasksv1 "berth.dev/proto/berth/tasks/v1"
 )
 
+// Stdin is a container's stdin as its CRI config set it up.
+type Stdin struct {
+	// Open: the container has a stdin to attach to (Stdin).
+	Open bool
+	// Once: the first attach's input ending closes it (StdinOnce).
+	Once bool
+}
+
 // attach joins a container's live stdio until the process exits or the
 // client goes away: stdin and resizes go to the shim, output comes back.
-func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, out, errOut io.Writer, resize <-chan remotecommand.TerminalSize) error {
+// The end of the client's stdin ends things as containerd's does: for a
+// StdinOnce container without a terminal it closes the container's stdin
+// and the output keeps coming until the process exits; otherwise it ends
+// the attach and leaves the container's stdin open for the next one. A
+// container without stdin ignores the client's.
+func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, out, errOut io.Writer, tty bool, resize <-chan remotecommand.TerminalSize) error {
 	ctx, cancel := context.WithCancel(nsContext(ctx))
 	defer cancel()
+	stdin := Stdin{Open: true}
+	if s.ContainerStdin != nil {
+		var err error
+		if stdin, err = s.ContainerStdin(containerID); err != nil {
+			return fmt.Errorf("attach to container %q: %w", containerID, err)
+		}
+	}
+	if !stdin.Open {
+		in = nil
+	}
 	stream, err := s.tasks.Attach(ctx, containerID)
 	if err != nil {
 		return fmt.Errorf("attach to container %q: %w", containerID, err)
@@ -42,6 +65,8 @@ func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, o
 			return false
 		}
 	}
+	// inputEnded is closed when the client's stdin ended the attach.
+	inputEnded := make(chan struct{})
 	if in != nil {
 		go func() {
 			buf := make([]byte, 32<<10)
@@ -52,9 +77,12 @@ func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, o
 					return
 				}
 				if err != nil {
-					// The shim closes the process's stdin only for a
-					// StdinOnce container, as containerd does.
-					send(stream.CloseSend)
+					if stdin.Once && !tty {
+						send(stream.CloseStdin)
+						return
+					}
+					close(inputEnded)
+					cancel()
 					return
 				}
 			}
@@ -78,7 +106,13 @@ func (s *Server) attach(ctx context.Context, containerID string, in io.Reader, o
 			}
 		}()
 	}
-	return receive(stream, out, errOut)
+	err = receive(stream, out, errOut)
+	select {
+	case <-inputEnded:
+		return nil
+	default:
+		return err
+	}
 }
 
 // receive writes the process's output to the client until the stream ends.

@@ -37,7 +37,7 @@ func (r streamRuntime) Exec(ctx context.Context, containerID string, cmd []strin
 
 // Attach joins the init process's stdio.
 func (r streamRuntime) Attach(ctx context.Context, containerID string, in io.Reader, out, errOut io.WriteCloser, tty bool, resize <-chan remotecommand.TerminalSize) error {
-	return r.s.attach(ctx, containerID, in, out, errOut, resize)
+	return r.s.attach(ctx, containerID, in, out, errOut, tty, resize)
 }
 
 // PortForward copies between the client and a port of the sandbox.

@@ -43,6 +43,9 @@ type Server struct {
 	stateDir string
 	listener net.Listener
 	stream   criserver.Server
+	// ContainerStdin says how a container's stdin was set up, for attach;
+	// nil means every container has an ordinary (not StdinOnce) stdin.
+	ContainerStdin func(containerID string) (Stdin, error)
 }
 
 // New listens on cfg.Address (so the URLs it hands out name the real
