@@ -76,6 +76,7 @@ func runDaemon(name string, common config.Common, run func(ctx context.Context, 
 	g, gctx := errgroup.WithContext(ctx)
 	d.group = g
 	g.Go(func() error { return d.Outbox.Run(gctx, d.Bus) })
+	g.Go(func() error { return releaseIdleMemory(gctx) })
 	g.Go(func() error { return run(gctx, d) })
 	err = g.Wait()
 	logger.Info("stopped", zap.Error(err))

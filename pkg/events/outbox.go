@@ -98,14 +98,44 @@ func (r *Recorder) Add(namespace, topic string, ev proto.Message) error {
 	})
 }
 
+// AddKeyed records an event that must reach the stream at most once
+// whoever records it: its id is made of key (which names the change, not
+// the attempt to record it) instead of a sequence number, so a second
+// entry for the same change is the same message to JetStream, whose
+// duplicate window drops it. The daemon still de-duplicates in its own
+// transaction; this catches what slips past it.
+func (r *Recorder) AddKeyed(namespace, topic, key string, ev proto.Message) error {
+	if key == "" {
+		return fmt.Errorf("event %s: empty key", topic)
+	}
+	payload, err := typeurl.MarshalAnyToProto(ev)
+	if err != nil {
+		return fmt.Errorf("event %s: %w", topic, err)
+	}
+	return r.add(&eventsv1.Envelope{
+		Timestamp: timestamppb.Now(),
+		Namespace: namespace,
+		Topic:     topic,
+		Event:     payload,
+	}, key)
+}
+
 // AddEnvelope records an already built envelope (used for forwarded
 // events); its id and source are assigned here.
-func (r *Recorder) AddEnvelope(env *eventsv1.Envelope) error {
+func (r *Recorder) AddEnvelope(env *eventsv1.Envelope) error { return r.add(env, "") }
+
+// add records env under the next sequence number, which keeps the outbox in
+// order; its id is that number, or idKey when there is one.
+func (r *Recorder) add(env *eventsv1.Envelope, idKey string) error {
 	n, err := r.o.seq.Next()
 	if err != nil {
 		return fmt.Errorf("outbox sequence: %w", err)
 	}
-	env.Id = fmt.Sprintf("%s-%s-%d", r.o.source, r.o.instance, n)
+	if idKey != "" {
+		env.Id = fmt.Sprintf("%s-%s-%s", r.o.source, r.o.instance, idKey)
+	} else {
+		env.Id = fmt.Sprintf("%s-%s-%d", r.o.source, r.o.instance, n)
+	}
 	if env.Source == "" {
 		env.Source = r.o.source
 	}

@@ -179,6 +179,28 @@ func TestRepublishedEventIsDeduplicated(t *testing.T) {
 	}
 }
 
+// TestKeyedEventReachesTheStreamOnce records the same change twice under
+// one key, as two racing recorders of a task's exit would: the stream
+// keeps one of them.
+func TestKeyedEventReachesTheStreamOnce(t *testing.T) {
+	ns := bustest.Start(t)
+	p := startPublisher(t, filepath.Join(t.TempDir(), "db"), ns.URL())
+	defer p.close()
+	for _, name := range []string{"first", "second"} {
+		err := p.outbox.Update(context.Background(), func(_ *badger.Txn, rec *events.Recorder) error {
+			return rec.AddKeyed("default", events.TopicImageCreate, "image/one", &apievents.ImageCreate{Name: name})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.record(t, "default", "other")
+	waitDrained(t, p.outbox)
+	if got := readAll(t, ns.URL()); fmt.Sprint(got) != "[first other]" {
+		t.Fatalf("stream holds %v, want [first other]", got)
+	}
+}
+
 func readRaw(t *testing.T, js nats.JetStreamContext) []*nats.Msg {
 	sub, err := js.SubscribeSync(events.NodeSubjectAll(testNode), nats.DeliverAll(), nats.OrderedConsumer())
 	if err != nil {

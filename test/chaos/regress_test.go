@@ -3,6 +3,8 @@
 package chaos
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -14,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	apievents "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/api/types"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/leases"
@@ -21,10 +25,13 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/typeurl/v2"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/test/e2e/harness"
 )
 
@@ -92,7 +99,7 @@ func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 	defer func() { close(stop); wg.Wait() }()
 	sn := client.SnapshotService("overlayfs")
 	lctx := leases.WithLease(ctx, held.ID)
-	for i := 0; i < 300; i++ {
+	for i := 0; i < 150; i++ {
 		key := fmt.Sprintf("held-%d", i)
 		if _, err := sn.Prepare(lctx, key, ""); err != nil {
 			t.Fatalf("prepare %s: %v", key, err)
@@ -101,6 +108,17 @@ func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		if _, err := sn.Stat(ctx, key); err != nil {
 			t.Fatalf("snapshot %s, prepared under lease %s, is gone after %d others survived: %v", key, held.ID, i, err)
+		}
+		// Committed under the lease, as an unpack does: the committed
+		// snapshot keeps its active one's creation time, but is held
+		// under its own name.
+		name := fmt.Sprintf("committed-%d", i)
+		if err := sn.Commit(lctx, name, key); err != nil {
+			t.Fatalf("commit %s: %v", key, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if _, err := sn.Stat(ctx, name); err != nil {
+			t.Fatalf("snapshot %s, committed under lease %s, is gone after %d others survived: %v", name, held.ID, i, err)
 		}
 	}
 }
@@ -134,11 +152,12 @@ func TestShimExitsAfterFailedCreate(t *testing.T) {
 }
 
 // TestExitRecordedWhenShimDies kills a running task's shim: the task's
-// exit must still be published.
+// exit must be published once, the task must read as stopped with that
+// exit's status, and its container must not outlive the shim.
 func TestExitRecordedWhenShimDies(t *testing.T) {
 	skipKnown(t, "exit-not-recorded")
 	st, client, img, ctx := small(t)
-	evs, errs := client.Subscribe(ctx, `topic=="/tasks/exit"`)
+	evs, errs := client.Subscribe(ctx, `topic=="/tasks/exit"`, `topic=="/tasks/delete"`)
 	ctr, err := client.NewContainer(ctx, "orphan", containerd.WithNewSnapshot("orphan-snap", img),
 		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "1000")))
 	if err != nil {
@@ -158,16 +177,46 @@ func TestExitRecordedWhenShimDies(t *testing.T) {
 		t.Fatalf("want one shim, found %+v", shims)
 	}
 	syscall.Kill(shims[0].pid, syscall.SIGKILL)
+	var exit apievents.TaskExit
 	select {
 	case e := <-evs:
-		if !strings.Contains(string(e.Event.GetValue()), "orphan") {
-			t.Fatalf("exit of something else: %v", e)
+		if err := typeurl.UnmarshalTo(e.Event, &exit); err != nil || exit.ContainerID != "orphan" {
+			t.Fatalf("not the exit of orphan: %v (%v)", e, err)
 		}
 	case err := <-errs:
 		t.Fatal(err)
 	case <-time.After(20 * time.Second):
 		s, err := task.Status(ctx)
 		t.Fatalf("no /tasks/exit 20s after the shim died; the task reads %+v (%v)", s, err)
+	}
+	s, err := task.Status(ctx)
+	if err != nil || s.Status != containerd.Stopped || s.ExitStatus != exit.ExitStatus {
+		t.Fatalf("the task reads %+v (%v); its exit event says status %d", s, err, exit.ExitStatus)
+	}
+	if exit.Pid != task.Pid() {
+		t.Fatalf("exit of pid %d, the task's is %d", exit.Pid, task.Pid())
+	}
+	if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", task.Pid())); err == nil && !strings.Contains(string(b), ") Z ") {
+		t.Fatalf("the container's process %d outlived its shim: %s", task.Pid(), b)
+	}
+	// As ctr and the chaos load delete it: Wait, Kill (the process is
+	// finished: NotFound), Delete.
+	if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
+		t.Fatal(err)
+	}
+	// Events come in order: any second exit would be before the delete.
+	for {
+		select {
+		case e := <-evs:
+			if e.Topic == "/tasks/delete" {
+				return
+			}
+			t.Fatalf("a second exit event: %v", e)
+		case err := <-errs:
+			t.Fatal(err)
+		case <-time.After(20 * time.Second):
+			t.Fatal("no /tasks/delete 20s after the task was deleted")
+		}
 	}
 }
 
@@ -196,11 +245,38 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), time.Minute)
 	defer cancel()
 	err = (&run{berth: cc}).serverPull(ctx, "default", ref)
 	if !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("pull onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	// A client-side pull writes through the content service: the same.
+	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	blob := bytes.Repeat([]byte("full"), 64<<10)
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); !errdefs.IsResourceExhausted(err) {
+		t.Fatalf("content write onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	if _, err := client.ContentStore().Info(ctx, digest.FromBytes(blob)); !errdefs.IsNotFound(err) {
+		t.Fatalf("a blob whose write ran out of space is listed: %v", err)
+	}
+	layers, _ := harness.BusyboxImage(t).Layers()
+	for _, l := range layers {
+		d, _ := l.Digest()
+		if _, err := client.ContentStore().Info(ctx, digest.Digest(d.String())); !errdefs.IsNotFound(err) {
+			t.Fatalf("layer %s is listed after a pull that ran out of space (%v)", d, err)
+		}
+	}
+	os.Remove(filler)
+	if err := (&run{berth: cc}).serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull once space was freed: %v", err)
+	}
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); err != nil {
+		t.Fatalf("content write once space was freed: %v", err)
 	}
 }
 
@@ -215,7 +291,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	certs := t.TempDir()
 	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
 	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
+		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String()))
 	cc, err := dialBerth(st)
 	if err != nil {
 		t.Fatal(err)
@@ -229,6 +306,18 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
+	}
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), proxy.addr) {
+		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, proxy.addr)
+	}
+	// The fault plays once: a retry resumes what the stalled pull stored.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull after the stall: %v", err)
+	}
+	if _, resumed := proxy.played(layer); !resumed {
+		t.Fatalf("the pull after the stall downloaded layer %s from the start", layer)
 	}
 }
 
@@ -367,6 +456,111 @@ func TestGCKeepsContentWrittenDuringCollection(t *testing.T) {
 		if _, err := cs.Info(ctx, d); err != nil {
 			t.Fatalf("blob %s, written under lease %s, is gone after %d others survived: %v", d, held.ID, i, err)
 		}
+	}
+}
+
+// TestRetriedSyncLeaseDeleteCollects leaves a lease deleted but not
+// collected, as imaged killed between the two halves of a synchronous
+// delete does (the chaos run saw it right after imaged restarted). A client
+// that lost the answer and asks again gets NotFound, which must not come
+// before what the lease held is collected.
+func TestRetriedSyncLeaseDeleteCollects(t *testing.T) {
+	skipKnown(t, "gc-kept-unreferenced")
+	_, client, _, ctx := small(t)
+	ls := client.LeasesService()
+	cs := client.ContentStore()
+	l, err := ls.Create(ctx, leases.WithRandomID(), leases.WithExpiration(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := writeBlob(leases.WithLease(ctx, l.ID), cs, "retried", []byte("held by "+l.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A plain delete leaves the collection for later: the state a
+	// synchronous delete cut short leaves.
+	if err := ls.Delete(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.Info(ctx, d); err != nil {
+		t.Fatalf("blob %s gone before any collection: %v", d, err)
+	}
+	if err := ls.Delete(ctx, l, leases.SynchronousDelete); !errdefs.IsNotFound(err) {
+		t.Fatalf("second delete of lease %s: %v, want NotFound", l.ID, err)
+	}
+	if _, err := cs.Info(ctx, d); !errdefs.IsNotFound(err) {
+		t.Fatalf("blob %s of lease %s is still there after a synchronous delete answered NotFound (%v)", d, l.ID, err)
+	}
+}
+
+// TestRemoveRefusedWhileApplying removes a snapshot while a layer is
+// being applied into it: the removal must be refused, since the apply
+// would recreate what it deleted and leave a directory without a record.
+func TestRemoveRefusedWhileApplying(t *testing.T) {
+	skipKnown(t, "snapshot-records-dirs")
+	st, client, _, ctx := small(t)
+	sn := client.SnapshotService("overlayfs")
+	mounts, err := sn.Prepare(ctx, "applying", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	sd, err := snapshotdclient.Dial(st.SocketOf("snapshotd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sd.Close()
+	applied := make(chan error, 1)
+	go func() {
+		desc := &types.Descriptor{Digest: digest.FromString("slow layer").String()}
+		var ms []*types.Mount
+		for _, m := range mounts {
+			ms = append(ms, &types.Mount{Type: m.Type, Source: m.Source, Options: m.Options})
+		}
+		ns, _ := namespaces.Namespace(ctx)
+		_, err := sd.ApplyStream(namespace.WithNamespace(ctx, ns), desc, ms, pr, false, true)
+		applied <- err
+	}()
+	// Half a layer: a directory and the start of a file in it.
+	tw := tar.NewWriter(pw)
+	tw.WriteHeader(&tar.Header{Name: "dir/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "dir/file", Typeflag: tar.TypeReg, Mode: 0o644, Size: 2 << 20})
+	tw.Write(make([]byte, 64<<10))
+	written := filepath.Join(mounts[0].Source, "dir", "file")
+	deadline := time.Now().Add(20 * time.Second)
+	for _, err := os.Stat(written); err != nil; _, err = os.Stat(written) {
+		select {
+		case err := <-applied:
+			t.Fatalf("the apply ended before the layer did: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the apply never wrote %s", written)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	removeErr := sn.Remove(ctx, "applying")
+	// The rest of the layer: the file's end and a directory of its own.
+	tw.Write(make([]byte, 2<<20-64<<10))
+	tw.WriteHeader(&tar.Header{Name: "later/", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.Close()
+	pw.Close()
+	if err := <-applied; err != nil && removeErr != nil {
+		t.Fatalf("the apply into a snapshot whose removal was refused failed: %v", err)
+	}
+	if !errdefs.IsFailedPrecondition(removeErr) {
+		_, statErr := os.Stat(filepath.Dir(filepath.Dir(written)))
+		t.Fatalf("removal while a layer was applied: %v, want FailedPrecondition (its directory afterwards: %v)", removeErr, statErr)
+	}
+	if err := sn.Remove(ctx, "applying"); err != nil {
+		t.Fatalf("removal once the apply ended: %v", err)
+	}
+	if _, err := os.Stat(filepath.Dir(mounts[0].Source)); !os.IsNotExist(err) {
+		t.Fatalf("the snapshot's directory outlived its removal: %v", err)
 	}
 }
 

@@ -13,24 +13,10 @@ import (
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
 var known = map[string]string{
-	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
-	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
-	"pull-retry-failed": "a server-side pull that finds a blob already present (the config an interrupted pull stored) does not " +
-		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
-	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
-		"downloaded; no pull survives a restart, so nothing ends it sooner",
-	"leak-after-taskd-kill": "taskd killed between starting a shim and recording its task forgets it: the shim, its container, " +
-		"runc state, rootfs mount and task directory stay, listed by nothing (Recover reads only records)",
-	"gc-removed-leased": "imaged's GC reads lease resources before it lists snapshotd's snapshots, so snapshots prepared under a " +
-		"lease in between are removed while in use (a pull's extract snapshot, a new container's; the pull then fails with NotFound)",
-	"snapshot-records-dirs": "a snapshot that imaged's GC removes while a layer is being applied into it (see gc-removed-leased) " +
-		"leaves its directory behind without a record: the apply still writing recreates what Remove deleted",
-	"event-twice": "taskd can publish a task's /tasks/exit twice, with two event ids, about 20 ms apart (seen once in a " +
-		"2-minute run, seed 1795587005314901068, on an exec'd container killed with SIGKILL); not yet isolated",
-	"gc-kept-unreferenced": "right after imaged restarts, a blob written under a lease can outlive the lease's synchronous delete " +
-		"(seen once, seed 1795587005314901068): the collection that delete runs may be skipped or spare it; not yet isolated",
-	"exit-not-recorded": "taskd records no /tasks/exit for a task whose shim dies while taskd runs ('lost track of process'); " +
-		"the task then reads as stopped with status 255",
+	"client-lease-leak": "a containerd client's own lease (its Pull's or NewContainer's, expiring after 24 hours) stays when the " +
+		"client's delete of it failed because imaged or the gateway was down at that moment and the client is still connected " +
+		"(containerd keeps it too); one its client created just before the gateway restarted and never used is kept, like " +
+		"`ctr leases create`'s, until it expires",
 }
 
 // stats are a run's figures.

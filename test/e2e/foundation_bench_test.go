@@ -5,10 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -74,40 +71,4 @@ func BenchmarkEventLatency(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
-}
-
-// BenchmarkIdleRSS reports each daemon's resident memory after the stack has
-// been idle for a few seconds, and their sum (the gateway includes the
-// embedded NATS server).
-func BenchmarkIdleRSS(b *testing.B) {
-	st := harness.Start(b)
-	for i := 0; i < b.N; i++ {
-		time.Sleep(3 * time.Second) // idle is the point: there is no condition to wait for
-	}
-	total := 0.0
-	for _, name := range harness.Daemons {
-		pid := st.Pid(name)
-		if pid == 0 {
-			continue
-		}
-		mib := rssMiB(b, pid)
-		total += mib
-		b.ReportMetric(mib, name+"-MiB")
-	}
-	b.ReportMetric(total, "total-MiB")
-}
-
-func rssMiB(b *testing.B, pid int) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			kb, _ := strconv.Atoi(strings.Fields(l)[1])
-			return float64(kb) / 1024
-		}
-	}
-	b.Fatal("no VmRSS")
-	return 0
 }

@@ -24,13 +24,17 @@ bench_cleanup() {
     for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$p" 2>/dev/null || true
   done
-  # Shims and containers left by either runtime.
-  pkill -KILL -f "$bench_tmp" 2>/dev/null || true
+  # Shims and containers left by either runtime: the processes whose
+  # command line names this run's directory, killed one by one.
+  for p in $(pgrep -f "$bench_tmp" || true); do
+    [[ $p == "$$" ]] || kill -KILL "$p" 2>/dev/null || true
+  done
   # containerd's shims keep runc state outside its state dir, per namespace.
   for root in "$bench_tmp"/ctrd*/state/runc/* "$bench_tmp"/berth/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
     [[ -d $root ]] || continue
     for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" 2>/dev/null || true; done
   done
+  rmdir "/run/containerd/runc/$BENCH_NS" 2>/dev/null || true
   grep -o " $bench_tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$bench_tmp"
 }

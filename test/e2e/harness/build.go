@@ -37,14 +37,12 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// binaries maps each binary to its main package.
+// binaries maps each binary to its main package. The daemons are links to
+// berth-daemon, as make build lays them out.
 var binaries = map[string]string{
-	"gateway":    "./services/gateway/cmd/gateway",
-	"imaged":     "./services/imaged/cmd/imaged",
-	"snapshotd":  "./services/snapshotd/cmd/snapshotd",
-	"taskd":      "./services/taskd/cmd/taskd",
-	"berth-shim": "./services/taskd/cmd/berth-shim",
-	"berth":      "./cmd/berth",
+	"berth-daemon": "./cmd/berth-daemon",
+	"berth-shim":   "./services/taskd/cmd/berth-shim",
+	"berth":        "./cmd/berth",
 }
 
 // Binaries builds every daemon once per test process (BERTH_BIN_DIR skips
@@ -68,9 +66,10 @@ func Binaries(t testing.TB) string {
 		}
 		ldflags := "-s -w"
 		if rev := Revision(root); rev != "" {
-			ldflags += " -X main.revision=" + rev
+			ldflags += " -X main.revision=" + rev + " -X berth.dev/services/gateway/cmd/gateway.revision=" + rev
 		}
-		args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", binDir + "/"}
+		// The tags make build uses (see the Makefile).
+		args := []string{"build", "-trimpath", "-tags", "grpcnotrace", "-ldflags", ldflags, "-o", binDir + "/"}
 		for _, pkg := range binaries {
 			if _, err := os.Stat(filepath.Join(root, pkg)); err == nil {
 				args = append(args, pkg)
@@ -81,6 +80,13 @@ func Binaries(t testing.TB) string {
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		for _, d := range Daemons {
+			if err := os.Symlink("berth-daemon", filepath.Join(binDir, d)); err != nil {
+				buildErr = err
+				return
+			}
 		}
 	})
 	if buildErr != nil {

@@ -1,7 +1,11 @@
-// Command gateway serves Berth's node socket: containerd's v1 API, routed to
-// the daemon that owns each service, plus the namespaces, version,
-// introspection and events services it owns itself.
-package main
+// Package gateway is the command serving Berth's node socket: containerd's
+// v1 API, routed to the daemon that owns each service, plus the namespaces,
+// version, introspection and events services it owns itself.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// gateway (through a link of that name, or as `berth-daemon gateway`): the
+// daemons then map one file and share its pages of code.
+package gateway
 
 import (
 	"context"
@@ -34,13 +38,15 @@ type Config struct {
 }
 
 // release and revision are set at build time with -ldflags
-// "-X main.release=... -X main.revision=..." (make build does).
+// "-X berth.dev/services/gateway/cmd/gateway.release=..." and
+// ".revision=..." (make build does).
 var (
 	release  = "0.1.0"
 	revision = ""
 )
 
-func main() {
+// Main runs gateway and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("gateway", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)

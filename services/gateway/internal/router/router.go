@@ -181,6 +181,10 @@ func unavailable(b *Backend, err error) error {
 	if !ok || st.Code() != codes.Unavailable || !transportFailure(st.Message()) {
 		return err
 	}
+	// A caller is waiting for the daemon: try it again at once rather than
+	// after the backoff grown while it was down (up to a second), which
+	// would otherwise be most of the time a restarted taskd takes to answer.
+	b.Conn.ResetConnectBackoff()
 	return status.Errorf(codes.Unavailable, "%s is unavailable (%s): %s", b.Name, b.Socket, st.Message())
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
 	api "github.com/containerd/containerd/api/services/content/v1"
@@ -30,8 +31,18 @@ type Store struct {
 	// store adds the blob to the caller's lease there).
 	OnCommit func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error
 
+	// IngestTimeout is how long an ingest lives with nothing written to
+	// it (DefaultIngestTimeout when zero): see ExpireIngests.
+	IngestTimeout time.Duration
+
 	mu    sync.Mutex
-	locks map[string]string // held ingest dirs -> their namespace
+	locks map[string]*held // held ingest dirs
+}
+
+// held is an ingest taken by a writer.
+type held struct {
+	ns string
+	w  *Writer // nil while it opens
 }
 
 // New opens the store rooted at root.
@@ -41,7 +52,7 @@ func New(root string, db *badger.DB, outbox *events.Outbox) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{root: root, db: db, outbox: outbox, locks: map[string]string{}}, nil
+	return &Store{root: root, db: db, outbox: outbox, locks: map[string]*held{}}, nil
 }
 
 // Key returns the record key of a blob in a namespace.
@@ -147,8 +158,25 @@ func (s *Store) Delete(ctx context.Context, d string) error {
 }
 
 func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest) error {
-	var orphan bool
+	_, err := s.deleteUnless(ctx, ns, dgst, nil)
+	return err
+}
+
+// deleteUnless removes a blob record of ns unless keep, asked inside the
+// deleting transaction, says it must stay; it reports whether it deleted.
+func (s *Store) deleteUnless(ctx context.Context, ns string, dgst digest.Digest, keep func(*badger.Txn, *api.Info) (bool, error)) (bool, error) {
+	var orphan, kept bool
 	err := s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+		if keep != nil {
+			cur := &api.Info{}
+			if err := store.Get(txn, Key(ns, dgst), cur); err != nil {
+				return fmt.Errorf("content %s: %w", dgst, err)
+			}
+			var err error
+			if kept, err = keep(txn, cur); err != nil || kept {
+				return err
+			}
+		}
 		if err := store.Delete(txn, Key(ns, dgst)); err != nil {
 			return fmt.Errorf("content %s: %w", dgst, err)
 		}
@@ -159,12 +187,15 @@ func (s *Store) delete(ctx context.Context, ns string, dgst digest.Digest) error
 		}
 		return rec.Add(ns, events.TopicContentDelete, &apievents.ContentDelete{Digest: dgst.String()})
 	})
-	if err == nil && orphan {
+	if err != nil || kept {
+		return false, err
+	}
+	if orphan {
 		if err := os.Remove(s.blobPath(dgst)); err != nil && !os.IsNotExist(err) {
-			return fmt.Errorf("remove blob %s: %w", dgst, err)
+			return true, fmt.Errorf("remove blob %s: %w", dgst, err)
 		}
 	}
-	return err
+	return true, nil
 }
 
 // heldElsewhere reports whether any namespace still records dgst.
@@ -194,7 +225,9 @@ func (s *Store) Open(ctx context.Context, d string) (*os.File, *api.Info, error)
 	return f, info, nil
 }
 
-// DeleteInNamespace removes a blob record of ns (for garbage collection).
-func (s *Store) DeleteInNamespace(ctx context.Context, ns string, dgst digest.Digest) error {
-	return s.delete(ctx, ns, dgst)
+// DeleteInNamespace removes a blob record of ns (for garbage collection)
+// unless keep, asked in the same transaction as the removal, says the blob
+// is referenced now; it reports whether it removed the blob.
+func (s *Store) DeleteInNamespace(ctx context.Context, ns string, dgst digest.Digest, keep func(*badger.Txn, *api.Info) (bool, error)) (bool, error) {
+	return s.deleteUnless(ctx, ns, dgst, keep)
 }

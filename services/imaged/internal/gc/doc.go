@@ -7,5 +7,7 @@
 // Snapshots live in snapshotd and containers in taskd. imaged computes the
 // snapshots its marked content references (containerd.io/gc.ref.snapshot.*
 // labels) plus those leases hold, asks taskd which snapshots containers use,
-// and asks snapshotd to remove the rest, children first (see Snapshots).
+// and asks snapshotd to remove the rest, children first. The snapshots are
+// listed before the mark, which makes the split safe without a lock held
+// across both daemons (see Snapshots).
 package gc

@@ -3,6 +3,7 @@ package gc
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
+	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/opencontainers/go-digest"
 	"go.uber.org/zap"
@@ -34,14 +37,48 @@ const (
 )
 
 // Snapshots removes the snapshots of a namespace that nothing references.
+//
+// snapshotd owns snapshots and imaged owns leases, so the collector cannot
+// hold one lock across both, as containerd's metadata store does. Instead
+// a collection follows an order that needs no lock (see collect):
+//
+//  1. List the namespace's snapshots (List).
+//  2. Mark: read leases, images and content in one badger transaction.
+//  3. Ask taskd which snapshots containers use (inside Sweep).
+//  4. Remove the listed snapshots nothing holds (Sweep).
+//
+// snapshotd puts a key under the caller's lease (Hold) before it writes
+// the snapshot's record, for Prepare and Commit alike. So a snapshot
+// present in the listing of step 1 had its hold committed before the mark
+// of step 2 began, and the mark sees it unless the lease ended; and a
+// snapshot created after step 1 is not in the listing, so step 4 never
+// touches it, whatever lease it is under. Containers are asked after the
+// mark: a client that prepares a container's snapshot under a lease,
+// creates the container and then drops the lease is seen either through
+// the lease (dropped after the mark read it) or through the container
+// (created before the lease was dropped, so before step 3). Nothing here
+// compares clocks.
+//
+// What remains: a key listed in step 1, removed by its owner and prepared
+// again under the same key before step 4 is a different snapshot the mark
+// may not have seen; Sweep removes a snapshot only if its creation stamp is
+// still the listed one (snapshotd checks it in the same transaction as the
+// removal), so the newcomer stays. A snapshot prepared without a lease is
+// held by nothing and is collected, as in containerd. A removal snapshotd
+// refuses (a layer being applied into it, a child prepared after the
+// listing) or that finds the key gone is skipped, not an error: the next
+// collection looks again.
 type Snapshots interface {
-	// Sweep removes ns's snapshots that keep does not hold, except those
-	// created after since (when the mark began): a pull may have prepared
-	// them under a lease the mark could not see yet. (snapshotd puts a key
-	// under its lease before it creates the snapshot, so an older one's
-	// hold was visible to the mark.)
-	Sweep(ctx context.Context, ns string, keep map[string]map[string]bool, since time.Time) error
+	// List returns ns's snapshots, by snapshotter.
+	List(ctx context.Context, ns string) (Listing, error)
+	// Sweep removes the listed snapshots of ns that keep does not hold,
+	// nor any container, nor the ancestry of what is held.
+	Sweep(ctx context.Context, ns string, listed Listing, keep map[string]map[string]bool) error
 }
+
+// Listing is a namespace's snapshots by snapshotter, as listed before a
+// mark.
+type Listing map[string][]*snapshotsapi.Info
 
 // Collector runs collections, one at a time.
 type Collector struct {
@@ -131,6 +168,16 @@ var collecting sync.Mutex
 func (c *Collector) Collect(ctx context.Context) error {
 	collecting.Lock()
 	defer collecting.Unlock()
+	// The namespaces are listed before orphaned leases end: a namespace
+	// whose only record was such a lease still has its snapshots swept.
+	var nss []string
+	err := c.DB.View(func(txn *badger.Txn) error {
+		nss = namespaces(txn)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if c.Leases != nil {
 		n, err := c.Leases.EndOrphans(time.Now())
 		if err != nil {
@@ -139,14 +186,6 @@ func (c *Collector) Collect(ctx context.Context) error {
 		if n > 0 {
 			log.G(ctx).Info("ended leases whose client is gone", zap.Int("count", n))
 		}
-	}
-	var nss []string
-	err := c.DB.View(func(txn *badger.Txn) error {
-		nss = namespaces(txn)
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	c.mu.Lock()
 	if c.seen == nil {
@@ -160,12 +199,15 @@ func (c *Collector) Collect(ctx context.Context) error {
 		nss = append(nss, ns)
 	}
 	c.mu.Unlock()
+	// A namespace that fails does not keep the others from being
+	// collected.
+	var errs []error
 	for _, ns := range nss {
 		if err := c.collect(namespace.WithNamespace(ctx, ns), ns); err != nil {
-			return err
+			errs = append(errs, fmt.Errorf("collect namespace %s: %w", ns, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // namespaces lists every namespace holding a record in imaged.
@@ -185,10 +227,15 @@ func namespaces(txn *badger.Txn) []string {
 }
 
 func (c *Collector) collect(ctx context.Context, ns string) error {
-	started := time.Now()
 	marked := map[digest.Digest]bool{}
 	snaps := map[string]map[string]bool{}
 	var queue []digest.Digest
+	// The snapshots are listed before the mark begins (see Snapshots).
+	var listed Listing
+	var listErr error
+	if c.Snapshots != nil {
+		listed, listErr = c.Snapshots.List(ctx, ns)
+	}
 	infos := map[digest.Digest]*contentapi.Info{}
 	err := c.DB.View(func(txn *badger.Txn) error {
 		if err := store.Each(txn, content.Prefix(ns), func() *contentapi.Info { return &contentapi.Info{} }, func(_ string, i *contentapi.Info) error {
@@ -250,22 +297,54 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 		}
 		queue = append(queue, c.children(ctx, info)...)
 	}
-	for d := range infos {
-		if !marked[d] {
-			if err := c.Content.DeleteInNamespace(ctx, ns, d); err != nil {
-				return err
-			}
+	// Content written after the mark's transaction is not in infos and
+	// stays (a commit records the blob and its lease's hold together).
+	// A blob the mark found unreferenced that a lease came to hold since
+	// (a writer finding it present and holding it), or whose labels
+	// changed, stays too: the deleting transaction checks again and
+	// conflicts with a concurrent hold or update. What remains: a lease
+	// created after that check began whose hold commits before the
+	// deletion does, and an image created on an unmarked blob, are not
+	// seen. containerd excludes both by holding its metadata write lock
+	// from mark to sweep.
+	now := time.Now()
+	for d, info := range infos {
+		if marked[d] {
+			continue
+		}
+		deleted, err := c.Content.DeleteInNamespace(ctx, ns, d, stillReferenced(ns, info, now))
+		switch {
+		case errdefs.IsNotFound(err):
+			// deleted by its owner meanwhile
+		case err != nil:
+			return err
+		case deleted:
 			log.G(ctx).Debug("collected content", zap.String("namespace", ns), zap.String("digest", d.String()))
 		}
 	}
 	if c.Snapshots != nil {
 		// Content is collected either way; snapshots wait for a sweep
 		// that can see every reference.
-		if err := c.Snapshots.Sweep(ctx, ns, snaps, started); err != nil {
-			log.G(ctx).Warn("snapshots not collected", zap.String("namespace", ns), zap.Error(err))
+		if listErr == nil {
+			listErr = c.Snapshots.Sweep(ctx, ns, listed, snaps)
+		}
+		if listErr != nil {
+			log.G(ctx).Warn("snapshots not collected", zap.String("namespace", ns), zap.Error(listErr))
 		}
 	}
 	return nil
+}
+
+// stillReferenced is asked in the transaction deleting an unmarked blob:
+// it keeps the blob if its labels changed since the mark read it or a
+// lease holds it now.
+func stillReferenced(ns string, marked *contentapi.Info, now time.Time) func(*badger.Txn, *contentapi.Info) (bool, error) {
+	return func(txn *badger.Txn, cur *contentapi.Info) (bool, error) {
+		if !cur.GetUpdatedAt().AsTime().Equal(marked.GetUpdatedAt().AsTime()) {
+			return true, nil
+		}
+		return lease.Holds(txn, ns, &leasesapi.Resource{Type: "content", ID: marked.Digest}, now)
+	}
 }
 
 func keep(snaps map[string]map[string]bool, snapshotter, key string) {

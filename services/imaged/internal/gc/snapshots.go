@@ -6,6 +6,7 @@ import (
 	"time"
 
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	"github.com/containerd/errdefs"
 	"go.uber.org/zap"
 
 	"berth.dev/pkg/log"
@@ -23,9 +24,24 @@ type RemoteSnapshots struct {
 	Tasks     *taskdclient.Client
 }
 
-// Sweep removes the unreferenced snapshots of ns. When taskd or snapshotd
+// List lists ns's snapshots of every snapshotter.
+func (r *RemoteSnapshots) List(ctx context.Context, ns string) (Listing, error) {
+	out := Listing{}
+	for _, sn := range Snapshotters {
+		infos, err := r.Snapshots.List(ctx, sn)
+		if err != nil {
+			return nil, fmt.Errorf("list %s snapshots: %w", sn, err)
+		}
+		out[sn] = infos
+	}
+	return out, nil
+}
+
+// Sweep removes the listed snapshots of ns nothing references. When taskd
 // cannot answer it removes nothing: a snapshot is never removed on doubt.
-func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]map[string]bool, since time.Time) error {
+// Each removal is conditional on the snapshot's creation stamp, so a
+// snapshot created again under a listed key stays.
+func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, listed Listing, keep map[string]map[string]bool) error {
 	containers, err := r.Tasks.Containers(ctx)
 	if err != nil {
 		return fmt.Errorf("snapshot sweep skipped: containers unknown: %w", err)
@@ -35,29 +51,26 @@ func (r *RemoteSnapshots) Sweep(ctx context.Context, ns string, keep map[string]
 			keepSnapshot(keep, c.Snapshotter, c.SnapshotKey)
 		}
 	}
-	for _, sn := range Snapshotters {
-		infos, err := r.Snapshots.List(ctx, sn)
-		if err != nil {
-			return fmt.Errorf("snapshot sweep skipped: %w", err)
+	for sn, infos := range listed {
+		created := map[string]time.Time{}
+		for _, i := range infos {
+			created[i.Name] = i.GetCreatedAt().AsTime()
 		}
-		keepYoung(keep, sn, infos, since)
 		for _, key := range unreferenced(infos, keep[sn]) {
-			if err := r.Snapshots.Remove(ctx, sn, key); err != nil {
+			err := r.Snapshots.RemoveIfCreated(ctx, sn, key, created[key])
+			switch {
+			case err == nil:
+				log.G(ctx).Debug("collected snapshot", zap.String("namespace", ns), zap.String("key", key))
+			case errdefs.IsNotFound(err), errdefs.IsFailedPrecondition(err):
+				// Gone, created again, given a child or being written since
+				// the listing: the next collection looks again.
+				log.G(ctx).Debug("snapshot not collected", zap.String("namespace", ns), zap.String("key", key), zap.Error(err))
+			default:
 				return fmt.Errorf("remove snapshot %s: %w", key, err)
 			}
-			log.G(ctx).Debug("collected snapshot", zap.String("namespace", ns), zap.String("key", key))
 		}
 	}
 	return nil
-}
-
-// keepYoung keeps the snapshots created since the mark began.
-func keepYoung(keep map[string]map[string]bool, sn string, infos []*snapshotsapi.Info, since time.Time) {
-	for _, i := range infos {
-		if i.CreatedAt != nil && !i.CreatedAt.AsTime().Before(since) {
-			keepSnapshot(keep, sn, i.Name)
-		}
-	}
 }
 
 func keepSnapshot(keep map[string]map[string]bool, sn, key string) {

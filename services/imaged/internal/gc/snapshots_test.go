@@ -3,10 +3,8 @@ package gc
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 func TestUnreferencedRemovesChildrenFirstAndKeepsAncestry(t *testing.T) {
@@ -21,22 +19,5 @@ func TestUnreferencedRemovesChildrenFirstAndKeepsAncestry(t *testing.T) {
 	infos = append(infos, &snapshotsapi.Info{Name: "manual", Labels: map[string]string{rootLabel: "2026-01-01T00:00:00Z"}})
 	if got := unreferenced(infos, map[string]bool{"l3": true, "view": true}); len(got) != 0 {
 		t.Fatalf("removed referenced snapshots %v", got)
-	}
-}
-
-// A snapshot created once the mark began (a pull preparing under a lease
-// the mark did not see) survives the sweep, with its ancestry.
-func TestSweepSparesSnapshotsCreatedDuringTheMark(t *testing.T) {
-	mark := time.Now()
-	infos := []*snapshotsapi.Info{
-		{Name: "old", CreatedAt: timestamppb.New(mark.Add(-time.Hour))},
-		{Name: "base", CreatedAt: timestamppb.New(mark.Add(-time.Hour))},
-		{Name: "extract-1", Parent: "base", CreatedAt: timestamppb.New(mark.Add(time.Millisecond))},
-	}
-	keep := map[string]map[string]bool{}
-	keepYoung(keep, "overlayfs", infos, mark)
-	got := unreferenced(infos, keep["overlayfs"])
-	if len(got) != 1 || got[0] != "old" {
-		t.Fatalf("removed %v, want only old", got)
 	}
 }

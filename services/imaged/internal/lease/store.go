@@ -209,6 +209,23 @@ func Resources(txn *badger.Txn, ns, id string) []*api.Resource {
 	return out
 }
 
+// Holds reports, inside txn, whether an unexpired lease of ns holds r now.
+// The collector asks again in the transaction that deletes what its mark
+// found unreferenced: a hold added since then conflicts with that
+// transaction (its key was read), which then retries and sees it.
+func Holds(txn *badger.Txn, ns string, r *api.Resource, now time.Time) (bool, error) {
+	held := false
+	err := store.Each(txn, Prefix(ns), func() *api.Lease { return &api.Lease{} }, func(_ string, l *api.Lease) error {
+		if held || Expired(l, now) {
+			return nil
+		}
+		ok, err := store.Exists(txn, resKey(ns, l.ID, r))
+		held = ok
+		return err
+	})
+	return held, err
+}
+
 // Expired reports whether a lease's expiry label has passed.
 func Expired(l *api.Lease, now time.Time) bool {
 	v, ok := l.Labels[ExpireLabel]

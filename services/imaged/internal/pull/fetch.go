@@ -393,23 +393,25 @@ func (p *Puller) label(ctx context.Context, src *source, manifest []byte, mediaT
 		return nil, err
 	}
 	target := &types.Descriptor{MediaType: mediaType, Digest: mdgst.String(), Size: int64(len(manifest))}
-	if src.index == nil {
-		return target, nil
-	}
-	ilabels := map[string]string{}
-	for i, m := range src.index.Manifests {
-		if m.Digest == mdgst {
-			ilabels["containerd.io/gc.ref.content.m."+strconv.Itoa(i)] = m.Digest.String()
+	// Each index holds the entry the pull followed, innermost first.
+	for i := len(src.indexes) - 1; i >= 0; i-- {
+		lv := src.indexes[i]
+		ilabels := map[string]string{}
+		for j, m := range lv.m.Manifests {
+			if m.Digest == lv.child {
+				ilabels["containerd.io/gc.ref.content.m."+strconv.Itoa(j)] = m.Digest.String()
+			}
 		}
+		d := lv.dsc
+		if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(lv.raw), ilabels); err != nil {
+			return nil, err
+		}
+		if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
+			return nil, err
+		}
+		target = &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
 	}
-	d := src.indexDsc
-	if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(src.indexRaw), ilabels); err != nil {
-		return nil, err
-	}
-	if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
-		return nil, err
-	}
-	return &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}, nil
+	return target, nil
 }
 
 func (p *Puller) setLabels(ctx context.Context, dgst string, lbls map[string]string) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	api "github.com/containerd/containerd/api/services/leases/v1"
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
@@ -30,10 +31,19 @@ func (s *Leases) Create(ctx context.Context, req *api.CreateRequest) (*api.Creat
 }
 
 func (s *Leases) Delete(ctx context.Context, req *api.DeleteRequest) (*emptypb.Empty, error) {
-	if err := s.Store.Delete(ctx, req.ID); err != nil {
+	err := s.Store.Delete(ctx, req.ID)
+	if err != nil && !(req.Sync && errdefs.IsNotFound(err)) {
 		return nil, err
 	}
-	if err := collect(ctx, s.GC, req.Sync); err != nil {
+	// A synchronous delete collects even when the lease is already gone:
+	// a client that lost the answer to its first delete (imaged killed
+	// between deleting the lease and collecting, a deadline) and asks
+	// again must not get NotFound before what the lease held is
+	// collected.
+	if cerr := collect(ctx, s.GC, req.Sync); cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

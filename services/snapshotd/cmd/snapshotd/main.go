@@ -1,7 +1,11 @@
-// Command snapshotd is Berth's snapshot daemon: overlayfs and native
-// snapshotters and the layer apply path, over containerd's snapshots and
-// diff APIs on snapshotd.sock.
-package main
+// Package snapshotd is the command of Berth's snapshot daemon: overlayfs and
+// native snapshotters and the layer apply path, over containerd's snapshots
+// and diff APIs on snapshotd.sock.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// snapshotd (through a link of that name, or as `berth-daemon snapshotd`): the daemons
+// then map one file and share its pages of code.
+package snapshotd
 
 import (
 	"context"
@@ -29,7 +33,8 @@ type Config struct {
 	AllowDevices  bool   `env:"BERTH_SNAPSHOTD_ALLOW_DEVICES" envDefault:"false" doc:"let layers create character and block device nodes"`
 }
 
-func main() {
+// Main runs snapshotd and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("snapshotd", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)
@@ -65,7 +70,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		return imaged.Hold(namespace.WithNamespace(ctx, ns), id, "snapshots/"+snapshotter, key)
+		return imaged.Hold(lease.ForwardClient(ctx, namespace.WithNamespace(ctx, ns)), id, "snapshots/"+snapshotter, key)
 	}
 	problems := map[string]string{}
 	if err := snapshot.OverlaySupported(); err != nil {
@@ -74,13 +79,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	srv := d.GRPCServer()
 	applyOpts := apply.Options{MaxBytes: cfg.MaxLayerBytes, AllowDevices: cfg.AllowDevices}
 	(&server.Snapshots{Manager: manager}).Register(srv)
-	(&server.Diff{Content: imaged, TmpRoot: mounts, Options: applyOpts}).Register(srv)
+	(&server.Diff{Content: imaged, Snapshots: manager, TmpRoot: mounts, Options: applyOpts}).Register(srv)
 	streamSocket, err := grpcserver.Listen(snapshotdclient.StreamSocket(cfg.Socket("snapshotd")))
 	if err != nil {
 		return err
 	}
 	d.Go(func() error {
-		return (&server.StreamApply{TmpRoot: mounts, Options: applyOpts}).Serve(ctx, streamSocket)
+		return (&server.StreamApply{Snapshots: manager, TmpRoot: mounts, Options: applyOpts}).Serve(ctx, streamSocket)
 	})
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Manager: manager, Problems: problems}, cfg.MetricsAddr)
 }

@@ -22,6 +22,7 @@ import (
 	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/services/snapshotd/internal/apply"
 	"berth.dev/services/snapshotd/internal/diff"
+	"berth.dev/services/snapshotd/internal/snapshot"
 )
 
 // Layer media types: Apply reports the uncompressed one; Diff writes gzip
@@ -35,8 +36,11 @@ const (
 type Diff struct {
 	api.UnimplementedDiffServer
 	Content *imagedclient.Client
-	TmpRoot string
-	Options apply.Options
+	// Snapshots keeps a snapshot an apply writes into from being removed
+	// meanwhile.
+	Snapshots *snapshot.Manager
+	TmpRoot   string
+	Options   apply.Options
 }
 
 // Register adds the service to srv.
@@ -56,6 +60,11 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 		return nil, err
 	}
 	defer blob.Close()
+	done, err := s.Snapshots.Writing(req.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	target, release, err := apply.Target(req.Mounts, s.TmpRoot)
 	if err != nil {
 		return nil, err

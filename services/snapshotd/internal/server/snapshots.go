@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/services/snapshotd/internal/snapshot"
 )
 
@@ -51,7 +52,15 @@ func (s *Snapshots) Commit(ctx context.Context, req *api.CommitSnapshotRequest) 
 }
 
 func (s *Snapshots) Remove(ctx context.Context, req *api.RemoveSnapshotRequest) (*emptypb.Empty, error) {
-	if err := s.Manager.Remove(ctx, req.Snapshotter, req.Key); err != nil {
+	var opts []snapshot.RemoveOpt
+	created, ok, err := snapshotdclient.CreatedFromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		opts = append(opts, snapshot.IfCreated(created))
+	}
+	if err := s.Manager.Remove(ctx, req.Snapshotter, req.Key, opts...); err != nil {
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil

@@ -17,6 +17,7 @@ import (
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/snapshotdclient"
 	"berth.dev/services/snapshotd/internal/apply"
+	"berth.dev/services/snapshotd/internal/snapshot"
 )
 
 // StreamApply serves snapshotd's stream socket: a client (imaged's pull)
@@ -25,8 +26,11 @@ import (
 // would. The client verifies the compressed digest and discards the
 // snapshot if it is wrong; snapshotd reports the uncompressed digest.
 type StreamApply struct {
-	TmpRoot string
-	Options apply.Options
+	// Snapshots keeps a snapshot an apply writes into from being removed
+	// meanwhile.
+	Snapshots *snapshot.Manager
+	TmpRoot   string
+	Options   apply.Options
 }
 
 // Serve accepts on l until ctx ends, and waits for the applies under way.
@@ -83,6 +87,11 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 		c.Read(b[:])
 		layer.Close()
 	}()
+	done, err := s.Snapshots.Writing(req.Mounts)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	target, release, err := apply.Target(req.Mounts, s.TmpRoot)
 	if err != nil {
 		return nil, err

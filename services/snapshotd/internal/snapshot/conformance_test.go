@@ -10,12 +10,9 @@ import (
 
 	api "github.com/containerd/containerd/api/services/snapshots/v1"
 	"github.com/containerd/errdefs"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
 )
 
 // The same suite runs against every snapshotter.
@@ -26,23 +23,6 @@ func TestConformance(t *testing.T) {
 	for _, name := range []string{"overlayfs", "native"} {
 		t.Run(name, func(t *testing.T) { conformance(t, name) })
 	}
-}
-
-func newManager(t *testing.T) *Manager {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(db, ob, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // mountAt mounts a snapshot's mounts and unmounts them when the test ends.

@@ -91,17 +91,51 @@ func (m *Manager) rebase(txn *badger.Txn, r req, cur *record, parent string) err
 	return nil
 }
 
-// Remove deletes a snapshot that has no children.
-func (m *Manager) Remove(ctx context.Context, snapshotter, key string) error {
+// RemoveOpt narrows a removal.
+type RemoveOpt func(*removal)
+
+type removal struct {
+	created   time.Time
+	ifCreated bool
+}
+
+// IfCreated removes the snapshot only if it was created at t (the time a
+// listing reported): a snapshot removed and created again under the same
+// key since is another one, and the removal fails with FailedPrecondition.
+func IfCreated(t time.Time) RemoveOpt {
+	return func(r *removal) { r.created, r.ifCreated = t, true }
+}
+
+// Remove deletes a snapshot that has no children and that no layer is
+// being applied into.
+func (m *Manager) Remove(ctx context.Context, snapshotter, key string, opts ...RemoveOpt) error {
 	r, err := m.request(ctx, snapshotter)
 	if err != nil {
 		return err
 	}
-	var id uint64
+	var o removal
+	for _, opt := range opts {
+		opt(&o)
+	}
+	// The directory stays marked as being removed from before its record
+	// goes until it is gone from disk, so no apply starts into it. Marking
+	// is idempotent and undone here, so a transaction run again after a
+	// conflict may mark again.
+	var marked []string
+	defer func() {
+		for _, d := range marked {
+			m.writers.endRemove(d)
+		}
+	}()
+	var dir string
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		cur, err := getRecord(txn, r.snapshotter, r.ns, key)
 		if err != nil {
 			return err
+		}
+		if o.ifCreated && !cur.Created.Equal(o.created) {
+			return fmt.Errorf("snapshot %q was created at %s, not %s: %w", key,
+				cur.Created.Format(time.RFC3339Nano), o.created.Format(time.RFC3339Nano), errdefs.ErrFailedPrecondition)
 		}
 		var child string
 		eachRecord(txn, r.snapshotter, r.ns, func(k string, c *record) error {
@@ -113,7 +147,11 @@ func (m *Manager) Remove(ctx context.Context, snapshotter, key string) error {
 		if child != "" {
 			return fmt.Errorf("snapshot %q has child %q: %w", key, child, errdefs.ErrFailedPrecondition)
 		}
-		id = cur.ID
+		dir = m.dir(r.snapshotter, cur.ID)
+		if err := m.writers.startRemove(key, dir); err != nil {
+			return err
+		}
+		marked = append(marked, dir)
 		if err := txn.Delete(recordKey(r.snapshotter, r.ns, key)); err != nil {
 			return err
 		}
@@ -122,7 +160,7 @@ func (m *Manager) Remove(ctx context.Context, snapshotter, key string) error {
 	if err != nil {
 		return err
 	}
-	return os.RemoveAll(m.dir(r.snapshotter, id))
+	return os.RemoveAll(dir)
 }
 
 // Stat returns a snapshot's info.

@@ -28,6 +28,8 @@ type Manager struct {
 	drivers map[string]driver
 	// Hold, when set, puts a new snapshot under the caller's lease.
 	Hold func(ctx context.Context, snapshotter, key string) error
+
+	writers writers
 }
 
 // New returns a manager rooted at root. Overlayfs is offered only where the

@@ -1,7 +1,11 @@
-// Command taskd is Berth's task daemon: container records and tasks, one
-// berth-shim per container, over containerd's containers and tasks APIs on
-// taskd.sock.
-package main
+// Package taskd is the command of Berth's task daemon: container records and
+// tasks, one berth-shim per container, over containerd's containers and
+// tasks APIs on taskd.sock.
+//
+// It runs in berth-daemon, the one binary of the four daemons, started as
+// taskd (through a link of that name, or as `berth-daemon taskd`): the daemons
+// then map one file and share its pages of code.
+package taskd
 
 import (
 	"context"
@@ -22,7 +26,8 @@ type Config struct {
 	ShimBinary  string `env:"BERTH_SHIM_BINARY" doc:"berth-shim executable; empty means berth-shim next to taskd"`
 }
 
-func main() {
+// Main runs taskd and exits the process.
+func Main() {
 	var cfg Config
 	daemon.Main("taskd", &cfg, &cfg.Common, func(ctx context.Context, d *daemon.Daemon) error {
 		return run(ctx, d, cfg)

@@ -53,7 +53,7 @@ func (s *Tasks) Create(ctx context.Context, req *api.CreateTaskRequest) (*api.Cr
 	if err != nil {
 		return nil, err
 	}
-	st, err := t.State("")
+	st, err := s.Manager.StateOf(t, "")
 	if err != nil {
 		return nil, err
 	}
@@ -93,17 +93,13 @@ func (s *Tasks) Get(ctx context.Context, req *api.GetRequest) (*api.GetResponse,
 }
 
 func (s *Tasks) List(ctx context.Context, _ *api.ListTasksRequest) (*api.ListTasksResponse, error) {
-	ts, err := s.Manager.List(ctx)
+	ls, err := s.Manager.ListStates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	resp := &api.ListTasksResponse{}
-	for _, t := range ts {
-		st, err := t.State("")
-		if err != nil {
-			continue // being deleted
-		}
-		resp.Tasks = append(resp.Tasks, toProcess(t.ID, st))
+	for _, l := range ls {
+		resp.Tasks = append(resp.Tasks, toProcess(l.Task.ID, l.State))
 	}
 	return resp, nil
 }
@@ -231,27 +227,11 @@ func collectMetrics(ctx context.Context, ids []string, metric func(context.Conte
 }
 
 func (s *Tasks) Wait(ctx context.Context, req *api.WaitRequest) (*api.WaitResponse, error) {
-	if _, err := s.Manager.Shim(ctx, req.ContainerID); err != nil {
+	st, err := s.Manager.Wait(ctx, req.ContainerID, req.ExecID)
+	if err != nil {
 		return nil, err
 	}
-	type result struct {
-		st  shim.State
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		st, err := s.Manager.Wait(ctx, req.ContainerID, req.ExecID)
-		done <- result{st, err}
-	}()
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		return &api.WaitResponse{ExitStatus: r.st.ExitStatus, ExitedAt: timestamppb.New(r.st.ExitedAt)}, nil
-	}
+	return &api.WaitResponse{ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)}, nil
 }
 
 func (s *Tasks) Checkpoint(context.Context, *api.CheckpointTaskRequest) (*api.CheckpointTaskResponse, error) {

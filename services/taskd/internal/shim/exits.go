@@ -58,3 +58,9 @@ func ReadExits(dir string) ([]Exit, error) {
 }
 
 func timeNow() time.Time { return time.Now() }
+
+// RecordExit adds an exit to the log of a shim that is gone, so that its
+// task reads the same however often it is asked.
+func RecordExit(dir string, e Exit) error {
+	return (&exitLog{path: dir + "/" + ExitsName}).add(e)
+}

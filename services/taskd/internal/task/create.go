@@ -42,7 +42,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		return nil, fmt.Errorf("task %q: %w", c.ID, errdefs.ErrAlreadyExists)
 	}
 	// Reserve the id while the task is built.
-	t := &Task{NS: ns, ID: c.ID, Bundle: m.bundle(ns, c.ID)}
+	t := &Task{NS: ns, ID: c.ID, Bundle: m.bundle(ns, c.ID), instance: newInstance()}
 	m.tasks[taskKey(ns, c.ID)] = t
 	m.mu.Unlock()
 	defer func() {
@@ -95,6 +95,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		t.shim.Shutdown()
 		return nil, err
 	}
+	t.ready.Store(true)
 	go m.monitor(t, "")
 	go m.watchOOM(t)
 	return t, nil

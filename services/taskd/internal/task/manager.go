@@ -49,9 +49,19 @@ type Task struct {
 	Rootfs  string
 	Runtime string
 	shim    *shim.Client
+	// instance is the record's: which task of the container this is.
+	instance string
+	// ready is set once the task has its shim: until then Create holds its
+	// id reserved, and nothing else may use it.
+	ready atomic.Bool
+
 	// deleting is set once the task's deletion began: its shim is being
-	// shut down and its connection closed.
+	// shut down and its connection closed, which is not a shim that died.
 	deleting atomic.Bool
+	// settled is the init process's exit as decided once the shim was found
+	// dead (settleGone).
+	settleOnce sync.Once
+	settled    shim.Exit
 }
 
 // gone turns a lost shim connection of a task being deleted into NotFound:
@@ -91,7 +101,7 @@ func (m *Manager) get(ctx context.Context, id string) (*Task, error) {
 		return nil, err
 	}
 	t, ok := m.lookup(ns, id)
-	if !ok {
+	if !ok || !t.ready.Load() {
 		return nil, fmt.Errorf("task %q: %w", id, errdefs.ErrNotFound)
 	}
 	return t, nil
@@ -107,11 +117,40 @@ func (m *Manager) List(ctx context.Context) ([]*Task, error) {
 	defer m.mu.Unlock()
 	var out []*Task
 	for _, t := range m.tasks {
-		if t.NS == ns {
+		if t.NS == ns && t.ready.Load() {
 			out = append(out, t)
 		}
 	}
 	return out, nil
+}
+
+// Listed is a task with its init process's state.
+type Listed struct {
+	Task  *Task
+	State shim.State
+}
+
+// ListStates returns the tasks of the caller's namespace with their init
+// processes' states, asking the shims several at a time. Tasks being
+// deleted are left out.
+func (m *Manager) ListStates(ctx context.Context) ([]Listed, error) {
+	ts, err := m.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Listed, len(ts))
+	ok := make([]bool, len(ts))
+	parallel(len(ts), shimCalls, func(i int) {
+		st, err := m.StateOf(ts[i], "")
+		out[i], ok[i] = Listed{Task: ts[i], State: st}, err == nil
+	})
+	kept := out[:0]
+	for i, l := range out {
+		if ok[i] {
+			kept = append(kept, l)
+		}
+	}
+	return kept, nil
 }
 
 // Count returns how many tasks ns has.

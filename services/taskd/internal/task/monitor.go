@@ -14,26 +14,41 @@ import (
 	"berth.dev/services/taskd/internal/shim"
 )
 
-// monitor waits for a process to exit and publishes its exit once.
+// monitor waits for a process to exit and publishes its exit once. When
+// the shim dies instead, the init process's monitor settles the task.
 func (m *Manager) monitor(t *Task, execID string) {
 	st, err := t.shim.Wait(execID)
 	if err != nil {
-		if !errdefs.IsNotFound(err) && m.ctx.Err() == nil {
+		switch {
+		case m.ctx.Err() != nil || errdefs.IsNotFound(err):
+		case execID == "" && m.shimDied(t, err):
+			log.G(m.ctx).Warn("shim died; its task is stopped", zap.String("namespace", t.NS), zap.String("id", t.ID))
+			m.settleGone(t)
+		default:
 			log.G(m.ctx).Warn("lost track of process", zap.String("id", t.ID), zap.String("exec", execID), zap.Error(err))
 		}
 		return
 	}
-	m.publishExit(t.NS, t.ID, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
+	m.publishExit(t, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
 }
 
-// publishExit records /tasks/exit unless this exit was published before.
-func (m *Manager) publishExit(ns, id string, e shim.Exit) {
+// publishExit records /tasks/exit unless this exit was published before or
+// its task is deleted. Every path that learns of an exit (the monitor, a
+// Delete, a dead shim's exit log, recovery) comes here: the marker,
+// written in the same transaction, makes the first one win, and the record
+// check keeps a late caller from publishing after Delete dropped the
+// markers with the task. The event is keyed by the exit, so even a second
+// outbox entry would be one message on the stream.
+func (m *Manager) publishExit(t *Task, e shim.Exit) {
 	execID := e.ExecID
 	if execID == "" {
-		execID = id
+		execID = t.ID
 	}
 	err := m.outbox.Update(m.ctx, func(txn *badger.Txn, rec *events.Recorder) error {
-		marker := exitMarker(ns, id, e.ExecID, e.Pid)
+		if live, err := liveRecord(txn, t); err != nil || !live {
+			return err
+		}
+		marker := exitMarker(t.NS, t.ID, e.ExecID, e.Pid)
 		if _, err := txn.Get(marker); err == nil {
 			return nil
 		} else if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -42,11 +57,11 @@ func (m *Manager) publishExit(ns, id string, e shim.Exit) {
 		if err := txn.Set(marker, nil); err != nil {
 			return err
 		}
-		return rec.Add(ns, events.TopicTaskExit, &apievents.TaskExit{ContainerID: id, ID: execID, Pid: uint32(e.Pid),
-			ExitStatus: e.Status, ExitedAt: timestamppb.New(e.ExitedAt)})
+		return rec.AddKeyed(t.NS, events.TopicTaskExit, exitKey(t, e), &apievents.TaskExit{ContainerID: t.ID, ID: execID,
+			Pid: uint32(e.Pid), ExitStatus: e.Status, ExitedAt: timestamppb.New(e.ExitedAt)})
 	})
 	if err != nil {
-		log.G(m.ctx).Error("recording exit", zap.String("id", id), zap.Error(err))
+		log.G(m.ctx).Error("recording exit", zap.String("id", t.ID), zap.Error(err))
 	}
 }
 

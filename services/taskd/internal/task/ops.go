@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
@@ -55,25 +53,24 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	}
 	t.deleting.Store(true)
 	st, err := t.shim.Delete("")
-	if err != nil && !errdefs.IsUnavailable(err) {
+	switch {
+	case err == nil:
+		// The exit comes before the delete, whoever publishes it first.
+		m.publishExit(t, shim.Exit{Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
+	case errdefs.IsUnavailable(err):
+		st = goneState(m.settleGone(t))
+	default:
+		t.deleting.Store(false)
 		return st, err
 	}
-	if err != nil {
-		// The shim is gone: make sure runc forgets the container too, and
-		// report the exit the shim recorded, if it had the time.
-		exec.Command(t.Runtime, "--root", m.runcRoot(t.NS), "delete", "-f", t.ID).Run()
-		st = shim.State{Status: shim.StatusStopped, ExitStatus: 255, ExitedAt: time.Now()}
-		exits, _ := shim.ReadExits(t.Bundle)
-		for _, e := range exits {
-			if e.ExecID == "" {
-				st.Pid, st.ExitStatus, st.ExitedAt = e.Pid, e.Status, e.ExitedAt
-			}
-		}
-	} else {
-		// The exit comes before the delete, whoever publishes it first.
-		m.publishExit(t.NS, t.ID, shim.Exit{Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
-	}
 	t.shim.Close()
+	// Exits the shim recorded that no monitor published yet (an exec's
+	// whose monitor is late) go out now: once the record is gone, no late
+	// caller may publish any more.
+	exits, _ := shim.ReadExits(t.Bundle)
+	for _, e := range exits {
+		m.publishExit(t, e)
+	}
 	if err := mount.UnmountAll(t.Rootfs); err != nil {
 		return st, err
 	}
@@ -81,17 +78,22 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	// A shim that died could not remove its socket.
 	os.Remove(m.socket(t.Bundle))
 	m.forget(t)
-	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	return st, m.recordDeleted(ctx, t, st)
+}
+
+// recordDeleted removes t's record and exit markers and records
+// /tasks/delete: from then on no exit of t is published (publishExit).
+func (m *Manager) recordDeleted(ctx context.Context, t *Task, st shim.State) error {
+	return m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := deleteRecord(txn, t); err != nil {
 			return err
 		}
 		if err := dropMarkers(txn, t.NS, t.ID); err != nil {
 			return err
 		}
-		return rec.Add(t.NS, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: id, Pid: uint32(st.Pid),
+		return rec.Add(t.NS, events.TopicTaskDelete, &apievents.TaskDelete{ContainerID: t.ID, Pid: uint32(st.Pid),
 			ExitStatus: st.ExitStatus, ExitedAt: timestamppb.New(st.ExitedAt)})
 	})
-	return st, err
 }
 
 // DeleteProcess removes a finished exec.
@@ -105,10 +107,10 @@ func (m *Manager) DeleteProcess(ctx context.Context, id, execID string) (shim.St
 	}
 	st, err := t.shim.Delete(execID)
 	if err != nil {
-		return st, err
+		return st, m.deadShimError(t, err, errdefs.ErrNotFound)
 	}
 	// Only the task's own deletion is a /tasks/delete, as in containerd.
-	m.publishExit(t.NS, t.ID, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
+	m.publishExit(t, shim.Exit{ExecID: execID, Pid: st.Pid, Status: st.ExitStatus, ExitedAt: st.ExitedAt})
 	return st, nil
 }
 
@@ -118,17 +120,45 @@ func (m *Manager) State(ctx context.Context, id, execID string) (*Task, shim.Sta
 	if err != nil {
 		return nil, shim.State{}, err
 	}
-	st, err := t.State(execID)
+	st, err := m.StateOf(t, execID)
 	return t, st, err
 }
 
-// State asks the shim; a shim that is gone reports a stopped task.
-func (t *Task) State(execID string) (shim.State, error) {
+// StateOf asks t's shim; the task of a shim that died reads as stopped, with
+// the exit settled for it.
+func (m *Manager) StateOf(t *Task, execID string) (shim.State, error) {
 	st, err := t.shim.State(execID)
-	if errdefs.IsUnavailable(err) && execID == "" {
-		return shim.State{Status: shim.StatusStopped, ExitStatus: 255}, nil
+	if execID == "" && m.shimDied(t, err) {
+		return goneState(m.settleGone(t)), nil
 	}
-	return st, err
+	return st, m.deadShimError(t, err, errdefs.ErrNotFound)
+}
+
+// Wait blocks until a process exited; a dead shim's task has.
+func (m *Manager) Wait(ctx context.Context, id, execID string) (shim.State, error) {
+	t, err := m.get(ctx, id)
+	if err != nil {
+		return shim.State{}, err
+	}
+	type result struct {
+		st  shim.State
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := t.shim.Wait(execID)
+		if err != nil && execID == "" && m.shimDied(t, err) {
+			st, err = goneState(m.settleGone(t)), nil
+		}
+		err = m.deadShimError(t, t.gone(err), errdefs.ErrNotFound)
+		done <- result{st, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return shim.State{}, ctx.Err()
+	case r := <-done:
+		return r.st, r.err
+	}
 }
 
 // Kill signals a process.
@@ -140,18 +170,8 @@ func (m *Manager) Kill(ctx context.Context, id, execID string, signal uint32, al
 	if err != nil {
 		return err
 	}
-	return t.gone(t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all}))
-}
-
-// Wait waits for a process's exit. A task deleted while it waits is gone
-// (NotFound), not unavailable: whoever deleted it has its exit.
-func (m *Manager) Wait(ctx context.Context, id, execID string) (shim.State, error) {
-	t, err := m.get(ctx, id)
-	if err != nil {
-		return shim.State{}, err
-	}
-	st, err := t.shim.Wait(execID)
-	return st, t.gone(err)
+	err = t.gone(t.shim.Kill(shim.KillRequest{ExecID: execID, Signal: int(signal), All: all}))
+	return m.deadShimError(t, err, errdefs.ErrNotFound)
 }
 
 // Exec adds a process to the task.
@@ -167,7 +187,7 @@ func (m *Manager) Exec(ctx context.Context, req *tasksapi.ExecProcessRequest) er
 	if err := shim.ValidateStdio(stdio); err != nil {
 		return err
 	}
-	st, err := t.shim.State("")
+	st, err := m.StateOf(t, "")
 	if err != nil {
 		return err
 	}
