@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"berth.dev/pkg/events"
@@ -46,7 +47,9 @@ type Writer struct {
 	f      *os.File
 	h      hash.Hash
 	offset int64
-	closed bool
+	// flushed is where the last write-out started (see Write).
+	flushed int64
+	closed  bool
 
 	mu      sync.Mutex // guards what ExpireIngests reads and sets
 	updated time.Time
@@ -139,7 +142,7 @@ func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Writer{s: s, dir: dir, meta: meta, f: f, h: h, offset: n, updated: time.Now(), done: make(chan struct{})}, nil
+	return &Writer{s: s, dir: dir, meta: meta, f: f, h: h, offset: n, flushed: n, updated: time.Now(), done: make(chan struct{})}, nil
 }
 
 // Status describes the ingest.
@@ -153,7 +156,13 @@ func (w *Writer) Status() *api.Status {
 // Digest is the digest of what was written so far.
 func (w *Writer) Digest() digest.Digest { return digest.NewDigest(digest.SHA256, w.h) }
 
-// Write appends p.
+// writeBackChunk is how much of an ingest is written before its write-out
+// to disk is started.
+const writeBackChunk = 8 << 20
+
+// Write appends p. Every writeBackChunk the write-out of what came since
+// is started without waiting (sync_file_range), so the fsync of the commit
+// finds the blob mostly on disk instead of writing all of it then.
 func (w *Writer) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -164,6 +173,11 @@ func (w *Writer) Write(p []byte) (int, error) {
 	w.h.Write(p[:n])
 	w.offset += int64(n)
 	w.updated = time.Now()
+	if w.offset-w.flushed >= writeBackChunk {
+		// Best effort: the commit's fsync is what makes it durable.
+		unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.offset-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = w.offset
+	}
 	return n, full("ingest "+w.meta.Ref, err)
 }
 
@@ -183,7 +197,7 @@ func (w *Writer) Truncate(size int64) error {
 		return err
 	}
 	w.h.Reset()
-	w.offset = 0
+	w.offset, w.flushed = 0, 0
 	return nil
 }
 
