@@ -40,6 +40,8 @@ func DialRaw(path string, extra ...grpc.DialOption) (*grpc.ClientConn, error) {
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, MaxDelay: time.Second},
 			MinConnectTimeout: time.Second,
 		}),
+		grpc.WithInitialWindowSize(grpcserver.StreamWindow),
+		grpc.WithInitialConnWindowSize(grpcserver.ConnWindow),
 		grpc.WithDefaultCallOptions(
 			grpc.MaxCallRecvMsgSize(grpcserver.MaxMessageSize),
 			grpc.MaxCallSendMsgSize(grpcserver.MaxMessageSize),

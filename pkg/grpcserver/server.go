@@ -32,12 +32,26 @@ var (
 	keepalivePolicy = keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}
 )
 
+// Flow-control windows for 1 MiB content messages on unix sockets, the
+// same on both ends (pkg/grpcclient dials with them): a whole write
+// message goes through without waiting for a window update, from a
+// connection's first message on rather than once gRPC's bandwidth
+// estimator has grown its 64 KiB start. The connection window is the
+// estimator's own ceiling, so a client can have no more buffered in a
+// daemon than before.
+const (
+	StreamWindow = 4 << 20
+	ConnWindow   = 16 << 20
+)
+
 // New returns a server with Berth's interceptors, health and reflection.
 // extra options (for example the gateway's UnknownServiceHandler) are added.
 func New(logger *zap.Logger, extra ...grpc.ServerOption) *grpc.Server {
 	opts := []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
+		grpc.InitialWindowSize(StreamWindow),
+		grpc.InitialConnWindowSize(ConnWindow),
 		grpc.KeepaliveParams(keepaliveParams),
 		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),

@@ -22,3 +22,22 @@ func ClientFromContext(ctx context.Context) (string, bool) {
 	}
 	return "", false
 }
+
+// ForwardClient returns out carrying, for its outgoing calls, the client
+// connection id that in came with: a daemon acting on a client's behalf
+// (snapshotd holding a new snapshot under the client's lease) passes the
+// client on, so that imaged sees the client's own activity under its lease.
+func ForwardClient(in, out context.Context) context.Context {
+	client, ok := ClientFromContext(in)
+	if !ok {
+		return out
+	}
+	md, ok := metadata.FromOutgoingContext(out)
+	if !ok {
+		md = metadata.MD{}
+	} else {
+		md = md.Copy()
+	}
+	md.Set(ClientMetadata, client)
+	return metadata.NewOutgoingContext(out, md)
+}

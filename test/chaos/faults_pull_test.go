@@ -21,6 +21,10 @@ import (
 // the run says it never gives up: well past any sane progress deadline.
 const stallLimit = 45 * time.Second
 
+// progressTimeout is the progress deadline the run gives imaged's pulls
+// (the default, containerd's five minutes, is past stallLimit).
+const progressTimeout = 10 * time.Second
+
 // fillContent fills the content store's filesystem while the load runs: a
 // pull must fail with ResourceExhausted, leave no partial blob visible, and
 // work again once space is freed.

@@ -99,9 +99,19 @@ func (r *run) leakedLeases() []string {
 			r.ledger.mu.Lock()
 			own := r.ledger.leases[ns+"/"+l.ID]
 			r.ledger.mu.Unlock()
-			if !own {
-				out = append(out, fmt.Sprintf("lease %s/%s (labels %v)", ns, l.ID, l.Labels))
+			if own {
+				continue
 			}
+			ctx, cancel := r.ctx(ns, 10*time.Second)
+			res, _ := r.client.LeasesService().ListResources(ctx, l)
+			cancel()
+			detail := fmt.Sprintf("lease %s/%s (labels %v, holding %d resources)", ns, l.ID, l.Labels, len(res))
+			// imaged's own (a server-side pull's) is one defect, a
+			// client's lease another.
+			if _, ok := l.Labels["berth.dev/pull"]; !ok {
+				detail = "client-lease-leak|" + detail
+			}
+			out = append(out, detail)
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -244,11 +245,38 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cc.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), time.Minute)
 	defer cancel()
 	err = (&run{berth: cc}).serverPull(ctx, "default", ref)
 	if !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("pull onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	// A client-side pull writes through the content service: the same.
+	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	blob := bytes.Repeat([]byte("full"), 64<<10)
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); !errdefs.IsResourceExhausted(err) {
+		t.Fatalf("content write onto a full content store: %v (want ResourceExhausted)", err)
+	}
+	if _, err := client.ContentStore().Info(ctx, digest.FromBytes(blob)); !errdefs.IsNotFound(err) {
+		t.Fatalf("a blob whose write ran out of space is listed: %v", err)
+	}
+	layers, _ := harness.BusyboxImage(t).Layers()
+	for _, l := range layers {
+		d, _ := l.Digest()
+		if _, err := client.ContentStore().Info(ctx, digest.Digest(d.String())); !errdefs.IsNotFound(err) {
+			t.Fatalf("layer %s is listed after a pull that ran out of space (%v)", d, err)
+		}
+	}
+	os.Remove(filler)
+	if err := (&run{berth: cc}).serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull once space was freed: %v", err)
+	}
+	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); err != nil {
+		t.Fatalf("content write once space was freed: %v", err)
 	}
 }
 
@@ -263,7 +291,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	certs := t.TempDir()
 	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
 	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
+		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String()))
 	cc, err := dialBerth(st)
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +306,18 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	}
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
+	}
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), proxy.addr) {
+		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, proxy.addr)
+	}
+	// The fault plays once: a retry resumes what the stalled pull stored.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.serverPull(ctx, "default", ref); err != nil {
+		t.Fatalf("pull after the stall: %v", err)
+	}
+	if _, resumed := proxy.played(layer); !resumed {
+		t.Fatalf("the pull after the stall downloaded layer %s from the start", layer)
 	}
 }
 

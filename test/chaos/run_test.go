@@ -85,7 +85,9 @@ func newRun(t *testing.T, seed int64) *run {
 	os.WriteFile(filepath.Join(certs, r.proxy.addr, "hosts.toml"), []byte(fmt.Sprintf("server = \"http://%s\"\n", r.proxy.addr)), 0o644)
 	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
 		// Leases of clients a fault cut off end within a check's settle time.
-		"BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String())}
+		"BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String(),
+		// A stalled registry fails the pull well within stallLimit.
+		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String())}
 	switch *natsFlag {
 	case "external":
 		r.nats = bustest.Start(t)

@@ -13,12 +13,10 @@ import (
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
 var known = map[string]string{
-	"pull-no-progress-deadline": "imaged's server-side pull has no progress deadline: a registry that stalls mid-blob holds the pull until the client gives up",
-	"full-disk-error":           "imaged returns a full content store (ENOSPC) as Unknown, not ResourceExhausted",
-	"pull-retry-failed": "a server-side pull that finds a blob already present (the config an interrupted pull stored) does not " +
-		"hold it under its lease: a collection before the image record exists deletes it and the pull fails with content NotFound",
-	"lease-leak": "imaged killed mid-pull leaves the pull's own lease (pull-<id>, expiring after an hour) holding what it " +
-		"downloaded; no pull survives a restart, so nothing ends it sooner",
+	"client-lease-leak": "a containerd client's own lease (its Pull's or NewContainer's, expiring after 24 hours) stays when the " +
+		"client's delete of it failed because imaged or the gateway was down at that moment and the client is still connected " +
+		"(containerd keeps it too); one its client created just before the gateway restarted and never used is kept, like " +
+		"`ctr leases create`'s, until it expires",
 }
 
 // stats are a run's figures.

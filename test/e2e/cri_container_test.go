@@ -253,6 +253,11 @@ func TestCRIContainerLifecycle(t *testing.T) {
 	if out := s.MustCtr(t, "-n", "k8s.io", "containers", "ls", "-q"); strings.Contains(out, web) || strings.Contains(out, short) {
 		t.Fatalf("taskd still has removed containers:\n%s", out)
 	}
+	// Their rootfs snapshots go after RemoveContainer answers.
+	eventually(t, "the removed containers' snapshots to go", func() bool {
+		out := s.MustCtr(t, "-n", "k8s.io", "snapshots", "ls")
+		return !strings.Contains(out, web) && !strings.Contains(out, short)
+	})
 	if err := rs.StopPodSandbox(ctx, pod); err != nil {
 		t.Fatal(err)
 	}

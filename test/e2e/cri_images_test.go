@@ -47,7 +47,7 @@ func privateRegistry(t *testing.T, user, pass string) string {
 }
 
 // hostsDir sends each upstream registry name to a loopback registry.
-func hostsDir(t *testing.T, mirrors map[string]string) string {
+func hostsDir(t testing.TB, mirrors map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for upstream, addr := range mirrors {

@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/leases"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
@@ -125,5 +128,34 @@ func TestLeaseOfClientEndsWhenGatewayKilled(t *testing.T) {
 	}))
 	waitFor(t, 60*time.Second, until("the collector to free the lease's content", func() bool {
 		return strings.TrimSpace(st.MustCtr(t, "content", "ls", "-q")) == ""
+	}))
+}
+
+// A lease that holds only snapshots (what the Go client's NewContainer
+// holds a new container's snapshot under) follows its client too: the
+// snapshot's hold, which snapshotd adds, counts as the client's write.
+func TestLeaseHoldingOnlySnapshotsEndsWithItsClient(t *testing.T) {
+	st := harness.Start(t, harness.WithEnv("BERTH_IMAGED_ORPHAN_LEASE_GRACE=2s"))
+	ctx := namespaces.WithNamespace(context.Background(), "snaplease-"+randomHex(t, 6))
+	gone, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := gone.LeasesService().Create(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gone.SnapshotService("overlayfs").Prepare(leases.WithLease(ctx, l.ID), "held-by-"+l.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	watcher, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watcher.Close() })
+	waitFor(t, 60*time.Second, until("the lease of the departed client to end", func() bool {
+		ls, err := watcher.LeasesService().List(ctx)
+		return err == nil && len(ls) == 0
 	}))
 }

@@ -27,23 +27,41 @@ func (s *RuntimeService) RemoveContainer(ctx context.Context, req *runtimeapi.Re
 }
 
 func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container) error {
-	if err := s.stopContainer(ctx, c, 0); err != nil {
-		return err
+	if c.State == store.ContainerRunning {
+		if err := s.stopContainer(ctx, c, 0); err != nil {
+			return err
+		}
+		// The record as the exit left it, to restore on failure below.
+		if cur, err := s.Store.Container(c.ID); err == nil {
+			c = cur
+		}
 	}
 	dctx := daemonCtx(ctx)
-	if err := s.deleteTask(dctx, c.ID); err != nil {
+	// An exit this gateway applied deleted the task already.
+	if _, gone := s.tasksGone.Load(c.ID); !gone {
+		if err := s.deleteTask(dctx, c.ID); err != nil {
+			return err
+		}
+	}
+	// With the task gone nothing uses the rootfs. Its files go after the
+	// call answers, as containerd's garbage collector deletes a removed
+	// container's snapshot; one a crash leaves behind is swept by
+	// Reconcile.
+	s.removeRootfsLater(dctx, c.ID)
+	// taskd's record and the CRI's go at once; when either fails the CRI's
+	// is put back, so the kubelet's next RemoveContainer finishes the job.
+	err := parallel(func() error {
+		if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete container: %w", err)
+		}
+		return nil
+	}, func() error { return s.Store.DeleteContainer(c.ID) })
+	if err != nil {
+		s.Store.AddContainer(c)
 		return err
-	}
-	if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("delete container: %w", err)
-	}
-	if err := s.Snapshots.Remove(dctx, s.Snapshotter, c.ID); err != nil && !errdefs.IsNotFound(err) {
-		return fmt.Errorf("remove rootfs: %w", err)
 	}
 	s.layerUsage.Delete(c.ID)
-	if err := s.Store.DeleteContainer(c.ID); err != nil {
-		return err
-	}
+	s.tasksGone.Delete(c.ID)
 	s.emitDeleted(ctx, c)
 	s.locks.forget(c.ID)
 	return nil

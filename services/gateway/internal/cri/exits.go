@@ -18,7 +18,9 @@ import (
 func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error {
 	unlock := s.locks.lock(id)
 	defer unlock()
+	deleted := true
 	if err := s.deleteTask(ctx, id); err != nil {
+		deleted = false
 		log.G(ctx).Warn("delete exited task", zap.String("id", id), zap.Error(err))
 	}
 	changed := false
@@ -46,6 +48,11 @@ func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error
 	}
 	if err != nil {
 		return err
+	}
+	if deleted {
+		// Recorded and its task gone: a later exit event or removal
+		// need not ask taskd again.
+		s.tasksGone.Store(id, struct{}{})
 	}
 	if changed {
 		s.emit(ctx, id, runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT)
@@ -78,6 +85,9 @@ func (s *RuntimeService) applySandboxExit(ctx context.Context, id string) error 
 
 // handleExit applies a task exit for whichever CRI object it belongs to.
 func (s *RuntimeService) handleExit(ctx context.Context, id string, e exit) error {
+	if _, applied := s.tasksGone.Load(id); applied {
+		return nil // StopContainer recorded it and deleted the task
+	}
 	if _, err := s.Store.Container(id); err == nil {
 		return s.applyExit(ctx, id, e)
 	}
@@ -140,6 +150,9 @@ func (s *RuntimeService) Reconcile(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if err := s.sweepRootfs(dctx); err != nil {
+		log.G(ctx).Warn("sweep orphaned rootfs snapshots", zap.Error(err))
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"berth.dev/services/gateway/internal/cri/store"
 )
 
 // RemovePodSandbox stops the pod if needed and removes it with its
@@ -18,8 +20,12 @@ func (s *RuntimeService) RemovePodSandbox(ctx context.Context, req *runtimeapi.R
 	if err != nil {
 		return nil, err
 	}
-	if err := s.stopSandbox(ctx, sb); err != nil {
-		return nil, err
+	// A pod StopPodSandbox stopped has nothing running and no network:
+	// containers cannot be created or started in it any more.
+	if sb.State != store.SandboxNotReady || sb.NetNS != "" || sb.Pid != 0 {
+		if err := s.stopSandbox(ctx, sb); err != nil {
+			return nil, err
+		}
 	}
 	containers, err := s.sandboxContainers(sb.ID)
 	if err != nil {
@@ -31,13 +37,18 @@ func (s *RuntimeService) RemovePodSandbox(ctx context.Context, req *runtimeapi.R
 		}
 	}
 	dctx := daemonCtx(ctx)
-	if err := s.Tasks.DeleteContainer(dctx, sb.ID); err != nil && !errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("delete pause container: %w", err)
-	}
-	if err := s.Snapshots.Remove(dctx, s.Snapshotter, sb.ID); err != nil && !errdefs.IsNotFound(err) {
-		return nil, fmt.Errorf("remove sandbox rootfs: %w", err)
-	}
-	if err := removeSandboxFiles(sb.Dir); err != nil {
+	err = parallel(func() error {
+		if err := s.Tasks.DeleteContainer(dctx, sb.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("delete pause container: %w", err)
+		}
+		return nil
+	}, func() error {
+		if err := s.Snapshots.Remove(dctx, s.Snapshotter, sb.ID); err != nil && !errdefs.IsNotFound(err) {
+			return fmt.Errorf("remove sandbox rootfs: %w", err)
+		}
+		return nil
+	}, func() error { return removeSandboxFiles(sb.Dir) })
+	if err != nil {
 		return nil, err
 	}
 	var last *runtimeapi.PodSandboxStatusResponse

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/errdefs"
 	gocni "github.com/containerd/go-cni"
@@ -98,22 +100,37 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if err := writeSandboxFiles(sb.Dir, cfg); err != nil {
 		return nil, err
 	}
+	// The pod's network is set up while its pause container starts: the
+	// pause process only needs the namespace to exist, not its
+	// interfaces, and the two take about as long.
+	attached := func() error { return nil }
 	if !hostNet {
 		if err := netns.Create(sb.NetNS); err != nil {
 			return nil, err
 		}
 		undo = append(undo, func() { netns.Remove(sb.NetNS) })
 		pod := s.cniPod(sb, cfg)
+		var res *cni.Result
+		var attachErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			res, attachErr = s.Network.Attach(ctx, pod)
+		}()
+		attached = func() error {
+			<-done
+			if attachErr != nil {
+				return attachErr
+			}
+			sb.IP, sb.AdditionalIPs, sb.CNIResult = res.IP, res.AdditionalIPs, res.Raw
+			return nil
+		}
 		undo = append(undo, func() {
+			<-done
 			if derr := s.Network.Detach(dctx, pod); derr != nil {
 				logger.Warn("cni del after a failed sandbox", zap.Error(derr))
 			}
 		})
-		res, err := s.Network.Attach(ctx, pod)
-		if err != nil {
-			return nil, err
-		}
-		sb.IP, sb.AdditionalIPs, sb.CNIResult = res.IP, res.AdditionalIPs, res.Raw
 	}
 	shm := ""
 	if cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetIpc() != runtimeapi.NamespaceMode_NODE {
@@ -125,6 +142,9 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		return nil, err
 	}
 	if sb.Pid, err = s.startPause(dctx, sb, img, sp, &undo); err != nil {
+		return nil, err
+	}
+	if err := attached(); err != nil {
 		return nil, err
 	}
 	sb.State = store.SandboxReady
@@ -139,29 +159,48 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 // startPause creates the pause container in taskd on a fresh snapshot and
 // starts it.
 func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img *Image, sp *specs.Spec, undo *[]func()) (uint32, error) {
-	mounts, err := s.Snapshots.Prepare(ctx, s.Snapshotter, sb.ID, img.ChainID)
-	if err != nil {
-		return 0, fmt.Errorf("prepare sandbox rootfs: %w", err)
-	}
-	*undo = append(*undo, func() { s.Snapshots.Remove(ctx, s.Snapshotter, sb.ID) })
 	a, err := specAny(sp)
 	if err != nil {
 		return 0, err
 	}
-	err = s.Tasks.CreateContainer(ctx, &containersapi.Container{
-		ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
-		Runtime: s.runtime(sb.RuntimeHandler),
-		Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
+	// The pause container's record does not need its rootfs yet (its
+	// spec names no image files): both are made at once.
+	var mounts []*types.Mount
+	prepared, created := false, false
+	err = parallel(func() (err error) {
+		mounts, err = s.Snapshots.Prepare(ctx, s.Snapshotter, sb.ID, img.ChainID)
+		if err != nil {
+			return fmt.Errorf("prepare sandbox rootfs: %w", err)
+		}
+		prepared = true
+		return nil
+	}, func() error {
+		err := s.Tasks.CreateContainer(ctx, &containersapi.Container{
+			ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
+			Runtime: s.runtime(sb.RuntimeHandler),
+			Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
+		})
+		if err != nil {
+			return fmt.Errorf("create pause container: %w", err)
+		}
+		created = true
+		return nil
 	})
-	if err != nil {
-		return 0, fmt.Errorf("create pause container: %w", err)
+	if prepared {
+		*undo = append(*undo, func() { s.Snapshots.Remove(ctx, s.Snapshotter, sb.ID) })
 	}
-	*undo = append(*undo, func() { s.Tasks.DeleteContainer(ctx, sb.ID) })
+	if created {
+		*undo = append(*undo, func() { s.Tasks.DeleteContainer(ctx, sb.ID) })
+	}
+	if err != nil {
+		return 0, err
+	}
 	if _, err := s.Tasks.CreateTask(ctx, &tasksapi.CreateTaskRequest{ContainerID: sb.ID, Rootfs: mounts}); err != nil {
 		return 0, fmt.Errorf("create pause task: %w", err)
 	}
 	*undo = append(*undo, func() {
-		s.Tasks.KillTask(ctx, sb.ID, 9, true)
+		// A started task is deleted only once it has exited.
+		s.stopTask(ctx, sb.ID, syscall.SIGKILL, 0)
 		s.deleteTask(ctx, sb.ID)
 	})
 	pid, err := s.Tasks.StartTask(ctx, sb.ID)

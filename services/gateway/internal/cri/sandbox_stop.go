@@ -40,19 +40,26 @@ func (s *RuntimeService) stopSandbox(ctx context.Context, sb *store.Sandbox) err
 			return err
 		}
 	}
-	if _, err := s.stopTask(dctx, sb.ID, syscall.SIGKILL, 0); err != nil {
-		return err
-	}
-	if err := s.deleteTask(dctx, sb.ID); err != nil {
-		return err
-	}
+	// The network is torn down while the pause container stops: neither
+	// waits for the other, and the namespace stays pinned until both end.
+	detached := make(chan error, 1)
 	if sb.NetNS != "" {
-		if err := s.Network.Detach(dctx, s.cniPod(sb, sandboxConfig(sb))); err != nil {
-			return err
-		}
-		if err := netns.Remove(sb.NetNS); err != nil {
-			return err
-		}
+		go func() { detached <- s.Network.Detach(dctx, s.cniPod(sb, sandboxConfig(sb))) }()
+	} else {
+		detached <- nil
+	}
+	_, err = s.stopTask(dctx, sb.ID, syscall.SIGKILL, 0)
+	if err == nil {
+		err = s.deleteTask(dctx, sb.ID)
+	}
+	if derr := <-detached; err == nil {
+		err = derr
+	}
+	if err != nil {
+		return err
+	}
+	if err := netns.Remove(sb.NetNS); err != nil {
+		return err
 	}
 	unmountShm(sb.Dir)
 	changed := false

@@ -63,6 +63,7 @@ type Tasks interface {
 	TaskMetrics(ctx context.Context, filters ...string) ([]*types.Metric, error)
 	UpdateTask(ctx context.Context, id string, resources *anypb.Any) error
 	ReopenLog(ctx context.Context, id string) error
+	Containers(ctx context.Context) ([]*containersapi.Container, error)
 }
 
 // Snapshots is what the runtime asks of snapshotd (pkg/snapshotdclient).
@@ -73,6 +74,7 @@ type Snapshots interface {
 	Commit(ctx context.Context, snapshotter, name, key, parent string) error
 	Remove(ctx context.Context, snapshotter, key string) error
 	Usage(ctx context.Context, snapshotter, key string) (size, inodes int64, err error)
+	List(ctx context.Context, snapshotter string) ([]*snapshotsapi.Info, error)
 }
 
 // Content is what the runtime asks of imaged (pkg/imagedclient) to
@@ -123,6 +125,13 @@ type RuntimeService struct {
 	locks      idLocks
 	// layerUsage caches containers' writable layer figures by id.
 	layerUsage sync.Map
+	// cleanups counts rootfs removals still running after their
+	// RemoveContainer answered.
+	cleanups sync.WaitGroup
+	// tasksGone holds the containers whose exit this gateway recorded and
+	// whose task it deleted, so a later exit event or their removal skips
+	// asking taskd again.
+	tasksGone sync.Map
 }
 
 // New returns the service; Images and Streamer may be set afterwards.

@@ -42,7 +42,7 @@ func (r *Router) TrackClients(c *Clients) { r.clients = c }
 // services, with the codec that lets frames through.
 func (r *Router) ServerOptions() []grpc.ServerOption {
 	opts := []grpc.ServerOption{
-		grpc.ForceServerCodec(codec{}),
+		grpc.ForceServerCodecV2(codec{}),
 		grpc.UnknownServiceHandler(r.handle),
 	}
 	if r.clients != nil {
@@ -112,7 +112,7 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 			return err
 		}
 	}
-	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodec(codec{}))
+	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		return unavailable(b, err)
 	}
@@ -126,18 +126,26 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 }
 
 func pumpToBackend(ss grpc.ServerStream, cs grpc.ClientStream) error {
+	f := &frame{}
 	for {
-		f := &frame{}
 		if err := ss.RecvMsg(f); err != nil {
 			if errors.Is(err, io.EOF) {
 				return cs.CloseSend()
 			}
 			return err
 		}
-		if err := cs.SendMsg(f); err != nil {
+		if err := send(cs, f); err != nil {
 			return err
 		}
 	}
+}
+
+// send sends f on, releasing its buffers if gRPC did not take them.
+func send(s interface{ SendMsg(any) error }, f *frame) error {
+	err := s.SendMsg(f)
+	f.payload.Free()
+	f.payload = nil
+	return err
 }
 
 func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
@@ -150,8 +158,8 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
 			return err
 		}
 	}
+	f := &frame{}
 	for {
-		f := &frame{}
 		if err := cs.RecvMsg(f); err != nil {
 			ss.SetTrailer(cs.Trailer())
 			if errors.Is(err, io.EOF) {
@@ -159,7 +167,7 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
 			}
 			return err
 		}
-		if err := ss.SendMsg(f); err != nil {
+		if err := send(ss, f); err != nil {
 			return err
 		}
 	}

@@ -42,6 +42,8 @@ type Config struct {
 	RegistryAuth   string        `env:"BERTH_REGISTRY_AUTH_FILE" envDefault:"/etc/berth/auth.json" doc:"docker config.json-style file with registry credentials"`
 	MaxDownloads   int           `env:"BERTH_IMAGED_MAX_CONCURRENT_DOWNLOADS" envDefault:"5" doc:"layers a server-side pull downloads at once"`
 	OrphanGrace    time.Duration `env:"BERTH_IMAGED_ORPHAN_LEASE_GRACE" envDefault:"5m" doc:"how long a lease lives on, with nothing written under it, after the client that created it went away"`
+	PullProgress   time.Duration `env:"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT" envDefault:"5m" doc:"how long a registry may send nothing during a server-side pull before the fetch fails (a retry resumes it); 0 waits forever"`
+	IngestTimeout  time.Duration `env:"BERTH_IMAGED_INGEST_TIMEOUT" envDefault:"30m" doc:"how long a content write (ingest) lives with nothing written to it: then its ref is released and its partial data removed"`
 }
 
 // Main runs imaged and exits the process.
@@ -57,6 +59,8 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	blobs.IngestTimeout = cfg.IngestTimeout
+	d.Go(func() error { return blobs.RunExpiry(ctx) })
 	// What is written under a lease is held by it from the commit on.
 	blobs.OnCommit = func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error {
 		return lease.HoldFromContext(ctx, txn, ns, &leasesapi.Resource{ID: dgst.String(), Type: "content"})
@@ -74,6 +78,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	defer taskd.Close()
+
+	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
+		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads, ProgressTimeout: progressTimeout(cfg.PullProgress)}
+	if err := puller.EndInterrupted(ctx); err != nil {
+		return err
+	}
+	// The first collection removes what those leases held.
 	collector := &gc.Collector{DB: d.DB, Content: blobs, Snapshots: &gc.RemoteSnapshots{Snapshots: snapshotd, Tasks: taskd}, Leases: leases}
 	d.Go(func() error { return collector.Run(ctx) })
 
@@ -81,8 +92,6 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Content{Store: blobs, GC: collector}).Register(srv)
 	(&server.Images{Store: images, GC: collector}).Register(srv)
 	(&server.Leases{Store: leases, GC: collector}).Register(srv)
-	puller := &pull.Puller{Content: blobs, Images: images, Leases: leases, Snapshots: snapshotd,
-		ConfigDir: cfg.RegistryConfig, AuthFile: cfg.RegistryAuth, MaxConcurrent: cfg.MaxDownloads}
 	tmp := filepath.Join(d.DataDir, "tmp")
 	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return err
@@ -97,4 +106,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	}
 	d.Go(func() error { return (&server.BlobFiles{Store: blobs}).Serve(ctx, blobSocket) })
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
+}
+
+// progressTimeout turns the configured 0 ("wait forever") into the
+// puller's "never".
+func progressTimeout(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

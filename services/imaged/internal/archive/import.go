@@ -14,6 +14,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"berth.dev/services/imaged/internal/image"
 )
 
 // Image is one image found in an archive.
@@ -151,24 +153,31 @@ func fromLayout(dir string, plat v1.Platform) ([]Image, error) {
 	return out, nil
 }
 
+// imageFor returns the image d names in idx: d itself, or the entry for
+// plat of the index d names, through at most image.MaxIndexDepth indexes
+// in all (index.json is the first).
 func imageFor(idx v1.ImageIndex, d v1.Descriptor, plat v1.Platform) (v1.Image, error) {
-	if d.MediaType.IsImage() {
-		return idx.Image(d.Digest)
-	}
-	child, err := idx.ImageIndex(d.Digest)
-	if err != nil {
-		return nil, err
-	}
-	cm, err := child.IndexManifest()
-	if err != nil {
-		return nil, err
-	}
-	for _, m := range cm.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(plat) {
-			return child.Image(m.Digest)
+	for depth := 1; ; depth++ {
+		if d.MediaType.IsImage() {
+			return idx.Image(d.Digest)
 		}
+		if depth == image.MaxIndexDepth {
+			return nil, image.TooDeep("archive")
+		}
+		child, err := idx.ImageIndex(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("archive index %s: %v: %w", d.Digest, err, errdefs.ErrInvalidArgument)
+		}
+		cm, err := child.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("archive index %s: %v: %w", d.Digest, err, errdefs.ErrInvalidArgument)
+		}
+		next, ok := image.EntryFor(cm, plat)
+		if !ok {
+			return nil, fmt.Errorf("archive has no image for %s/%s: %w", plat.OS, plat.Architecture, errdefs.ErrNotFound)
+		}
+		idx, d = child, next
 	}
-	return nil, fmt.Errorf("archive has no image for %s/%s: %w", plat.OS, plat.Architecture, errdefs.ErrNotFound)
 }
 
 func fromDockerSave(path string) ([]Image, error) {

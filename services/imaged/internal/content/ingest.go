@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
@@ -18,6 +19,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"berth.dev/pkg/events"
@@ -35,16 +37,24 @@ type ingestMeta struct {
 	StartedAt time.Time     `json:"startedAt"`
 }
 
-// Writer is an open ingest, held by one writer until Close.
+// Writer is an open ingest, held by one writer until Close, or until it
+// expires (see ExpireIngests).
 type Writer struct {
-	s       *Store
-	dir     string
-	meta    ingestMeta
-	f       *os.File
-	h       hash.Hash
-	offset  int64
-	updated time.Time
+	s      *Store
+	dir    string
+	lock   *held
+	meta   ingestMeta
+	f      *os.File
+	h      hash.Hash
+	offset int64
+	// flushed is where the last write-out started (see Write).
+	flushed int64
 	closed  bool
+
+	mu      sync.Mutex // guards what ExpireIngests reads and sets
+	updated time.Time
+	expired error
+	done    chan struct{} // closed when the ingest expires
 }
 
 // Ingests are per namespace and ref, as in containerd.
@@ -79,25 +89,33 @@ func (s *Store) Writer(ctx context.Context, ref string, total int64, expected st
 		s.mu.Unlock()
 		return nil, fmt.Errorf("%d writes open in namespace %s: %w", n, ns, errdefs.ErrResourceExhausted)
 	}
-	s.locks[dir] = ns
+	h := &held{ns: ns}
+	s.locks[dir] = h
 	s.mu.Unlock()
 	w, err := s.openIngest(dir, ingestMeta{Namespace: ns, Ref: ref, Total: total, Expected: exp, StartedAt: time.Now()})
 	if err != nil {
-		s.unlock(dir)
+		s.unlock(dir, h)
 		return nil, err
 	}
+	s.mu.Lock()
+	w.lock, h.w = h, w
+	s.mu.Unlock()
 	return w, nil
 }
 
-func (s *Store) unlock(dir string) {
+// unlock releases dir if h still holds it (an expired writer's lock may
+// have gone to another since).
+func (s *Store) unlock(dir string, h *held) {
 	s.mu.Lock()
-	delete(s.locks, dir)
+	if s.locks[dir] == h {
+		delete(s.locks, dir)
+	}
 	s.mu.Unlock()
 }
 
 func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	var old ingestMeta
 	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil && json.Unmarshal(b, &old) == nil {
@@ -111,11 +129,11 @@ func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 	}
 	b, _ := json.Marshal(meta)
 	if err := os.WriteFile(filepath.Join(dir, "meta.json"), b, 0o600); err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, "data"), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, full("ingest "+meta.Ref, err)
 	}
 	// Resuming: rehash what is already there so the digest covers it.
 	h := sha256.New()
@@ -124,7 +142,7 @@ func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
 		f.Close()
 		return nil, err
 	}
-	return &Writer{s: s, dir: dir, meta: meta, f: f, h: h, offset: n, updated: time.Now()}, nil
+	return &Writer{s: s, dir: dir, meta: meta, f: f, h: h, offset: n, flushed: n, updated: time.Now(), done: make(chan struct{})}, nil
 }
 
 // Status describes the ingest.
@@ -138,13 +156,29 @@ func (w *Writer) Status() *api.Status {
 // Digest is the digest of what was written so far.
 func (w *Writer) Digest() digest.Digest { return digest.NewDigest(digest.SHA256, w.h) }
 
-// Write appends p.
+// writeBackChunk is how much of an ingest is written before its write-out
+// to disk is started.
+const writeBackChunk = 8 << 20
+
+// Write appends p. Every writeBackChunk the write-out of what came since
+// is started without waiting (sync_file_range), so the fsync of the commit
+// finds the blob mostly on disk instead of writing all of it then.
 func (w *Writer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired != nil {
+		return 0, w.expired
+	}
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.offset += int64(n)
 	w.updated = time.Now()
-	return n, err
+	if w.offset-w.flushed >= writeBackChunk {
+		// Best effort: the commit's fsync is what makes it durable.
+		unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.offset-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = w.offset
+	}
+	return n, full("ingest "+w.meta.Ref, err)
 }
 
 // Truncate restarts the ingest at offset 0 (the only offset containerd's
@@ -153,6 +187,9 @@ func (w *Writer) Truncate(size int64) error {
 	if size != 0 {
 		return fmt.Errorf("truncate to %d: only 0 is supported: %w", size, errdefs.ErrInvalidArgument)
 	}
+	if err := w.touch(); err != nil {
+		return err
+	}
 	if err := w.f.Truncate(0); err != nil {
 		return err
 	}
@@ -160,7 +197,7 @@ func (w *Writer) Truncate(size int64) error {
 		return err
 	}
 	w.h.Reset()
-	w.offset = 0
+	w.offset, w.flushed = 0, 0
 	return nil
 }
 
@@ -168,6 +205,9 @@ func (w *Writer) Truncate(size int64) error {
 // it into the blob store and records it in the namespace. Committing a blob
 // the namespace already has is errdefs.ErrAlreadyExists.
 func (w *Writer) Commit(ctx context.Context, size int64, expected string, lbls map[string]string) (err error) {
+	if err := w.touch(); err != nil {
+		return err
+	}
 	if size == 0 {
 		size = w.meta.Total
 	}
@@ -188,12 +228,12 @@ func (w *Writer) Commit(ctx context.Context, size int64, expected string, lbls m
 		return err
 	}
 	if err := w.f.Sync(); err != nil {
-		return err
+		return full("commit of "+w.meta.Ref, err)
 	}
 	blob := w.s.blobPath(dgst)
 	if _, err := os.Stat(blob); errors.Is(err, os.ErrNotExist) {
 		if err := os.Rename(filepath.Join(w.dir, "data"), blob); err != nil {
-			return fmt.Errorf("commit %s: %w", dgst, err)
+			return fmt.Errorf("commit %s: %w", dgst, full("rename", err))
 		}
 		syncDir(filepath.Dir(blob))
 	}
@@ -238,7 +278,13 @@ func (w *Writer) Close() error {
 		return nil
 	}
 	w.closed = true
-	w.s.unlock(w.dir)
+	w.mu.Lock()
+	expired := w.expired != nil
+	w.mu.Unlock()
+	if expired {
+		return nil // ExpireIngests released it
+	}
+	w.s.unlock(w.dir, w.lock)
 	return w.f.Close()
 }
 
@@ -299,9 +345,9 @@ func (s *Store) Abort(ctx context.Context, ref string) error {
 		return fmt.Errorf("ingest %s: %w", ref, errdefs.ErrNotFound)
 	}
 	s.mu.Lock()
-	_, held := s.locks[dir]
+	_, taken := s.locks[dir]
 	s.mu.Unlock()
-	if held {
+	if taken {
 		return fmt.Errorf("ingest %s is being written: %w", ref, errdefs.ErrUnavailable)
 	}
 	return os.RemoveAll(dir)

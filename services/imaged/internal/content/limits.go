@@ -9,8 +9,8 @@ const MaxOpenIngests = 256
 // openIn counts the writes held open in namespace ns; s.mu is held.
 func (s *Store) openIn(ns string) int {
 	n := 0
-	for _, held := range s.locks {
-		if held == ns {
+	for _, h := range s.locks {
+		if h.ns == ns {
 			n++
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
 	api "github.com/containerd/containerd/api/services/content/v1"
@@ -30,8 +31,18 @@ type Store struct {
 	// store adds the blob to the caller's lease there).
 	OnCommit func(ctx context.Context, txn *badger.Txn, ns string, dgst digest.Digest) error
 
+	// IngestTimeout is how long an ingest lives with nothing written to
+	// it (DefaultIngestTimeout when zero): see ExpireIngests.
+	IngestTimeout time.Duration
+
 	mu    sync.Mutex
-	locks map[string]string // held ingest dirs -> their namespace
+	locks map[string]*held // held ingest dirs
+}
+
+// held is an ingest taken by a writer.
+type held struct {
+	ns string
+	w  *Writer // nil while it opens
 }
 
 // New opens the store rooted at root.
@@ -41,7 +52,7 @@ func New(root string, db *badger.DB, outbox *events.Outbox) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{root: root, db: db, outbox: outbox, locks: map[string]string{}}, nil
+	return &Store{root: root, db: db, outbox: outbox, locks: map[string]*held{}}, nil
 }
 
 // Key returns the record key of a blob in a namespace.

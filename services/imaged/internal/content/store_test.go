@@ -151,3 +151,43 @@ func TestBadInput(t *testing.T) {
 		t.Fatalf("abort of an unknown ref: %v", err)
 	}
 }
+
+// TestLargeWriteAcrossWriteBackChunks writes a blob past several write-out
+// chunks in uneven pieces, truncates and rewrites it, resumes it, and
+// reads back exactly what was written.
+func TestLargeWriteAcrossWriteBackChunks(t *testing.T) {
+	s := newStore(t)
+	data := make([]byte, 3*writeBackChunk+777)
+	for i := range data {
+		data[i] = byte(i*13 + i/8191)
+	}
+	dgst := digest.FromBytes(data)
+	w, err := s.Writer(ctx, "big", int64(len(data)), dgst.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data[:writeBackChunk+5])
+	if err := w.Truncate(0); err != nil {
+		t.Fatal(err)
+	}
+	half := len(data) / 2
+	for off := 0; off < half; off += 3 << 20 {
+		w.Write(data[off:min(off+3<<20, half)])
+	}
+	w.Close()
+	if w, err = s.Writer(ctx, "big", int64(len(data)), dgst.String()); err != nil {
+		t.Fatal(err)
+	}
+	w.Write(data[half:])
+	if err := w.Commit(ctx, int64(len(data)), dgst.String(), nil); err != nil {
+		t.Fatal(err)
+	}
+	f, _, err := s.Open(ctx, dgst.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got, _ := io.ReadAll(f); digest.FromBytes(got) != dgst {
+		t.Fatalf("read back %d bytes that differ from the %d written", len(got), len(data))
+	}
+}

@@ -8,12 +8,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
-	"berth.dev/services/imaged/internal/content"
 )
 
 // TestCollectTerminatesOnCyclesAndDeepChains: content is addressed by its
@@ -22,19 +18,7 @@ import (
 // its start, plus an index naming itself through a label, must be walked
 // once, kept whole, and an unreferenced blob beside them collected.
 func TestCollectTerminatesOnCyclesAndDeepChains(t *testing.T) {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := content.New(t.TempDir(), db, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, cs := newStores(t)
 	ctx := namespace.WithNamespace(context.Background(), "gc-cycles")
 	put := func(data string, lbls map[string]string) digest.Digest {
 		t.Helper()

@@ -168,6 +168,16 @@ var collecting sync.Mutex
 func (c *Collector) Collect(ctx context.Context) error {
 	collecting.Lock()
 	defer collecting.Unlock()
+	// The namespaces are listed before orphaned leases end: a namespace
+	// whose only record was such a lease still has its snapshots swept.
+	var nss []string
+	err := c.DB.View(func(txn *badger.Txn) error {
+		nss = namespaces(txn)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if c.Leases != nil {
 		n, err := c.Leases.EndOrphans(time.Now())
 		if err != nil {
@@ -176,14 +186,6 @@ func (c *Collector) Collect(ctx context.Context) error {
 		if n > 0 {
 			log.G(ctx).Info("ended leases whose client is gone", zap.Int("count", n))
 		}
-	}
-	var nss []string
-	err := c.DB.View(func(txn *badger.Txn) error {
-		nss = namespaces(txn)
-		return nil
-	})
-	if err != nil {
-		return err
 	}
 	c.mu.Lock()
 	if c.seen == nil {

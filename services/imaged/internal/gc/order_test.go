@@ -8,13 +8,11 @@ import (
 
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
-	"go.uber.org/zap"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"berth.dev/pkg/events"
+	pkglease "berth.dev/pkg/lease"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
-	"berth.dev/services/imaged/internal/content"
 	"berth.dev/services/imaged/internal/lease"
 )
 
@@ -61,19 +59,7 @@ func (f *fakeSnapshots) add(name string) {
 // while a collection runs survive it, whether the mark saw their lease's
 // hold or not, and garbage listed before still goes.
 func TestCollectListsSnapshotsBeforeTheMark(t *testing.T) {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := content.New(t.TempDir(), db, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, cs := newStores(t)
 	ctx := namespace.WithNamespace(context.Background(), "gc-order")
 	leases := lease.New(db)
 	l, err := leases.Create(ctx, "pull", map[string]string{lease.ExpireLabel: time.Now().Add(time.Hour).Format(time.RFC3339)})
@@ -119,5 +105,35 @@ func TestCollectListsSnapshotsBeforeTheMark(t *testing.T) {
 	}
 	if len(snaps.infos) != 0 {
 		t.Fatalf("left %v after the lease ended", snaps.infos)
+	}
+}
+
+// TestCollectSweepsTheNamespaceOfAnOrphanItEnds: a namespace whose only
+// record is a lease whose client went away. The collection that ends the
+// lease must still sweep that namespace's snapshots, even when it is the
+// collector's first (imaged just restarted) and so remembers no namespace.
+func TestCollectSweepsTheNamespaceOfAnOrphanItEnds(t *testing.T) {
+	db, cs := newStores(t)
+	ctx := metadata.NewIncomingContext(namespace.WithNamespace(context.Background(), "gc-lonely"),
+		metadata.Pairs(pkglease.ClientMetadata, "boot1.c1"))
+	leases := lease.New(db)
+	l, err := leases.Create(ctx, "client-run", map[string]string{lease.ExpireLabel: time.Now().Add(24 * time.Hour).Format(time.RFC3339)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := leases.AddResource(ctx, l.ID, &leasesapi.Resource{ID: "rootfs", Type: "snapshots/overlayfs"}); err != nil {
+		t.Fatal(err)
+	}
+	snaps := &fakeSnapshots{infos: map[string]*snapshotsapi.Info{}}
+	snaps.add("rootfs")
+	if _, err := leases.ClientsGone("", []string{"boot1.c1"}, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	c := &Collector{DB: db, Content: cs, Snapshots: snaps, Leases: leases}
+	if err := c.Collect(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps.infos) != 0 {
+		t.Fatalf("left %v after the orphaned lease ended", snaps.infos)
 	}
 }

@@ -8,31 +8,15 @@ import (
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
 	"github.com/opencontainers/go-digest"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
-	"berth.dev/services/imaged/internal/content"
 	"berth.dev/services/imaged/internal/lease"
 )
 
 // A blob the mark found unreferenced is not deleted if, by the deleting
 // transaction, a lease holds it or its labels changed.
 func TestDeletionRechecksWhatTheMarkSaw(t *testing.T) {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs, err := content.New(t.TempDir(), db, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, cs := newStores(t)
 	const ns = "gc-recheck"
 	ctx := namespace.WithNamespace(context.Background(), ns)
 	data := "present"

@@ -221,29 +221,48 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 		r := results[i]
 		defer close(r.ready)
 		var stream *os.File
-		if feeds != nil {
-			select {
-			case stream = <-feeds[i]:
-			case <-ctx.Done():
-				r.err = ctx.Err()
-				return
+		defer func() {
+			if stream != nil {
+				stream.Close()
 			}
-		}
-		if stream == nil {
-			// From the content store, once downloaded; at most
-			// unpackConcurrency at once (a streamed apply is paced by its
-			// download instead).
-			if r.err = wait(downloaded[i]); r.err != nil {
-				return
+		}()
+		// take receives the layer's stream (nil when the download streams
+		// nothing) and, for a layer read from the content store instead,
+		// waits for its download and a turn among unpackConcurrency (a
+		// streamed apply is paced by its download instead).
+		taken, turn := false, false
+		defer func() {
+			if turn {
+				<-sem
+			}
+		}()
+		take := func() error {
+			taken = true
+			if feeds != nil {
+				select {
+				case stream = <-feeds[i]:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			if stream != nil {
+				return nil
+			}
+			if err := wait(downloaded[i]); err != nil {
+				return err
 			}
 			sem <- struct{}{}
-			defer func() { <-sem }()
-		} else {
-			defer func() {
-				if stream != nil {
-					stream.Close()
-				}
-			}()
+			turn = true
+			return nil
+		}
+		// Layers in order on their parents are taken first. A layer in a
+		// snapshot of its own is looked up and prepared before its stream
+		// is taken: those are round trips with synced writes, and the
+		// download stalls on a full pipe while nobody reads it.
+		if feeds == nil {
+			if r.err = take(); r.err != nil {
+				return
+			}
 		}
 		if r.err = p.holdSnapshot(ctx, sn, chains[i]); r.err != nil {
 			return
@@ -252,6 +271,11 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			// Another pull unpacked the layer. Drop the stream first: a
 			// download blocks on a full pipe nobody reads, and this waits
 			// for that download.
+			if !taken {
+				if r.err = take(); r.err != nil {
+					return
+				}
+			}
 			if stream != nil {
 				stream.Close()
 				stream = nil
@@ -260,13 +284,19 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.err = wait(downloaded[i])
 			return
 		}
-		prog.layer(i, stateUnpacking)
 		r.key = "extract-" + randomID() + " " + chains[i]
 		mounts, err := p.Snapshots.Prepare(ctx, sn, r.key, parent)
 		if err != nil {
 			r.key, r.err = "", fmt.Errorf("prepare %s: %w", chains[i], err)
 			return
 		}
+		if !taken {
+			// On failure the prepared snapshot is removed with the others.
+			if r.err = take(); r.err != nil {
+				return
+			}
+		}
+		prog.layer(i, stateUnpacking)
 		// Parallel applies skip their own sync: one sync follows them all.
 		syncFS := !parallel && i == len(descs)-1
 		var out *types.Descriptor
@@ -363,23 +393,25 @@ func (p *Puller) label(ctx context.Context, src *source, manifest []byte, mediaT
 		return nil, err
 	}
 	target := &types.Descriptor{MediaType: mediaType, Digest: mdgst.String(), Size: int64(len(manifest))}
-	if src.index == nil {
-		return target, nil
-	}
-	ilabels := map[string]string{}
-	for i, m := range src.index.Manifests {
-		if m.Digest == mdgst {
-			ilabels["containerd.io/gc.ref.content.m."+strconv.Itoa(i)] = m.Digest.String()
+	// Each index holds the entry the pull followed, innermost first.
+	for i := len(src.indexes) - 1; i >= 0; i-- {
+		lv := src.indexes[i]
+		ilabels := map[string]string{}
+		for j, m := range lv.m.Manifests {
+			if m.Digest == lv.child {
+				ilabels["containerd.io/gc.ref.content.m."+strconv.Itoa(j)] = m.Digest.String()
+			}
 		}
+		d := lv.dsc
+		if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(lv.raw), ilabels); err != nil {
+			return nil, err
+		}
+		if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
+			return nil, err
+		}
+		target = &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
 	}
-	d := src.indexDsc
-	if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(src.indexRaw), ilabels); err != nil {
-		return nil, err
-	}
-	if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
-		return nil, err
-	}
-	return &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}, nil
+	return target, nil
 }
 
 func (p *Puller) setLabels(ctx context.Context, dgst string, lbls map[string]string) error {

@@ -20,8 +20,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"go.uber.org/zap"
 
 	"berth.dev/pkg/lease"
+	"berth.dev/pkg/log"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/snapshotdclient"
 	imagesv1 "berth.dev/proto/berth/images/v1"
@@ -43,15 +45,19 @@ type Puller struct {
 	AuthFile string
 	// MaxConcurrent bounds parallel layer downloads.
 	MaxConcurrent int
+	// ProgressTimeout is how long a registry may send nothing before the
+	// request waiting on it fails (DefaultProgressTimeout when zero,
+	// never when negative).
+	ProgressTimeout time.Duration
 }
 
 // source is a resolved image.
 type source struct {
-	name     string // the image record's name, docker.io/library/busybox:1
-	index    *v1.IndexManifest
-	indexRaw []byte
-	indexDsc v1.Descriptor
-	img      v1.Image
+	name string // the image record's name, docker.io/library/busybox:1
+	// indexes are those the registry answered with on the way to the
+	// manifest, outermost first.
+	indexes []indexLevel
+	img     v1.Image
 	// blobs fetches byte ranges of blobs from the endpoint that answered,
 	// to resume interrupted downloads; nil for images not from a registry.
 	blobs *rangeFetcher
@@ -148,8 +154,9 @@ func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts O
 // target is the descriptor the image record points at: the index when
 // the registry answered with one, else the manifest.
 func (s *source) target() *types.Descriptor {
-	if s.index != nil {
-		return &types.Descriptor{MediaType: string(s.indexDsc.MediaType), Digest: s.indexDsc.Digest.String(), Size: s.indexDsc.Size}
+	if len(s.indexes) > 0 {
+		d := s.indexes[0].dsc
+		return &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
 	}
 	mt, _ := s.img.MediaType()
 	d, _ := s.img.Digest()
@@ -160,12 +167,37 @@ func (s *source) target() *types.Descriptor {
 // hold creates a lease that keeps what the operation writes until the image
 // record exists, and returns a context writing under it.
 func (p *Puller) hold(ctx context.Context, ns string) (context.Context, func(), error) {
-	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339)})
+	l, err := p.Leases.Create(ctx, "pull-"+randomID(), map[string]string{
+		leasestore.ExpireLabel: time.Now().Add(time.Hour).UTC().Format(time.RFC3339),
+		LeaseLabel:             leaseLabelValue,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
 	release := func() { p.Leases.Delete(namespace.WithNamespace(context.Background(), ns), l.ID) }
 	return lease.WithLease(namespace.WithNamespace(ctx, ns), l.ID), release, nil
+}
+
+// LeaseLabel marks the leases imaged's own pulls (and imports) hold their
+// content under. No pull survives imaged, so those a previous process left
+// hold nothing anyone will use: EndInterrupted ends them at start.
+const LeaseLabel = "berth.dev/pull"
+
+const leaseLabelValue = "imaged"
+
+// EndInterrupted deletes the leases of pulls a previous imaged process was
+// running when it stopped; it must run before this process pulls. The next
+// collection removes what they held, except ingests, which a retried pull
+// resumes.
+func (p *Puller) EndInterrupted(ctx context.Context) error {
+	n, err := p.Leases.DeleteLabelled(LeaseLabel, leaseLabelValue)
+	if err != nil {
+		return fmt.Errorf("end the leases of interrupted pulls: %w", err)
+	}
+	if n > 0 {
+		log.G(ctx).Info("ended the leases of pulls the previous process was running", zap.Int("count", n))
+	}
+	return nil
 }
 
 // Store records an image read from elsewhere (an imported archive) the way
@@ -271,31 +303,19 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts
 			return nil, fmt.Errorf("reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 		}
 		ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(auth),
-			remote.WithPlatform(plat), remote.WithTransport(httpTransport(ep))}
+			remote.WithPlatform(plat), remote.WithTransport(p.transport(ep))}
 		desc, err := remote.Get(r, ropts...)
 		if err != nil {
 			lastErr = classify(ref, err)
 			continue
 		}
-		if desc.MediaType.IsIndex() {
-			idx, err := desc.ImageIndex()
-			if err != nil {
-				return nil, err
-			}
-			if src.index, err = idx.IndexManifest(); err != nil {
-				return nil, fmt.Errorf("index of %s: %v: %w", ref, err, errdefs.ErrInvalidArgument)
-			}
-			src.indexRaw, src.indexDsc = desc.Manifest, desc.Descriptor
-			if !hasPlatform(src.index, plat) {
-				return nil, fmt.Errorf("%s has no image for %s/%s: %w", ref, plat.OS, plat.Architecture, errdefs.ErrNotFound)
-			}
-		} else if !desc.MediaType.IsImage() {
-			return nil, fmt.Errorf("%s: unsupported media type %s: %w", ref, desc.MediaType, errdefs.ErrNotImplemented)
+		if src.indexes, desc, err = descend(ref, r.Context(), desc, plat, ropts); err != nil {
+			return nil, err
 		}
 		if src.img, err = desc.Image(); err != nil {
 			return nil, classify(ref, err)
 		}
-		src.blobs = &rangeFetcher{repo: r.Context(), auth: auth, rt: httpTransport(ep)}
+		src.blobs = &rangeFetcher{repo: r.Context(), auth: auth, rt: p.transport(ep)}
 		return src, nil
 	}
 	return nil, lastErr
@@ -335,21 +355,18 @@ func sep(r name.Reference) string {
 	return ":"
 }
 
-func hasPlatform(idx *v1.IndexManifest, plat v1.Platform) bool {
-	for _, m := range idx.Manifests {
-		if m.Platform != nil && m.Platform.Satisfies(plat) {
-			return true
-		}
-	}
-	return false
-}
-
-func httpTransport(ep registry.Endpoint) http.RoundTripper {
+// transport is how a pull talks to an endpoint: with its TLS settings,
+// failing requests to a registry that stops sending.
+func (p *Puller) transport(ep registry.Endpoint) http.RoundTripper {
 	t := remote.DefaultTransport.(*http.Transport).Clone()
 	if ep.SkipVerify {
 		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the operator asked for it in hosts.toml
 	}
-	return t
+	timeout := p.ProgressTimeout
+	if timeout == 0 {
+		timeout = DefaultProgressTimeout
+	}
+	return withProgressDeadline(t, timeout)
 }
 
 // classify maps registry errors to errdefs.

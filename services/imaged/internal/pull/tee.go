@@ -32,8 +32,12 @@ func newTee(ctx context.Context, r io.Reader, rc io.Closer) (*tee, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Best effort: a smaller pipe only costs wake-ups.
-	unix.FcntlInt(pw.Fd(), unix.F_SETPIPE_SZ, pipeSize)
+	// Best effort: a smaller pipe only costs wake-ups. Through the raw
+	// conn, not Fd(), which would make the pipe blocking: a write blocked
+	// on a pipe nobody drains could then not be released by closing it.
+	if rc, err := pw.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.FcntlInt(fd, unix.F_SETPIPE_SZ, pipeSize) })
+	}
 	t := &tee{r: r, rc: rc, pr: pr, pw: pw}
 	t.stop = context.AfterFunc(ctx, t.closePipe)
 	return t, nil

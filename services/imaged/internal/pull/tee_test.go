@@ -5,8 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"os"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func payload(n int) []byte {
@@ -64,10 +67,29 @@ func TestTeeIsReleasedWhenThePullEnds(t *testing.T) {
 		_, err := io.Copy(io.Discard, tr)
 		done <- err
 	}()
+	// Once the pipe is full the download is blocked writing to it: the
+	// end of the pull must release it.
+	for !full(t, tr.pr) {
+		time.Sleep(time.Millisecond)
+	}
 	cancel()
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the download stayed blocked on the pipe")
 	}
+}
+
+// full reports whether a pipe holds as much as it can.
+func full(t *testing.T, pr *os.File) bool {
+	rc, err := pr.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var queued, capacity int
+	rc.Control(func(fd uintptr) {
+		queued, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ)
+		capacity, _ = unix.FcntlInt(fd, unix.F_GETPIPE_SZ, 0)
+	})
+	return capacity > 0 && queued >= capacity
 }

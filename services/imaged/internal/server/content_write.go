@@ -32,6 +32,7 @@ func (s *Content) Write(ss api.Content_WriteServer) error {
 		return err
 	}
 	defer w.Close()
+	reqs, recvErr := receive(ss)
 	total, expected := req.Total, req.Expected
 	for {
 		if req.Total > 0 {
@@ -76,11 +77,40 @@ func (s *Content) Write(ss api.Content_WriteServer) error {
 		if err := ss.Send(resp); err != nil {
 			return err
 		}
-		if req, err = ss.Recv(); err != nil {
+		select {
+		case req = <-reqs:
+		case err := <-recvErr:
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
+		case <-w.Expired():
+			// A client that stopped sending loses the ingest; the store
+			// released it and removed its data.
+			return w.Err()
 		}
 	}
+}
+
+// receive reads a write stream's requests until it ends (the stream's
+// context ends with the handler), so that the handler can also wait for
+// its ingest to expire.
+func receive(ss api.Content_WriteServer) (<-chan *api.WriteContentRequest, <-chan error) {
+	reqs := make(chan *api.WriteContentRequest)
+	errs := make(chan error, 1)
+	go func() {
+		for {
+			req, err := ss.Recv()
+			if err != nil {
+				errs <- err
+				return
+			}
+			select {
+			case reqs <- req:
+			case <-ss.Context().Done():
+				return
+			}
+		}
+	}()
+	return reqs, errs
 }

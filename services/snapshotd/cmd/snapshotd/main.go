@@ -70,7 +70,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		if err != nil {
 			return err
 		}
-		return imaged.Hold(namespace.WithNamespace(ctx, ns), id, "snapshots/"+snapshotter, key)
+		return imaged.Hold(lease.ForwardClient(ctx, namespace.WithNamespace(ctx, ns)), id, "snapshots/"+snapshotter, key)
 	}
 	problems := map[string]string{}
 	if err := snapshot.OverlaySupported(); err != nil {

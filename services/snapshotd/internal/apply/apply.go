@@ -31,6 +31,10 @@ type Options struct {
 	MaxBytes int64
 	// AllowDevices lets a layer create character and block devices.
 	AllowDevices bool
+	// WriteBack starts writing files' data to disk while the layer is
+	// still unpacking, for an apply a sync follows: that sync then waits
+	// only for the tail instead of the whole layer.
+	WriteBack bool
 }
 
 // Result describes an applied layer.
@@ -143,7 +147,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 			return err
 		}
 	case tar.TypeReg, tar.TypeRegA:
-		if err := writeFile(path, r); err != nil {
+		if err := writeFile(path, r, a.opts.WriteBack); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
@@ -182,16 +186,53 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	return a.attributes(path, hdr)
 }
 
-func writeFile(path string, r io.Reader) error {
+func writeFile(path string, r io.Reader, writeBack bool) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(f, r)
+	if writeBack {
+		w := &writeBacker{f: f}
+		_, err = io.Copy(w, r)
+		w.flush()
+	} else {
+		_, err = io.Copy(f, r)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// writeBackChunk is how much of a file is written before its write-out to
+// disk is started.
+const writeBackChunk = 8 << 20
+
+// writeBacker writes a file and starts the write-out of every chunk once
+// written (sync_file_range without waiting), so a later sync finds it
+// mostly on disk already. It hides os.File's ReadFrom, which would copy
+// past it.
+type writeBacker struct {
+	f        *os.File
+	off, out int64
+}
+
+func (w *writeBacker) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.out >= writeBackChunk {
+		w.flush()
+	}
+	return n, err
+}
+
+// flush starts the write-out of what was written since the last one.
+// Best effort: a filesystem that cannot leaves it to the sync.
+func (w *writeBacker) flush() {
+	if w.off > w.out {
+		unix.SyncFileRange(int(w.f.Fd()), w.out, w.off-w.out, unix.SYNC_FILE_RANGE_WRITE)
+		w.out = w.off
+	}
 }
 
 // attributes sets xattrs, owner, mode (after chown, which clears setuid)

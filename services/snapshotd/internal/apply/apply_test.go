@@ -218,3 +218,28 @@ func FuzzApply(f *testing.F) {
 		}
 	})
 }
+
+// TestApplyWithWriteBack unpacks files across several write-out chunks,
+// and an empty one, with write-out started as they are written: every byte
+// lands where the layer put it.
+func TestApplyWithWriteBack(t *testing.T) {
+	big := make([]byte, 2*writeBackChunk+12345)
+	for i := range big {
+		big[i] = byte(i*7 + i/4096)
+	}
+	data := layer(t, file("big", string(big)), file("small", "s"), file("empty", ""))
+	root := t.TempDir()
+	res, err := Apply(root, bytes.NewReader(data), Options{WriteBack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DiffID != digest.FromBytes(data) {
+		t.Fatalf("diff id %s, want %s", res.DiffID, digest.FromBytes(data))
+	}
+	if got := read(t, filepath.Join(root, "big")); got != string(big) {
+		t.Fatalf("big file differs: %d bytes, want %d", len(got), len(big))
+	}
+	if read(t, filepath.Join(root, "small")) != "s" || read(t, filepath.Join(root, "empty")) != "" {
+		t.Fatal("small files differ")
+	}
+}

@@ -73,6 +73,7 @@ func (s *Diff) Apply(ctx context.Context, req *api.ApplyRequest) (*api.ApplyResp
 	// A layer unpacked on its own, to be committed onto its parents later,
 	// records deletions as overlay whiteouts instead of performing them.
 	_, opts.Overlay = req.Payloads[snapshotdclient.OverlayWhiteouts]
+	opts.WriteBack = req.SyncFs
 	res, err := apply.Apply(target, blob, opts)
 	if err == nil && req.SyncFs {
 		// One syncfs for the whole layer (and whatever else is pending on

@@ -98,6 +98,9 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 	}
 	opts := s.Options
 	opts.Overlay = req.Overlay
+	// Streamed applies are Berth's own pull's, which syncs before it
+	// records the image: start their write-out as they unpack.
+	opts.WriteBack = true
 	res, err := apply.Apply(target, bufio.NewReaderSize(layer, 1<<20), opts)
 	if err == nil && req.Sync {
 		err = apply.Sync(target)

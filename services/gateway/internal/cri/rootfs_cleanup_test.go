@@ -1,0 +1,131 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	containersapi "github.com/containerd/containerd/api/services/containers/v1"
+	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/errdefs"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"berth.dev/services/gateway/internal/cri/store"
+)
+
+// fakeSnaps lists what it was given and records removals.
+type fakeSnaps struct {
+	Snapshots
+	mu      sync.Mutex
+	infos   []*snapshotsapi.Info
+	removed []string
+}
+
+func (f *fakeSnaps) List(context.Context, string) ([]*snapshotsapi.Info, error) { return f.infos, nil }
+
+func (f *fakeSnaps) Remove(_ context.Context, _, key string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.removed = append(f.removed, key)
+	return nil
+}
+
+// fakeTasks knows the given taskd containers and fails DeleteContainer
+// with deleteErr.
+type fakeTasks struct {
+	Tasks
+	containers []*containersapi.Container
+	deleteErr  error
+}
+
+func (f *fakeTasks) Containers(context.Context) ([]*containersapi.Container, error) {
+	return f.containers, nil
+}
+
+func (f *fakeTasks) DeleteTask(context.Context, string) (*tasksapi.DeleteResponse, error) {
+	return nil, errdefs.ErrNotFound
+}
+
+func (f *fakeTasks) DeleteContainer(context.Context, string) error { return f.deleteErr }
+
+func newTestService(t *testing.T, tasks Tasks, snaps Snapshots) *RuntimeService {
+	t.Helper()
+	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return New(Config{}, store.New(db), tasks, snaps, nil, nil)
+}
+
+func hexID(c byte) string { return strings.Repeat(string(c), 64) }
+
+func TestSweepRootfsRemovesOnlyOldUnownedCRISnapshots(t *testing.T) {
+	old := timestamppb.New(time.Now().Add(-2 * orphanAge))
+	young := timestamppb.Now()
+	active, committed := snapshotsapi.Kind_ACTIVE, snapshotsapi.Kind_COMMITTED
+	snaps := &fakeSnaps{infos: []*snapshotsapi.Info{
+		{Name: hexID('a'), Kind: active, CreatedAt: old},     // orphan: removed
+		{Name: hexID('b'), Kind: active, CreatedAt: young},   // may be a create in flight
+		{Name: hexID('c'), Kind: active, CreatedAt: old},     // a CRI container's
+		{Name: hexID('d'), Kind: active, CreatedAt: old},     // a CRI sandbox's
+		{Name: hexID('e'), Kind: active, CreatedAt: old},     // a taskd container's
+		{Name: hexID('f'), Kind: committed, CreatedAt: old},  // an image layer
+		{Name: "my-container", Kind: active, CreatedAt: old}, // not a CRI id
+	}}
+	tasks := &fakeTasks{containers: []*containersapi.Container{{ID: "x", SnapshotKey: hexID('e')}}}
+	s := newTestService(t, tasks, snaps)
+	sb := &store.Sandbox{ID: hexID('d'), Name: "pod", State: store.SandboxReady}
+	if err := s.Store.AddSandbox(sb); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Store.AddContainer(&store.Container{ID: hexID('c'), SandboxID: sb.ID, Name: "ctr"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sweepRootfs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(snaps.removed, ",") != hexID('a') {
+		t.Fatalf("removed %v, want only %s", snaps.removed, hexID('a'))
+	}
+}
+
+func TestRemoveContainerKeepsTheRecordWhenTaskdFails(t *testing.T) {
+	snaps := &fakeSnaps{}
+	tasks := &fakeTasks{deleteErr: errdefs.ErrUnavailable}
+	s := newTestService(t, tasks, snaps)
+	sb := &store.Sandbox{ID: hexID('1'), Name: "pod", State: store.SandboxReady}
+	if err := s.Store.AddSandbox(sb); err != nil {
+		t.Fatal(err)
+	}
+	c := &store.Container{ID: hexID('2'), SandboxID: sb.ID, Name: "ctr", State: store.ContainerExited}
+	if err := s.Store.AddContainer(c); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := &runtimeapi.RemoveContainerRequest{ContainerId: c.ID}
+	if _, err := s.RemoveContainer(ctx, req); !errors.Is(err, errdefs.ErrUnavailable) {
+		t.Fatalf("RemoveContainer with taskd failing: %v", err)
+	}
+	if _, err := s.Store.Container(c.ID); err != nil {
+		t.Fatalf("the record is gone after a failed removal: %v", err)
+	}
+
+	tasks.deleteErr = nil
+	if _, err := s.RemoveContainer(ctx, req); err != nil {
+		t.Fatalf("second RemoveContainer: %v", err)
+	}
+	if _, err := s.Store.Container(c.ID); !errdefs.IsNotFound(err) {
+		t.Fatalf("record after removal: %v", err)
+	}
+	s.cleanups.Wait()
+	if len(snaps.removed) == 0 || snaps.removed[len(snaps.removed)-1] != c.ID {
+		t.Fatalf("rootfs removals %v, want %s", snaps.removed, c.ID)
+	}
+}
