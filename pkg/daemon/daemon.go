@@ -52,13 +52,21 @@ func Main(name string, cfg any, common *config.Common, run func(ctx context.Cont
 	if printed {
 		return
 	}
-	if err := runDaemon(name, *common, run); err != nil {
+	var opts []store.Option
+	if so, ok := cfg.(StoreOptioner); ok {
+		opts = so.StoreOptions()
+	}
+	if err := runDaemon(name, *common, opts, run); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
 }
 
-func runDaemon(name string, common config.Common, run func(ctx context.Context, d *Daemon) error) error {
+// StoreOptioner is a daemon configuration that changes how the daemon's
+// store opens.
+type StoreOptioner interface{ StoreOptions() []store.Option }
+
+func runDaemon(name string, common config.Common, opts []store.Option, run func(ctx context.Context, d *Daemon) error) error {
 	logger, err := log.New(name, common.LogLevel)
 	if err != nil {
 		return err
@@ -68,7 +76,7 @@ func runDaemon(name string, common config.Common, run func(ctx context.Context, 
 	defer stop()
 	ctx = log.WithLogger(ctx, logger)
 
-	d, err := open(name, common, logger)
+	d, err := open(name, common, logger, opts...)
 	if err != nil {
 		return err
 	}
@@ -83,7 +91,7 @@ func runDaemon(name string, common config.Common, run func(ctx context.Context, 
 	return err
 }
 
-func open(name string, common config.Common, logger *zap.Logger) (*Daemon, error) {
+func open(name string, common config.Common, logger *zap.Logger, opts ...store.Option) (*Daemon, error) {
 	if err := common.MakeDirs(); err != nil {
 		return nil, err
 	}
@@ -91,7 +99,7 @@ func open(name string, common config.Common, logger *zap.Logger) (*Daemon, error
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(filepath.Join(dataDir, "db"), logger)
+	db, err := store.Open(filepath.Join(dataDir, "db"), logger, opts...)
 	if err != nil {
 		return nil, err
 	}

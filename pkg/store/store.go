@@ -9,8 +9,19 @@ import (
 	"go.uber.org/zap"
 )
 
+// Option changes how Open opens a store.
+type Option func(*badger.Options)
+
+// WithoutSyncWrites leaves each commit in the page cache instead of
+// syncing it: it survives the daemon's crash, not the machine's. For a
+// store whose records a reboot makes void (taskd's tasks: their processes
+// are gone) and which syncs (DB.Sync) the records that must outlive one.
+func WithoutSyncWrites() Option {
+	return func(o *badger.Options) { o.SyncWrites = false }
+}
+
 // Open opens (creating if needed) the badger database in dir.
-func Open(dir string, logger *zap.Logger) (*badger.DB, error) {
+func Open(dir string, logger *zap.Logger, with ...Option) (*badger.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store dir: %w", err)
 	}
@@ -30,6 +41,9 @@ func Open(dir string, logger *zap.Logger) (*badger.DB, error) {
 		WithNumCompactors(2).
 		WithNumGoroutines(2).
 		WithDetectConflicts(true)
+	for _, o := range with {
+		o(&opts)
+	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)

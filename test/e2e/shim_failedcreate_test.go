@@ -17,13 +17,14 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth.dev/test/e2e/harness"
 )
 
 // leftovers describes what failed task creations of stack st left behind in
 // namespace ns: shim processes, mounts, task directories, shim sockets and
-// runc state.
+// runtime state.
 func leftovers(t *testing.T, st *harness.Stack, ns string) string {
 	t.Helper()
 	var left []string
@@ -49,6 +50,7 @@ func leftovers(t *testing.T, st *harness.Stack, ns string) string {
 		filepath.Join(st.State, "shims", ns, "*"),
 		filepath.Join(st.State, "s", "*"),
 		filepath.Join(st.State, "runc", ns, "*"),
+		filepath.Join(st.State, "crun", ns, "*"),
 	} {
 		m, _ := filepath.Glob(pattern)
 		left = append(left, m...)
@@ -57,9 +59,9 @@ func leftovers(t *testing.T, st *harness.Stack, ns string) string {
 }
 
 // TestShimFailedCreateLeavesNothing makes task creation fail in each way it
-// can (runc refuses the spec, the process cannot be executed, a bad stdio
+// can (the runtime refuses the spec, the process cannot be executed, a bad stdio
 // URI refused by taskd or failing in the shim, a rootfs that cannot be
-// mounted) and checks that no shim, mount, directory, socket or runc state
+// mounted) and checks that no shim, mount, directory, socket or runtime state
 // stays behind.
 func TestShimFailedCreateLeavesNothing(t *testing.T) {
 	st := harness.Start(t)
@@ -79,9 +81,10 @@ func TestShimFailedCreateLeavesNothing(t *testing.T) {
 	_, err := st.Ctr(t, "-n", ns, "run", "--rm", image, "fc1", "/no/such/binary")
 	check("a process that cannot be executed", err, "/no/such/binary")
 
-	c := newBusyboxContainer(t, ctx, client, "fc2", oci.WithProcessCwd("relative/dir"))
+	c := newBusyboxContainer(t, ctx, client, "fc2",
+		oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: "/nonexistent/berth-netns"}))
 	_, err = c.NewTask(ctx, withURIs("", "", false))
-	check("a spec runc refuses", err, "runc")
+	check("a spec the runtime refuses", err, "/nonexistent/berth-netns")
 
 	c3 := newBusyboxContainer(t, ctx, client, "fc3", oci.WithProcessArgs("true"))
 	_, err = c3.NewTask(ctx, withURIs("", "tcp://127.0.0.1:1", false))

@@ -118,10 +118,12 @@ func TestBadTaskRequests(t *testing.T) {
 	if _, err := st.Ctr(t, "task", "exec", "--exec-id", "x", "bad1", "true"); err == nil {
 		t.Fatal("exec into a deleted task succeeded")
 	}
-	// A spec runc refuses: its message reaches the caller, nothing is left.
-	_, err := st.Ctr(t, "run", "--rm", "--cwd", "relative/dir", image, "badspec", "true")
-	if err == nil || !strings.Contains(err.Error(), "runc") {
-		t.Fatalf("spec runc refuses: %v", err)
+	// A spec the runtime refuses (runc and crun alike): its message, after
+	// the runtime's name, reaches the caller, and nothing is left.
+	_, err := st.Ctr(t, "run", "--rm", "--with-ns", "network:/nonexistent/ns", image, "badspec", "true")
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/ns") ||
+		!(strings.Contains(err.Error(), "runc") || strings.Contains(err.Error(), "crun")) {
+		t.Fatalf("spec the runtime refuses: %v", err)
 	}
 	shims, _ := os.ReadDir(st.State + "/shims/default")
 	for _, s := range shims {

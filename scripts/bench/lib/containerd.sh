@@ -8,7 +8,7 @@
 # start_containerd [BIN [NAME]] starts BIN (default CONTAINERD_BIN) in a
 # directory of its own; several can run side by side under different names.
 # After it: $CTRD_SOCK, $CTRD_ROOT of the last one started. After
-# start_berth: $BERTH_SOCK.
+# start_berth BIN [NAME] (NAME default berth): $BERTH_SOCK of the last one.
 # Both are stopped and their directories removed on exit.
 
 CONTAINERD_BIN=${CONTAINERD_BIN:-/usr/bin/containerd}
@@ -30,10 +30,17 @@ bench_cleanup() {
     [[ $p == "$$" ]] || kill -KILL "$p" 2>/dev/null || true
   done
   # containerd's shims keep runc state outside its state dir, per namespace.
-  for root in "$bench_tmp"/ctrd*/state/runc/* "$bench_tmp"/berth/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
+  for root in "$bench_tmp"/ctrd*/state/runc/* "$bench_tmp"/berth*/state/runc/* "/run/containerd/runc/$BENCH_NS"; do
     [[ -d $root ]] || continue
     for id in $(runc --root "$root" list -q 2>/dev/null); do runc --root "$root" delete -f "$id" 2>/dev/null || true; done
   done
+  # Berth's default runtime is crun where installed; bare crun runs too.
+  if command -v crun >/dev/null; then
+    for root in "$bench_tmp"/berth*/state/crun/* "$bench_tmp"/crun-root; do
+      [[ -d $root ]] || continue
+      for id in $(crun --root "$root" list -q 2>/dev/null); do crun --root "$root" delete -f "$id" 2>/dev/null || true; done
+    done
+  fi
   rmdir "/run/containerd/runc/$BENCH_NS" 2>/dev/null || true
   grep -o " $bench_tmp[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   rm -rf "$bench_tmp"
@@ -67,7 +74,7 @@ TOML
 }
 
 start_berth() {
-  local bin=$1 dir=$bench_tmp/berth
+  local bin=$1 dir=$bench_tmp/${2:-berth}
   mkdir -p "$dir"
   BERTH_ROOT=$dir/root BERTH_STATE=$dir/state BERTH_LOG_LEVEL=warn BIN=$bin \
     "$(dirname "${BASH_SOURCE[0]}")/../../up" >/dev/null

@@ -5,6 +5,12 @@ import (
 	"strings"
 )
 
+// RuntimeEnv names the OCI runtime (runc, crun) the stacks of a test run
+// default to (taskd's BERTH_RUNTIME_BINARY); unset, taskd picks its own
+// default (crun where installed). scripts/test runs the main tests under
+// both runtimes with it.
+const RuntimeEnv = "BERTH_E2E_RUNTIME"
+
 // Environ is the environment daemons, scripts and clients under test
 // inherit: the test process's, less every BERTH_* and CONTAINERD_* variable,
 // so a stack the caller's shell configured (BERTH_ROOT, BERTH_NATS_URL,

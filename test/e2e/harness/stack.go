@@ -84,6 +84,9 @@ func (s *Stack) StartDaemon(t testing.TB, name string) {
 	cmd := exec.Command(filepath.Join(s.Bin, name))
 	cmd.Env = append(Environ(), "BERTH_ROOT="+s.Root, "BERTH_STATE="+s.State, "BERTH_LOG_LEVEL=debug",
 		"BERTH_SHIM_BINARY="+filepath.Join(s.Bin, "berth-shim"))
+	if rt := os.Getenv(RuntimeEnv); rt != "" {
+		cmd.Env = append(cmd.Env, "BERTH_RUNTIME_BINARY="+rt)
+	}
 	cmd.Env = append(cmd.Env, s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

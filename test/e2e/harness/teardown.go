@@ -42,7 +42,8 @@ func (s *Stack) teardown(t testing.TB, base string) {
 // (shims), runc containers, mounts, and the directory itself.
 func Cleanup(base string) error {
 	killMentioning(base)
-	deleteRuncContainers(filepath.Join(base, "state", "runc"))
+	deleteRuncContainers("runc", filepath.Join(base, "state", "runc"))
+	deleteRuncContainers("crun", filepath.Join(base, "state", "crun"))
 	unmountUnder(base)
 	return os.RemoveAll(base)
 }
@@ -72,16 +73,16 @@ func killMentioning(dir string) {
 	}
 }
 
-// deleteRuncContainers force-deletes containers under runc roots below dir
-// (one root per namespace).
-func deleteRuncContainers(dir string) {
+// deleteRuncContainers force-deletes containers under the runtime's roots
+// below dir (one root per namespace).
+func deleteRuncContainers(runtime, dir string) {
 	roots, _ := filepath.Glob(filepath.Join(dir, "*"))
 	roots = append(roots, dir)
 	for _, root := range roots {
 		ids, _ := os.ReadDir(root)
 		for _, id := range ids {
 			if id.IsDir() {
-				exec.Command("runc", "--root", root, "delete", "-f", id.Name()).Run()
+				exec.Command(runtime, "--root", root, "delete", "-f", id.Name()).Run()
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func (s *RuntimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 	}()
 	err = s.Tasks.CreateContainer(dctx, &containersapi.Container{
 		ID: c.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: c.ID,
-		Runtime: s.runtime(),
+		Runtime: s.runtime(sb.RuntimeHandler),
 		Labels: map[string]string{labelKind: kindContainer, "io.kubernetes.container.name": md.GetName(),
 			"io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
 	})

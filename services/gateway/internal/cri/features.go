@@ -11,21 +11,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runtimeBinary is the OCI runtime taskd's shims drive (found on PATH).
-const runtimeBinary = "runc"
+// Runtime handlers: "" is taskd's default runtime (crun where installed,
+// else runc, or BERTH_RUNTIME_BINARY), the others name their binary.
+const (
+	handlerRunc = "runc"
+	handlerCrun = "crun"
+)
+
+// handlers lists the runtime handlers this node offers: crun only where
+// it is installed.
+func handlers() []string {
+	hs := []string{"", handlerRunc}
+	if _, err := exec.LookPath(handlerCrun); err == nil {
+		hs = append(hs, handlerCrun)
+	}
+	return hs
+}
+
+// knownHandler says whether a pod may ask for handler h.
+func knownHandler(h string) bool { return slices.Contains(handlers(), h) }
 
 var (
 	rroOnce      sync.Once
-	rroSupported bool
+	rroSupported map[string]bool
 )
 
-// recursiveReadOnlySupported says whether "rro" mounts work here: the
-// runtime must list the option in `runc features`, and the kernel must
-// have mount_setattr(2) (5.12), which runc uses to apply it. Probed once:
-// neither changes while the gateway runs.
-func recursiveReadOnlySupported() bool {
-	rroOnce.Do(func() { rroSupported = kernelHasMountSetattr() && runtimeHasMountOption("rro") })
-	return rroSupported
+// recursiveReadOnlySupported says whether "rro" mounts work with handler
+// h: the runtime must list the option in its `features`, and the kernel
+// must have mount_setattr(2) (5.12), which runc uses to apply it. The
+// default handler has it only if every runtime it may be has it. Probed
+// once: neither changes while the gateway runs.
+func recursiveReadOnlySupported(h string) bool {
+	rroOnce.Do(func() {
+		rroSupported = map[string]bool{}
+		kernel := kernelHasMountSetattr()
+		all := kernel
+		for _, h := range handlers()[1:] {
+			rroSupported[h] = kernel && runtimeHasMountOption(h, "rro")
+			all = all && rroSupported[h]
+		}
+		rroSupported[""] = all
+	})
+	return rroSupported[h]
 }
 
 func kernelHasMountSetattr() bool {
@@ -35,10 +62,10 @@ func kernelHasMountSetattr() bool {
 	return err != unix.ENOSYS
 }
 
-func runtimeHasMountOption(opt string) bool {
+func runtimeHasMountOption(bin, opt string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, runtimeBinary, "features").Output()
+	out, err := exec.CommandContext(ctx, bin, "features").Output()
 	if err != nil {
 		return false
 	}

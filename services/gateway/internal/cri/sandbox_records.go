@@ -32,7 +32,7 @@ func (s *RuntimeService) SandboxRecords() ([]*types.Sandbox, error) {
 }
 
 func runtimeType(handler string) string {
-	if handler == "" || handler == "runc" {
+	if handler == "" || handler == handlerRunc || handler == handlerCrun {
 		return "io.containerd.runc.v2"
 	}
 	return handler

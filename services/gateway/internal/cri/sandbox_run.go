@@ -52,7 +52,7 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if md == nil || md.GetName() == "" || md.GetNamespace() == "" || md.GetUid() == "" {
 		return nil, fmt.Errorf("sandbox config needs metadata with name, namespace and uid: %w", errdefs.ErrInvalidArgument)
 	}
-	if h := req.GetRuntimeHandler(); h != "" && h != "runc" {
+	if h := req.GetRuntimeHandler(); !knownHandler(h) {
 		return nil, fmt.Errorf("runtime handler %q: %w", h, errdefs.ErrNotFound)
 	}
 	cfgBytes, err := proto.Marshal(cfg)
@@ -177,7 +177,7 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 	}, func() error {
 		err := s.Tasks.CreateContainer(ctx, &containersapi.Container{
 			ID: sb.ID, Image: img.Name, Spec: a, Snapshotter: s.Snapshotter, SnapshotKey: sb.ID,
-			Runtime: s.runtime(),
+			Runtime: s.runtime(sb.RuntimeHandler),
 			Labels:  map[string]string{labelKind: kindSandbox, "io.kubernetes.pod.name": sb.Metadata.Name, "io.kubernetes.pod.namespace": sb.Metadata.Namespace, "io.kubernetes.pod.uid": sb.Metadata.UID},
 		})
 		if err != nil {
@@ -213,10 +213,13 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 // runtime is the taskd runtime of every CRI container: runc, told to use
 // systemd's cgroup driver when pods use it (runc options, as containerd's
 // runc shim takes them).
-func (s *RuntimeService) runtime() *containersapi.Container_Runtime {
+// runtime is the taskd runtime of a container of a pod run with handler:
+// runc's options, naming the binary for "runc" and "crun" (taskd's
+// default otherwise).
+func (s *RuntimeService) runtime(handler string) *containersapi.Container_Runtime {
 	r := &containersapi.Container_Runtime{Name: runcRuntime}
-	if s.SystemdCgroup {
-		r.Options, _ = typeurl.MarshalAnyToProto(&options.Options{SystemdCgroup: true})
+	if s.SystemdCgroup || handler != "" {
+		r.Options, _ = typeurl.MarshalAnyToProto(&options.Options{SystemdCgroup: s.SystemdCgroup, BinaryName: handler})
 	}
 	return r
 }

@@ -23,13 +23,13 @@ func (s *RuntimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 	if err := s.Network.Ready(); err != nil {
 		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", "Network plugin returns error: "+err.Error()
 	}
-	rro := recursiveReadOnlySupported()
+	var hs []*runtimeapi.RuntimeHandler
+	for _, h := range handlers() {
+		hs = append(hs, &runtimeapi.RuntimeHandler{Name: h, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: recursiveReadOnlySupported(h)}})
+	}
 	resp := &runtimeapi.StatusResponse{
-		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
-		RuntimeHandlers: []*runtimeapi.RuntimeHandler{
-			{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rro}},
-			{Name: "runc", Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: rro}},
-		},
+		Status:          &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
+		RuntimeHandlers: hs,
 		// The spec builder honours Merge and Strict (setUser) and
 		// ContainerStatus reports the identity the process got.
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},

@@ -21,18 +21,20 @@ func main() {
 	flag.StringVar(&cfg.Namespace, "namespace", "", "the container's namespace (for binary:// loggers)")
 	flag.StringVar(&cfg.Runtime, "runtime", "runc", "OCI runtime binary")
 	flag.StringVar(&cfg.RuntimeRoot, "runtime-root", "", "runtime state root")
+	listenFD := flag.Bool("listen-fd", false, "serve on the listening socket inherited as descriptor 3 (taskd binds it) instead of binding -socket")
+	flag.BoolVar(&cfg.LegacyCgroupView, "legacy-cgroup-view", false, "run the runtime without the host's unified cgroup mount (crun on a hybrid cgroup host)")
 	flag.Parse()
 	// One shim per container: memory matters more than GC throughput, and
 	// one idle container needs no parallelism (fewer threads, fewer caches).
 	debug.SetGCPercent(25)
 	runtime.GOMAXPROCS(1)
-	if err := run(cfg); err != nil {
+	if err := run(cfg, *listenFD); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-shim:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfg shim.Config) error {
+func run(cfg shim.Config, listenFD bool) error {
 	if cfg.ID == "" || cfg.Bundle == "" || cfg.Socket == "" {
 		return fmt.Errorf("-id, -bundle and -socket are required")
 	}
@@ -40,10 +42,12 @@ func run(cfg shim.Config) error {
 	if err != nil {
 		return err
 	}
-	if err := svc.Serve(); err != nil {
+	if err := svc.Serve(listenFD); err != nil {
 		return err
 	}
-	// Let the answer to Delete reach taskd before exiting.
-	time.Sleep(50 * time.Millisecond)
+	// Let the answer to the call that stopped the shim reach taskd (a
+	// call that never ends, say a Wait of an exec that never ran, is not
+	// waited for long).
+	svc.WaitCalls(50 * time.Millisecond)
 	return nil
 }

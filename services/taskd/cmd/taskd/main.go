@@ -11,10 +11,16 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"time"
+
+	"go.uber.org/zap"
 
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/log"
+	"berth.dev/pkg/store"
 	"berth.dev/services/taskd/internal/container"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/server"
 	"berth.dev/services/taskd/internal/task"
 )
@@ -24,7 +30,19 @@ type Config struct {
 	config.Common
 	MetricsAddr string `env:"BERTH_TASKD_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9313); empty disables"`
 	ShimBinary  string `env:"BERTH_SHIM_BINARY" doc:"berth-shim executable; empty means berth-shim next to taskd"`
+	Runtime     string `env:"BERTH_RUNTIME_BINARY" doc:"OCI runtime of containers that name none (runc options' BinaryName); empty means crun when on PATH, else runc"`
 }
+
+// StoreOptions: taskd's commits are not synced one by one. Its task
+// records, exit markers and task events describe processes a reboot ends;
+// a crash of taskd alone loses none of them (they are in the page cache),
+// and container records are synced as they are written (container.Store).
+// A background sync bounds what a machine crash can take of the rest (the
+// outbox's sequence lease, events not yet published).
+func (Config) StoreOptions() []store.Option { return []store.Option{store.WithoutSyncWrites()} }
+
+// storeSyncInterval is how often taskd syncs its store in the background.
+const storeSyncInterval = time.Second
 
 // Main runs taskd and exits the process.
 func Main() {
@@ -43,12 +61,18 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		}
 		shimBin = filepath.Join(filepath.Dir(exe), "berth-shim")
 	}
+	// The syncs stop before the store closes.
+	syncCtx, stopSync := context.WithCancel(ctx)
+	synced := make(chan struct{})
+	go func() { syncStore(syncCtx, d); close(synced) }()
+	defer func() { stopSync(); <-synced }()
 	containers := container.New(d.DB, d.Outbox)
 	tasks := task.New(ctx, task.Config{
-		StateDir:   filepath.Join(cfg.State, "shims"),
-		SocketDir:  filepath.Join(cfg.State, "s"),
-		RuncRoot:   filepath.Join(cfg.State, "runc"),
-		ShimBinary: shimBin,
+		StateDir:       filepath.Join(cfg.State, "shims"),
+		SocketDir:      filepath.Join(cfg.State, "s"),
+		RuncRoot:       filepath.Join(cfg.State, "runc"),
+		ShimBinary:     shimBin,
+		DefaultRuntime: ociruntime.Default(cfg.Runtime),
 	}, d.DB, d.Outbox, containers)
 	if err := tasks.Recover(); err != nil {
 		return err
@@ -58,4 +82,26 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	(&server.Tasks{Manager: tasks}).Register(srv)
 	(&server.BerthTasks{Manager: tasks}).Register(srv)
 	return d.Serve(ctx, srv, server.Admin{Containers: containers, Tasks: tasks}, cfg.MetricsAddr)
+}
+
+func syncStore(ctx context.Context, d *daemon.Daemon) {
+	t := time.NewTicker(storeSyncInterval)
+	defer t.Stop()
+	var synced uint64
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			// An idle store (no commit since the last sync) is left alone.
+			v := d.DB.MaxVersion()
+			if v == synced {
+				continue
+			}
+			synced = v
+			if err := d.DB.Sync(); err != nil {
+				log.G(ctx).Warn("syncing the store", zap.Error(err))
+			}
+		}
+	}
 }

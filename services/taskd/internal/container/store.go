@@ -106,7 +106,7 @@ func (s *Store) Create(ctx context.Context, c *api.Container) (*api.Container, e
 	}
 	now := timestamppb.Now()
 	c.CreatedAt, c.UpdatedAt = now, now
-	err = s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if ok, err := store.Exists(txn, key(ns, c.ID)); err != nil {
 			return err
 		} else if ok {
@@ -128,7 +128,7 @@ func (s *Store) Update(ctx context.Context, in *api.Container, paths []string) (
 		return nil, err
 	}
 	out := &api.Container{}
-	err = s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := store.Get(txn, key(ns, in.ID), out); err != nil {
 			return fmt.Errorf("container %q: %w", in.ID, err)
 		}
@@ -186,10 +186,20 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if s.InUse != nil && s.InUse(ns, id) {
 		return fmt.Errorf("container %q has a task; delete it first: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	return s.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	return s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := store.Delete(txn, key(ns, id)); err != nil {
 			return fmt.Errorf("container %q: %w", id, err)
 		}
 		return rec.Add(ns, events.TopicContainerDelete, &apievents.ContainerDelete{ID: id})
 	})
+}
+
+// durable commits fn's changes and syncs them: taskd's store does not sync
+// each commit (a task is void after a reboot), but a container record
+// outlives one, as in containerd.
+func (s *Store) durable(ctx context.Context, fn func(txn *badger.Txn, rec *events.Recorder) error) error {
+	if err := s.outbox.Update(ctx, fn); err != nil {
+		return err
+	}
+	return s.db.Sync()
 }

@@ -53,11 +53,7 @@ func (s *Tasks) Create(ctx context.Context, req *api.CreateTaskRequest) (*api.Cr
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.Manager.StateOf(t, "")
-	if err != nil {
-		return nil, err
-	}
-	return &api.CreateTaskResponse{ContainerID: t.ID, Pid: uint32(st.Pid)}, nil
+	return &api.CreateTaskResponse{ContainerID: t.ID, Pid: uint32(t.Pid)}, nil
 }
 
 func (s *Tasks) Start(ctx context.Context, req *api.StartRequest) (*api.StartResponse, error) {

@@ -42,46 +42,71 @@ func Connect(dir, socket string) (*Client, error) {
 }
 
 // Launch starts a shim for the bundle dir and connects to it. The shim gets
-// its own session so it survives taskd.
+// its own session so it survives taskd. taskd binds the shim's socket and
+// hands it over, so it connects without waiting for the shim to start: the
+// first call is answered once the shim serves (or fails, with the shim's
+// own words, if it exits first).
 func Launch(bin string, cfg Config) (*Client, error) {
-	if err := checkSocketPath(cfg.Socket); err != nil {
-		return nil, err
-	}
-	logf, err := os.OpenFile(filepath.Join(cfg.Bundle, "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	l, err := listen(cfg.Socket)
 	if err != nil {
 		return nil, err
 	}
+	ul := l.(*net.UnixListener)
+	// The shim removes the socket when it exits; closing taskd's copy of
+	// the listener must not.
+	ul.SetUnlinkOnClose(false)
+	lf, err := ul.File()
+	ul.Close()
+	if err != nil {
+		os.Remove(cfg.Socket)
+		return nil, err
+	}
+	defer lf.Close()
+	logf, err := os.OpenFile(filepath.Join(cfg.Bundle, "shim.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		os.Remove(cfg.Socket)
+		return nil, err
+	}
 	defer logf.Close()
-	cmd := exec.Command(bin, "-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace)
+	args := []string{"-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace, "-listen-fd"}
+	if cfg.LegacyCgroupView {
+		args = append(args, "-legacy-cgroup-view")
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.ExtraFiles = []*os.File{lf} // ListenFD
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
+		os.Remove(cfg.Socket)
 		return nil, fmt.Errorf("start shim: %w", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := dial(cfg.Bundle, cfg.Socket)
-		if err == nil {
-			c.proc, c.exited = cmd.Process, exited
-			return c, nil
-		}
-		select {
-		case <-exited:
-			os.Remove(cfg.Socket)
-			b, _ := os.ReadFile(filepath.Join(cfg.Bundle, "shim.log"))
-			return nil, fmt.Errorf("shim exited at start: %s", strings.TrimSpace(string(b)))
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-exited
-			os.Remove(cfg.Socket)
-			return nil, fmt.Errorf("shim did not start: %w", err)
-		}
+	c, err := dial(cfg.Bundle, cfg.Socket)
+	if err != nil {
+		cmd.Process.Kill()
+		<-exited
+		os.Remove(cfg.Socket)
+		return nil, fmt.Errorf("connect to shim: %w", err)
 	}
+	c.proc, c.exited = cmd.Process, exited
+	return c, nil
+}
+
+// StartError explains a failed first call to a shim that exited at start
+// by what the shim wrote; other errors are returned as they are.
+func (c *Client) StartError(err error) error {
+	if c.exited == nil || !errdefs.IsUnavailable(err) {
+		return err
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(time.Second):
+		return err
+	}
+	b, _ := os.ReadFile(filepath.Join(c.Dir, "shim.log"))
+	return fmt.Errorf("shim exited at start: %s", strings.TrimSpace(string(b)))
 }
 
 func dial(dir, socket string) (*Client, error) {
@@ -107,6 +132,25 @@ func (c *Client) Shutdown() {
 		<-c.exited
 	}
 	os.Remove(c.Socket)
+}
+
+// Gone closes once the shim's connection is lost: a shim that was told
+// to delete its task closes it as it exits.
+func (c *Client) Gone() <-chan struct{} {
+	if c.rpc == nil {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return c.rpc.closed
+}
+
+// KillProcess kills a shim taskd started (one that does not exit by
+// itself).
+func (c *Client) KillProcess() {
+	if c.proc != nil {
+		c.proc.Kill()
+	}
 }
 
 // Close drops the connection; the shim keeps running.

@@ -20,8 +20,8 @@ type oomWatcher struct {
 	count chan struct{}
 }
 
-// cgroupPath reads the container's cgroup from its spec.
-func cgroupPath(bundle string) string {
+// CgroupPath reads the container's cgroup from its spec.
+func CgroupPath(bundle string) string {
 	var spec struct {
 		Linux struct {
 			CgroupsPath string `json:"cgroupsPath"`
@@ -35,7 +35,7 @@ func cgroupPath(bundle string) string {
 }
 
 func (s *Service) watchOOM() {
-	path := cgroupPath(s.bundle)
+	path := CgroupPath(s.bundle)
 	if path == "" || strings.Contains(path, ":") {
 		return // systemd-style paths are not watched
 	}

@@ -6,24 +6,25 @@ import (
 	"path/filepath"
 )
 
-// Serve answers RPCs on the shim's socket until the task is deleted.
-func (s *Service) Serve() error {
+// ListenFD is the descriptor of the socket taskd listens on for a shim it
+// starts (see Launch): taskd connects at once, and the first call is
+// answered as soon as the shim serves.
+const ListenFD = 3
+
+// Serve answers RPCs on the shim's socket until the task is deleted: the
+// socket inherited at ListenFD when inherited is set, else one it binds.
+func (s *Service) Serve(inherited bool) error {
 	path := s.socket
-	if err := checkSocketPath(path); err != nil {
-		return err
+	var l net.Listener
+	var err error
+	if inherited {
+		f := os.NewFile(ListenFD, "shim socket")
+		l, err = net.FileListener(f)
+		f.Close()
+	} else {
+		l, err = listen(path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
-		return err
-	}
-	os.Remove(path)
-	l, err := net.Listen("unix", path)
 	if err != nil {
-		return err
-	}
-	// Only root (taskd) talks to a shim: its socket must not depend on the
-	// umask the shim inherited.
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
 		return err
 	}
 	go func() {
@@ -39,4 +40,25 @@ func (s *Service) Serve() error {
 	l.Close()
 	os.Remove(path)
 	return nil
+}
+
+// listen binds the shim's socket, readable by root alone: only taskd
+// talks to a shim, and the socket must not depend on the umask.
+func listen(path string) (net.Listener, error) {
+	if err := checkSocketPath(path); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o711); err != nil {
+		return nil, err
+	}
+	os.Remove(path)
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
 }

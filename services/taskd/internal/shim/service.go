@@ -21,10 +21,18 @@ type Service struct {
 	namespace  string
 	socket     string
 	runc       *runc.Runc
+	runtime    string // the runtime binary go-runc drives (runc, crun)
+	// legacyView runs the runtime's create in the legacy cgroup view (crun
+	// checks the host's cgroup layout only to place a new container; every
+	// other command runs it directly).
+	legacyView bool
 	reaper     *reaper
 	exits      *exitLog
 	shutdown   chan struct{}
 	stopOnce   sync.Once
+	// calls counts requests being answered, so the shim exits only once
+	// the answer to the call that stopped it is written.
+	calls sync.WaitGroup
 
 	mu    sync.Mutex
 	procs map[string]*process // "" is init
@@ -40,6 +48,9 @@ type Config struct {
 	Socket string
 	// Namespace is the container's, for binary:// loggers.
 	Namespace string
+	// LegacyCgroupView runs the runtime without the host's unified cgroup
+	// mount (crun on a hybrid host; see inLegacyView).
+	LegacyCgroupView bool
 }
 
 // NewService prepares a shim for the container in cfg.Bundle.
@@ -48,16 +59,27 @@ func NewService(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("subreaper: %w", err)
 	}
 	s := &Service{
-		id: cfg.ID, bundle: cfg.Bundle, socket: cfg.Socket, namespace: cfg.Namespace, shutdown: make(chan struct{}),
+		id: cfg.ID, bundle: cfg.Bundle, runtime: cfg.Runtime, socket: cfg.Socket, namespace: cfg.Namespace, shutdown: make(chan struct{}),
 		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
 			LogFormat: runc.JSON, Setpgid: true},
+		legacyView: cfg.LegacyCgroupView,
 	}
 	s.reaper = newReaper(s.processExited)
 	runc.Monitor = s.reaper
 	go s.reaper.run()
 	return s, nil
+}
+
+// WaitCalls waits, at most d, for the answers of calls in flight.
+func (s *Service) WaitCalls(d time.Duration) {
+	done := make(chan struct{})
+	go func() { s.calls.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
 }
 
 // Done closes when the task was deleted and the shim should exit.
@@ -144,9 +166,15 @@ func (s *Service) Create(req CreateRequest, st *State) error {
 	if io.socket != nil {
 		opts.ConsoleSocket = io.socket
 	}
-	if err := s.runc.Create(context.Background(), s.id, s.bundle, opts); err != nil {
+	create := func() error { return s.runc.Create(context.Background(), s.id, s.bundle, opts) }
+	if s.legacyView {
+		create = func() error {
+			return inLegacyView(func() error { return s.runc.Create(context.Background(), s.id, s.bundle, opts) })
+		}
+	}
+	if err := create(); err != nil {
 		io.abort()
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	if err := io.start(); err != nil {
 		io.abort()
@@ -174,7 +202,7 @@ func (s *Service) Start(req ProcessRequest, st *State) error {
 			return fmt.Errorf("task already started")
 		}
 		if err := s.runc.Start(context.Background(), s.id); err != nil {
-			return runcError(err, s.bundle)
+			return s.runtimeError(err)
 		}
 		p.setStatus(StatusRunning)
 	} else if err := s.startExec(p); err != nil {
@@ -218,7 +246,7 @@ func (s *Service) startExec(p *process) error {
 	}
 	if err := s.runc.Exec(context.Background(), s.id, spec, opts); err != nil {
 		io.abort()
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	if err := io.start(); err != nil {
 		return err
@@ -265,7 +293,7 @@ func (s *Service) Kill(req KillRequest, _ *Empty) error {
 		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
 	}
 	if err := s.runc.Kill(context.Background(), s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	return nil
 }

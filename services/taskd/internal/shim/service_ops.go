@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,18 +36,45 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 	if cur.Status != StatusStopped && cur.Status != StatusCreated {
 		return fmt.Errorf("task must be stopped before deletion: %s", cur.Status)
 	}
-	if err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
-		return runcError(err, s.bundle)
+	if cur.Status == StatusStopped {
+		// The exit is recorded and nothing of the container runs: the
+		// runtime's own cleanup (its state, the cgroup) needs no caller.
+		// taskd waits for the shim to exit before it reuses the id.
+		*st = cur
+		go func() {
+			if err := s.deleteContainer(p); err != nil {
+				fmt.Fprintln(os.Stderr, "berth-shim: delete:", err)
+			}
+			// The exit may still be on its way to the exit log (its output
+			// draining): the shim stays until it is written.
+			select {
+			case <-p.recorded:
+			case <-time.After(10 * time.Second):
+			}
+			s.stop()
+		}()
+		return nil
 	}
-	if cur.Status == StatusCreated {
-		// Never started: the init process was killed by the delete.
-		select {
-		case <-p.recorded:
-		default:
-			s.finish(p, 137, timeNow())
-		}
+	if err := s.deleteContainer(p); err != nil {
+		return err
+	}
+	// Never started: the init process was killed by the delete.
+	select {
+	case <-p.recorded:
+	default:
+		s.finish(p, 137, timeNow())
 	}
 	*st = p.state()
+	s.stop()
+	return nil
+}
+
+// deleteContainer has the runtime forget the container (killing what is
+// left of it) and lets the init process's logger finish.
+func (s *Service) deleteContainer(p *process) error {
+	if err := s.runc.Delete(context.Background(), s.id, &runc.DeleteOpts{Force: true}); err != nil && !strings.Contains(err.Error(), "does not exist") {
+		return s.runtimeError(err)
+	}
 	if p.stdio != nil && p.stdio.logger != nil {
 		// The logger is the shim's child: let it finish before the shim goes.
 		select {
@@ -54,7 +82,6 @@ func (s *Service) Delete(req ProcessRequest, st *State) error {
 		case <-time.After(loggerStopTimeout + 2*time.Second):
 		}
 	}
-	s.stop()
 	return nil
 }
 
@@ -73,7 +100,7 @@ func (s *Service) Shutdown(_ Empty, _ *Empty) error {
 		init.stdio.abort()
 	}
 	s.stop()
-	return runcError(err, s.bundle)
+	return s.runtimeError(err)
 }
 
 // ReopenLog reopens the init process's log file (log rotation).
@@ -92,7 +119,7 @@ func (s *Service) ReopenLog(_ Empty, _ *Empty) error {
 func (s *Service) Pids(_ Empty, out *Pids) error {
 	pids, err := s.runc.Ps(context.Background(), s.id)
 	if err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	out.Pids = pids
 	out.Exec = map[int]string{}
@@ -123,7 +150,7 @@ func (s *Service) freeze(op func(context.Context, string) error, status string) 
 		return err
 	}
 	if err := op(context.Background(), s.id); err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	p.setStatus(status)
 	return nil
@@ -163,14 +190,14 @@ func (s *Service) Update(req UpdateRequest, _ *Empty) error {
 	if err := json.Unmarshal(req.Resources, &res); err != nil {
 		return fmt.Errorf("resources: %w", err)
 	}
-	return runcError(s.runc.Update(context.Background(), s.id, &res), s.bundle)
+	return s.runtimeError(s.runc.Update(context.Background(), s.id, &res))
 }
 
 // Stats returns the container's cgroup figures.
 func (s *Service) Stats(_ Empty, out *Stats) error {
 	st, err := s.runc.Stats(context.Background(), s.id)
 	if err != nil {
-		return runcError(err, s.bundle)
+		return s.runtimeError(err)
 	}
 	out.JSON, err = json.Marshal(st)
 	return err
@@ -183,18 +210,19 @@ func (s *Service) Exits(_ Empty, out *[]Exit) error {
 	return err
 }
 
-// runcError keeps runc's own message (from its log) so it reaches the
-// caller verbatim.
-func runcError(err error, bundle string) error {
+// runtimeError keeps the runtime's own message (from its log) so it
+// reaches the caller verbatim, after the runtime's name (runc, crun).
+func (s *Service) runtimeError(err error) error {
 	if err == nil {
 		return nil
 	}
-	if b, rerr := os.ReadFile(bundle + "/runc.log"); rerr == nil {
+	name := filepath.Base(s.runtime)
+	if b, rerr := os.ReadFile(s.bundle + "/runc.log"); rerr == nil {
 		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 		var entry struct{ Msg string }
 		if json.Unmarshal([]byte(lines[len(lines)-1]), &entry) == nil && entry.Msg != "" {
-			return errors.New("runc: " + entry.Msg)
+			return errors.New(name + ": " + entry.Msg)
 		}
 	}
-	return fmt.Errorf("runc: %w", err)
+	return fmt.Errorf("%s: %w", name, err)
 }

@@ -69,11 +69,18 @@ func serveConn(rcvr any, c net.Conn) {
 		if err := dec.Decode(req.Interface()); err != nil {
 			return
 		}
+		svc, _ := rcvr.(*Service)
+		if svc != nil {
+			svc.calls.Add(1)
+		}
 		go func(seq uint64) {
 			resp := reflect.New(m.Type().In(1).Elem())
 			out := m.Call([]reflect.Value{req.Elem(), resp})
 			err, _ := out[0].Interface().(error)
 			reply(seq, err, resp.Interface())
+			if svc != nil {
+				svc.calls.Done()
+			}
 		}(h.Seq)
 	}
 }
@@ -97,6 +104,9 @@ type rpcClient struct {
 	seq     uint64
 	pending map[uint64]*pendingCall
 	err     error // set once the connection is lost
+	// closed is closed once the connection is lost (for a shim that
+	// exits, once it is gone).
+	closed chan struct{}
 }
 
 type pendingCall struct {
@@ -110,7 +120,7 @@ type remoteError string
 func (e remoteError) Error() string { return string(e) }
 
 func newRPCClient(c net.Conn) *rpcClient {
-	cl := &rpcClient{conn: c, enc: gob.NewEncoder(c), pending: map[uint64]*pendingCall{}}
+	cl := &rpcClient{conn: c, enc: gob.NewEncoder(c), pending: map[uint64]*pendingCall{}, closed: make(chan struct{})}
 	go cl.read(gob.NewDecoder(c))
 	return cl
 }
@@ -151,6 +161,7 @@ func (cl *rpcClient) read(dec *gob.Decoder) {
 		call.done <- cl.err
 	}
 	cl.mu.Unlock()
+	close(cl.closed)
 }
 
 // Call sends method(req) and waits for its response in resp.

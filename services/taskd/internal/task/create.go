@@ -19,6 +19,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -34,6 +35,9 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	}
 	c, err := m.containers.GetIn(ns, req.ContainerID)
 	if err != nil {
+		return nil, err
+	}
+	if err := m.waitLeft(ctx, ns, c.ID); err != nil {
 		return nil, err
 	}
 	m.mu.Lock()
@@ -54,7 +58,10 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err := shim.ValidateStdio(stdio); err != nil {
 		return nil, err
 	}
-	if t.Runtime, err = runtimeBinary(req.Options, c.Runtime.GetOptions()); err != nil {
+	if t.Runtime, err = runtimeBinary(m.cfg.DefaultRuntime, req.Options, c.Runtime.GetOptions()); err != nil {
+		return nil, err
+	}
+	if err := ociruntime.Check(t.Runtime); err != nil {
 		return nil, err
 	}
 	t.Rootfs = filepath.Join(t.Bundle, "rootfs")
@@ -67,23 +74,26 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			removeBundle(t.Bundle)
 		}
 	}()
-	if err := writeSpec(t.Bundle, c.Spec); err != nil {
+	if err := writeSpec(t.Bundle, t.Runtime, c.Spec); err != nil {
 		return nil, err
 	}
 	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
 		return nil, fmt.Errorf("mount rootfs: %w", err)
 	}
 	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
-		RuntimeRoot: m.runcRoot(ns), Socket: m.socket(t.Bundle), Namespace: ns}); err != nil {
+		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
+		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime)}); err != nil {
 		return nil, err
 	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
 	if err != nil {
 		// Nothing of the failed task may stay: not its shim (which would
 		// otherwise wait for a Delete that never comes), nor runc's state.
+		err = t.shim.StartError(err)
 		t.shim.Shutdown()
 		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
 	}
+	t.Pid = st.Pid
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := putRecord(txn, t); err != nil {
 			return err
@@ -107,8 +117,9 @@ func (m *Manager) forget(t *Task) {
 	m.mu.Unlock()
 }
 
-// runtimeBinary honours runc options' BinaryName (for example crun).
-func runtimeBinary(anys ...*anypb.Any) (string, error) {
+// runtimeBinary honours runc options' BinaryName (for example crun), of
+// the task first, then of the container; def when neither names one.
+func runtimeBinary(def string, anys ...*anypb.Any) (string, error) {
 	for _, a := range anys {
 		if a == nil || a.TypeUrl == "" {
 			continue
@@ -121,12 +132,16 @@ func runtimeBinary(anys ...*anypb.Any) (string, error) {
 			return o.BinaryName, nil
 		}
 	}
-	return "runc", nil
+	if def == "" {
+		def = ociruntime.Runc
+	}
+	return def, nil
 }
 
 // writeSpec writes config.json, clamping a negative oom_score_adj to taskd's
-// own: lowering it needs CAP_SYS_RESOURCE, which runc would fail without.
-func writeSpec(bundle string, spec *anypb.Any) error {
+// own: lowering it needs CAP_SYS_RESOURCE, which runc would fail without;
+// and with a version the runtime takes (ociruntime.SpecVersion).
+func writeSpec(bundle, runtime string, spec *anypb.Any) error {
 	if spec == nil || len(spec.Value) == 0 {
 		return fmt.Errorf("container has no spec: %w", errdefs.ErrInvalidArgument)
 	}
@@ -134,6 +149,7 @@ func writeSpec(bundle string, spec *anypb.Any) error {
 	if err := json.Unmarshal(spec.Value, &s); err != nil {
 		return fmt.Errorf("container spec: %v: %w", err, errdefs.ErrInvalidArgument)
 	}
+	s.Version = ociruntime.SpecVersion(runtime, s.Version)
 	if s.Process != nil && s.Process.OOMScoreAdj != nil {
 		if own := ownOOMScoreAdj(); *s.Process.OOMScoreAdj < own {
 			*s.Process.OOMScoreAdj = own

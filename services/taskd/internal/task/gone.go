@@ -54,7 +54,7 @@ func (m *Manager) settleGone(t *Task) shim.Exit {
 // listed, stopped, until it is deleted, as any other stopped task.
 func (m *Manager) reapDeadShim(t *Task) shim.Exit {
 	l := log.G(m.ctx).With(zap.String("namespace", t.NS), zap.String("id", t.ID))
-	if out, err := exec.Command(t.Runtime, "--root", m.runcRoot(t.NS), "delete", "-f", t.ID).CombinedOutput(); err != nil &&
+	if out, err := exec.Command(t.Runtime, "--root", m.runtimeRoot(t.NS, t.Runtime), "delete", "-f", t.ID).CombinedOutput(); err != nil &&
 		!strings.Contains(string(out), "does not exist") {
 		l.Warn("runc delete after the shim died", zap.String("output", strings.TrimSpace(string(out))), zap.Error(err))
 	}

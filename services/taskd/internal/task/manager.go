@@ -14,6 +14,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/taskd/internal/container"
+	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
 )
 
@@ -24,8 +25,12 @@ type Config struct {
 	// SocketDir holds the shims' sockets, named by a hash of the bundle
 	// path so their length does not grow with namespace or id.
 	SocketDir string
-	// RuncRoot holds runc's state, one root per namespace.
+	// RuncRoot holds runc's state, one root per namespace; another
+	// runtime keeps its state beside it, under its own name (crun/<ns>).
 	RuncRoot string
+	// DefaultRuntime runs containers that name no runtime binary
+	// (ociruntime.Default).
+	DefaultRuntime string
 	// ShimBinary is the berth-shim executable.
 	ShimBinary string
 }
@@ -40,6 +45,10 @@ type Manager struct {
 
 	mu    sync.Mutex
 	tasks map[string]*Task
+	// leaving holds deleted tasks whose shim is still finishing (the
+	// runtime's delete) and whose bundle is not removed yet; closed once
+	// both are done. A new task of the same id waits for it.
+	leaving map[string]chan struct{}
 }
 
 // Task is one container's running (or stopped, not yet deleted) task.
@@ -48,7 +57,9 @@ type Task struct {
 	Bundle  string
 	Rootfs  string
 	Runtime string
-	shim    *shim.Client
+	// Pid is the init process's, as its creation reported it.
+	Pid  int
+	shim *shim.Client
 	// instance is the record's: which task of the container this is.
 	instance string
 	// ready is set once the task has its shim: until then Create holds its
@@ -77,7 +88,7 @@ func (t *Task) gone(err error) error {
 
 // New returns a manager; Recover reconnects to running shims.
 func New(ctx context.Context, cfg Config, db *badger.DB, outbox *events.Outbox, containers *container.Store) *Manager {
-	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}}
+	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}, leaving: map[string]chan struct{}{}}
 	containers.InUse = func(ns, id string) bool {
 		_, ok := m.lookup(ns, id)
 		return ok
@@ -170,6 +181,9 @@ func (m *Manager) bundle(ns, id string) string { return filepath.Join(m.cfg.Stat
 
 func (m *Manager) socket(bundle string) string { return shim.SocketPath(m.cfg.SocketDir, bundle) }
 
-func (m *Manager) runcRoot(ns string) string { return filepath.Join(m.cfg.RuncRoot, ns) }
+// runtimeRoot is the state root of runtime for namespace ns.
+func (m *Manager) runtimeRoot(ns, runtime string) string {
+	return filepath.Join(filepath.Dir(m.cfg.RuncRoot), ociruntime.Name(runtime), ns)
+}
 
 func removeBundle(dir string) { os.RemoveAll(dir) }

@@ -13,12 +13,24 @@ import (
 )
 
 // Metrics returns the task's cgroup figures in the shape `ctr task metrics`
-// prints (containerd's cgroup v1 metrics message; runc reports the same
-// figures on v1 and v2 hosts).
+// prints: containerd's cgroup v1 or v2 metrics message, read from the
+// cgroup; for a cgroup only the runtime can find (systemd's), the runtime's
+// `events --stats` in the v1 message (runc reports the same figures on v1
+// and v2 hosts).
 func (m *Manager) Metrics(ctx context.Context, id string) (*types.Metric, error) {
 	t, err := m.get(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	if st, ok, err := cgroupMetrics(t.Bundle); ok {
+		if err != nil {
+			return nil, err
+		}
+		data, err := typeurl.MarshalAnyToProto(st)
+		if err != nil {
+			return nil, err
+		}
+		return &types.Metric{Timestamp: timestamppb.Now(), ID: id, Data: data}, nil
 	}
 	raw, err := t.shim.Stats()
 	if err != nil {

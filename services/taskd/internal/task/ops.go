@@ -3,7 +3,6 @@ package task
 import (
 	"context"
 	"fmt"
-	"os"
 
 	apievents "github.com/containerd/containerd/api/events"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
@@ -63,7 +62,6 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 		t.deleting.Store(false)
 		return st, err
 	}
-	t.shim.Close()
 	// Exits the shim recorded that no monitor published yet (an exec's
 	// whose monitor is late) go out now: once the record is gone, no late
 	// caller may publish any more.
@@ -74,10 +72,7 @@ func (m *Manager) Delete(ctx context.Context, id string) (shim.State, error) {
 	if err := mount.UnmountAll(t.Rootfs); err != nil {
 		return st, err
 	}
-	removeBundle(t.Bundle)
-	// A shim that died could not remove its socket.
-	os.Remove(m.socket(t.Bundle))
-	m.forget(t)
+	m.retire(t)
 	return st, m.recordDeleted(ctx, t, st)
 }
 

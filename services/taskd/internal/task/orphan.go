@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/mount"
+	"berth.dev/services/taskd/internal/ociruntime"
 )
 
 // removeUnrecorded removes the tasks a previous taskd started but never
@@ -30,7 +31,7 @@ func (m *Manager) removeUnrecorded(recs []record) {
 	}
 	var orphans []string // ns/id
 	seen := map[string]bool{}
-	for _, dir := range []string{m.cfg.StateDir, m.cfg.RuncRoot} {
+	for _, dir := range []string{m.cfg.StateDir, m.cfg.RuncRoot, filepath.Dir(m.runtimeRoot("", ociruntime.Crun))} {
 		for _, k := range twoLevels(dir) {
 			if !recorded[k] && !seen[k] {
 				seen[k] = true
@@ -56,23 +57,30 @@ func (m *Manager) removeOrphan(ns, id string, procs []proc) {
 	l := log.G(m.ctx).With(zap.String("namespace", ns), zap.String("id", id))
 	l.Warn("removing a task a killed taskd never recorded")
 	bundle := m.bundle(ns, id)
-	runtime := "runc"
+	// The shim names its runtime; without a shim, whichever runtime has
+	// state of the task.
+	runtimes := []string{ociruntime.Runc, ociruntime.Crun}
 	for _, p := range procs {
 		if p.shimBundle == bundle {
 			killSession(p.pid, procs)
 			if p.shimRuntime != "" {
-				runtime = p.shimRuntime
+				runtimes = []string{p.shimRuntime}
 			}
 		}
 	}
-	root := m.runcRoot(ns)
-	if out, err := exec.Command(runtime, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil &&
-		!bytes.Contains(out, []byte("does not exist")) {
-		l.Warn("runc delete of an unrecorded task", zap.String("output", strings.TrimSpace(string(out))), zap.Error(err))
+	for _, runtime := range runtimes {
+		root := m.runtimeRoot(ns, runtime)
+		if _, err := os.Stat(filepath.Join(root, id)); err != nil {
+			continue
+		}
+		if out, err := exec.Command(runtime, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil &&
+			!bytes.Contains(out, []byte("does not exist")) {
+			l.Warn("runtime delete of an unrecorded task", zap.String("runtime", runtime), zap.String("output", strings.TrimSpace(string(out))), zap.Error(err))
+		}
+		// A create killed before the runtime wrote its state leaves a
+		// directory the runtime itself no longer knows.
+		os.RemoveAll(filepath.Join(root, id))
 	}
-	// runc create killed before it wrote its state leaves a directory runc
-	// itself no longer knows.
-	os.RemoveAll(filepath.Join(root, id))
 	if err := mount.UnmountAll(filepath.Join(bundle, "rootfs")); err != nil {
 		l.Warn("unmounting the rootfs of an unrecorded task", zap.Error(err))
 		return
