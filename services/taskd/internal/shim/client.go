@@ -68,10 +68,7 @@ func Launch(bin string, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	defer logf.Close()
-	args := []string{"-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot, "-socket", cfg.Socket, "-namespace", cfg.Namespace, "-listen-fd"}
-	if cfg.LegacyCgroupView {
-		args = append(args, "-legacy-cgroup-view")
-	}
+	args := append(cfg.Args(), "-listen-fd")
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = cfg.Bundle
 	cmd.Stdout, cmd.Stderr = logf, logf

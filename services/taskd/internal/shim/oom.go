@@ -3,7 +3,6 @@ package shim
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,24 +19,10 @@ type oomWatcher struct {
 	count chan struct{}
 }
 
-// CgroupPath reads the container's cgroup from its spec.
-func CgroupPath(bundle string) string {
-	var spec struct {
-		Linux struct {
-			CgroupsPath string `json:"cgroupsPath"`
-		} `json:"linux"`
-	}
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil || json.Unmarshal(b, &spec) != nil {
-		return ""
-	}
-	return spec.Linux.CgroupsPath
-}
-
 func (s *Service) watchOOM() {
-	path := CgroupPath(s.bundle)
-	if path == "" || strings.Contains(path, ":") {
-		return // systemd-style paths are not watched
+	path := CgroupDir(s.bundle)
+	if path == "" {
+		return
 	}
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		go s.watchOOMv2(filepath.Join("/sys/fs/cgroup", path, "memory.events"))

@@ -51,6 +51,23 @@ type Config struct {
 	// LegacyCgroupView runs the runtime without the host's unified cgroup
 	// mount (crun on a hybrid host; see inLegacyView).
 	LegacyCgroupView bool
+	// SystemdCgroup tells the runtime that the spec's cgroups path names a
+	// systemd unit ("slice:prefix:name") for it to create.
+	SystemdCgroup bool
+}
+
+// Args are the shim's command line for cfg; berth-shim parses them back
+// (a test keeps the two in step).
+func (cfg Config) Args() []string {
+	args := []string{"-id", cfg.ID, "-bundle", cfg.Bundle, "-runtime", cfg.Runtime, "-runtime-root", cfg.RuntimeRoot,
+		"-socket", cfg.Socket, "-namespace", cfg.Namespace}
+	if cfg.LegacyCgroupView {
+		args = append(args, "-legacy-cgroup-view")
+	}
+	if cfg.SystemdCgroup {
+		args = append(args, "-systemd-cgroup")
+	}
+	return args
 }
 
 // NewService prepares a shim for the container in cfg.Bundle.
@@ -63,7 +80,7 @@ func NewService(cfg Config) (*Service, error) {
 		procs: map[string]*process{}, byPid: map[int]*process{}, oomCh: make(chan struct{}),
 		exits: &exitLog{path: filepath.Join(cfg.Bundle, ExitsName)},
 		runc: &runc.Runc{Command: cfg.Runtime, Root: cfg.RuntimeRoot, Log: filepath.Join(cfg.Bundle, "runc.log"),
-			LogFormat: runc.JSON, Setpgid: true},
+			LogFormat: runc.JSON, Setpgid: true, SystemdCgroup: cfg.SystemdCgroup},
 		legacyView: cfg.LegacyCgroupView,
 	}
 	s.reaper = newReaper(s.processExited)

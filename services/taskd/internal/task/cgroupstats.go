@@ -2,7 +2,6 @@ package task
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/containerd/cgroups/v3"
 	"github.com/containerd/cgroups/v3/cgroup1"
@@ -15,15 +14,12 @@ import (
 
 // cgroupMetrics reads the container's figures from its cgroup, as
 // containerd's shim does: no runtime process per call, and the same for
-// every runtime (crun has no `events --stats`). ok is false for a cgroup
-// taskd cannot find by path (systemd-managed, or none in the spec).
+// every runtime (crun has no `events --stats`). ok is false when the spec
+// names no cgroup.
 func cgroupMetrics(bundle string) (_ proto.Message, ok bool, _ error) {
-	path := shim.CgroupPath(bundle)
-	if path == "" || strings.Contains(path, ":") {
+	path := shim.CgroupDir(bundle)
+	if path == "" {
 		return nil, false, nil
-	}
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
 	}
 	if cgroups.Mode() == cgroups.Unified {
 		mgr, err := cgroup2.Load(path)

@@ -58,9 +58,8 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	if err := shim.ValidateStdio(stdio); err != nil {
 		return nil, err
 	}
-	if t.Runtime, err = runtimeBinary(m.cfg.DefaultRuntime, req.Options, c.Runtime.GetOptions()); err != nil {
-		return nil, err
-	}
+	choice := runtimeOptions(m.cfg.DefaultRuntime, req.Options, c.Runtime.GetOptions())
+	t.Runtime = choice.Binary
 	if err := ociruntime.Check(t.Runtime); err != nil {
 		return nil, err
 	}
@@ -82,7 +81,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	}
 	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
 		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
-		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime)}); err != nil {
+		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime), SystemdCgroup: choice.SystemdCgroup}); err != nil {
 		return nil, err
 	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
@@ -117,9 +116,21 @@ func (m *Manager) forget(t *Task) {
 	m.mu.Unlock()
 }
 
-// runtimeBinary honours runc options' BinaryName (for example crun), of
-// the task first, then of the container; def when neither names one.
-func runtimeBinary(def string, anys ...*anypb.Any) (string, error) {
+// runtimeChoice is what runc options say about running a task: which OCI
+// runtime (BinaryName, for example crun) and whether its cgroups are named
+// for systemd (SystemdCgroup: the CRI sets it when pods use systemd's
+// cgroup driver, and the runtime must then be told so, or it takes the
+// "slice:prefix:name" cgroups path for a directory).
+type runtimeChoice struct {
+	Binary        string
+	SystemdCgroup bool
+}
+
+// runtimeOptions reads runc options of the task first, then of the
+// container; def is the binary when neither names one.
+func runtimeOptions(def string, anys ...*anypb.Any) runtimeChoice {
+	var rc runtimeChoice
+	seen := false
 	for _, a := range anys {
 		if a == nil || a.TypeUrl == "" {
 			continue
@@ -128,14 +139,26 @@ func runtimeBinary(def string, anys ...*anypb.Any) (string, error) {
 		if err != nil {
 			continue // options of another runtime: not ours to read
 		}
-		if o, ok := v.(*options.Options); ok && o.BinaryName != "" {
-			return o.BinaryName, nil
+		o, ok := v.(*options.Options)
+		if !ok {
+			continue
+		}
+		if rc.Binary == "" {
+			rc.Binary = o.BinaryName
+		}
+		// The first options given decide the cgroup driver, as they do
+		// the binary when they name one.
+		if !seen {
+			rc.SystemdCgroup, seen = o.SystemdCgroup, true
 		}
 	}
-	if def == "" {
-		def = ociruntime.Runc
+	if rc.Binary == "" {
+		rc.Binary = def
 	}
-	return def, nil
+	if rc.Binary == "" {
+		rc.Binary = ociruntime.Runc
+	}
+	return rc
 }
 
 // writeSpec writes config.json, clamping a negative oom_score_adj to taskd's

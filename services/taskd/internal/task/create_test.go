@@ -12,16 +12,31 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-func TestRuntimeBinaryHonoursBinaryName(t *testing.T) {
-	opts, _ := typeurl.MarshalAnyToProto(&options.Options{BinaryName: "crun"})
-	if bin, _ := runtimeBinary("runc", nil, opts); bin != "crun" {
-		t.Fatalf("binary %q", bin)
+func TestRuntimeOptionsHonourBinaryNameAndCgroupDriver(t *testing.T) {
+	opts := func(o *options.Options) *anypb.Any {
+		a, err := typeurl.MarshalAnyToProto(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
 	}
-	if bin, _ := runtimeBinary("", nil, nil); bin != "runc" {
-		t.Fatalf("default binary %q", bin)
+	if rc := runtimeOptions("runc", nil, opts(&options.Options{BinaryName: "crun"})); rc.Binary != "crun" || rc.SystemdCgroup {
+		t.Fatalf("%+v", rc)
 	}
-	if bin, _ := runtimeBinary("crun", nil, nil); bin != "crun" {
-		t.Fatalf("configured default ignored: %q", bin)
+	if rc := runtimeOptions("", nil, nil); rc.Binary != "runc" {
+		t.Fatalf("default binary %q", rc.Binary)
+	}
+	if rc := runtimeOptions("crun", nil, nil); rc.Binary != "crun" {
+		t.Fatalf("configured default ignored: %q", rc.Binary)
+	}
+	// The CRI's pods on systemd's cgroup driver: the container's options.
+	if rc := runtimeOptions("crun", nil, opts(&options.Options{SystemdCgroup: true})); rc.Binary != "crun" || !rc.SystemdCgroup {
+		t.Fatalf("%+v", rc)
+	}
+	// The task's options come first.
+	rc := runtimeOptions("runc", opts(&options.Options{BinaryName: "runc"}), opts(&options.Options{BinaryName: "crun", SystemdCgroup: true}))
+	if rc.Binary != "runc" || rc.SystemdCgroup {
+		t.Fatalf("%+v", rc)
 	}
 }
 
