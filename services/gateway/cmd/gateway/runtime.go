@@ -24,6 +24,9 @@ type CRIConfig struct {
 	PauseBinary  string `env:"BERTH_PAUSE_BINARY" doc:"the built-in pause image's program (used when BERTH_SANDBOX_IMAGE cannot be had, or is berth.dev/pause:builtin); empty means berth-pause next to the gateway"`
 	CgroupDriver string `env:"BERTH_CGROUP_DRIVER" envDefault:"auto" doc:"auto, systemd or cgroupfs: how pods' cgroups are named (auto: systemd on a systemd host with cgroup v2)"`
 	Root         string `env:"BERTH_CRI_ROOT" doc:"per-pod files (hostname, resolv.conf, hosts, /dev/shm); empty means <root>/gateway/cri"`
+	// runc passes every conformance spec here; crun 1.8 has no recursive
+	// read-only mounts, which the kubelet then refuses to ask for.
+	DefaultHandler string `env:"BERTH_CRI_DEFAULT_RUNTIME" envDefault:"runc" doc:"runtime handler of pods that name none: runc, crun, or empty for taskd's default (BERTH_RUNTIME_BINARY)"`
 }
 
 // runtimeService builds the CRI RuntimeService over the daemons' clients.
@@ -33,6 +36,9 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxIma
 	case "", "auto", "systemd", "cgroupfs":
 	default:
 		return nil, nil, fmt.Errorf("BERTH_CGROUP_DRIVER %q: want auto, systemd or cgroupfs", cfg.CgroupDriver)
+	}
+	if !cri.KnownHandler(cfg.DefaultHandler) {
+		return nil, nil, fmt.Errorf("BERTH_CRI_DEFAULT_RUNTIME %q: want one of %q", cfg.DefaultHandler, cri.Handlers())
 	}
 	tasks, err := taskdclient.Dial(c.Socket("taskd"))
 	if err != nil {
@@ -66,14 +72,15 @@ func runtimeService(c config.Common, d *daemon.Daemon, cfg CRIConfig, sandboxIma
 		}
 	}
 	rs := cri.New(cri.Config{
-		Root:          root,
-		NetNSDir:      filepath.Join(c.State, "netns"),
-		SandboxImage:  strings.TrimSpace(sandboxImage),
-		PauseBinary:   pause,
-		SystemdCgroup: cri.DetectSystemdCgroup(cfg.CgroupDriver),
-		Node:          d.Node,
-		Release:       release,
-		SnapshotsDir:  filepath.Join(c.Root, "snapshotd", "snapshots", "overlayfs"),
+		Root:           root,
+		NetNSDir:       filepath.Join(c.State, "netns"),
+		SandboxImage:   strings.TrimSpace(sandboxImage),
+		PauseBinary:    pause,
+		SystemdCgroup:  cri.DetectSystemdCgroup(cfg.CgroupDriver),
+		DefaultHandler: cfg.DefaultHandler,
+		Node:           d.Node,
+		Release:        release,
+		SnapshotsDir:   filepath.Join(c.Root, "snapshotd", "snapshots", "overlayfs"),
 	}, store.New(d.DB), tasks, snaps, content, network)
 	return rs, closeAll, nil
 }

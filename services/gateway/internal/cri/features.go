@@ -18,9 +18,9 @@ const (
 	handlerCrun = "crun"
 )
 
-// handlers lists the runtime handlers this node offers: crun only where
+// Handlers lists the runtime handlers this node offers: crun only where
 // it is installed.
-func handlers() []string {
+func Handlers() []string {
 	hs := []string{"", handlerRunc}
 	if _, err := exec.LookPath(handlerCrun); err == nil {
 		hs = append(hs, handlerCrun)
@@ -28,8 +28,16 @@ func handlers() []string {
 	return hs
 }
 
-// knownHandler says whether a pod may ask for handler h.
-func knownHandler(h string) bool { return slices.Contains(handlers(), h) }
+// handler is the runtime handler a pod asking for h runs with.
+func (s *RuntimeService) handler(h string) string {
+	if h == "" {
+		return s.DefaultHandler
+	}
+	return h
+}
+
+// KnownHandler says whether a pod may ask for handler h.
+func KnownHandler(h string) bool { return slices.Contains(Handlers(), h) }
 
 var (
 	rroOnce      sync.Once
@@ -46,7 +54,7 @@ func recursiveReadOnlySupported(h string) bool {
 		rroSupported = map[string]bool{}
 		kernel := kernelHasMountSetattr()
 		all := kernel
-		for _, h := range handlers()[1:] {
+		for _, h := range Handlers()[1:] {
 			rroSupported[h] = kernel && runtimeHasMountOption(h, "rro")
 			all = all && rroSupported[h]
 		}

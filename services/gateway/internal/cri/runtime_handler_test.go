@@ -29,18 +29,25 @@ func TestRuntimeHandlersNameTheirBinary(t *testing.T) {
 	if o := v.(*options.Options); !o.SystemdCgroup || o.BinaryName != "" {
 		t.Fatalf("systemd cgroups on the default handler: %+v", o)
 	}
+	// The CRI's own default handler (BERTH_CRI_DEFAULT_RUNTIME) names its
+	// binary for pods that ask for none.
+	s.DefaultHandler = handlerRunc
+	v, _ = typeurl.UnmarshalAny(s.runtime("").Options)
+	if o := v.(*options.Options); o.BinaryName != handlerRunc || !o.SystemdCgroup {
+		t.Fatalf("CRI default handler runc: %+v", o)
+	}
 }
 
 func TestCrunHandlerOnlyWhereInstalled(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("PATH", dir)
-	if !knownHandler("") || !knownHandler(handlerRunc) || knownHandler(handlerCrun) || knownHandler("kata") {
-		t.Fatalf("handlers without crun: %q", handlers())
+	if !KnownHandler("") || !KnownHandler(handlerRunc) || KnownHandler(handlerCrun) || KnownHandler("kata") {
+		t.Fatalf("handlers without crun: %q", Handlers())
 	}
 	if err := os.WriteFile(filepath.Join(dir, "crun"), []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if !knownHandler(handlerCrun) {
-		t.Fatalf("handlers with crun: %q", handlers())
+	if !KnownHandler(handlerCrun) {
+		t.Fatalf("handlers with crun: %q", Handlers())
 	}
 }

@@ -52,7 +52,7 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 	if md == nil || md.GetName() == "" || md.GetNamespace() == "" || md.GetUid() == "" {
 		return nil, fmt.Errorf("sandbox config needs metadata with name, namespace and uid: %w", errdefs.ErrInvalidArgument)
 	}
-	if h := req.GetRuntimeHandler(); !knownHandler(h) {
+	if h := req.GetRuntimeHandler(); !KnownHandler(h) {
 		return nil, fmt.Errorf("runtime handler %q: %w", h, errdefs.ErrNotFound)
 	}
 	cfgBytes, err := proto.Marshal(cfg)
@@ -210,13 +210,12 @@ func (s *RuntimeService) startPause(ctx context.Context, sb *store.Sandbox, img 
 	return pid, nil
 }
 
-// runtime is the taskd runtime of every CRI container: runc, told to use
-// systemd's cgroup driver when pods use it (runc options, as containerd's
-// runc shim takes them).
 // runtime is the taskd runtime of a container of a pod run with handler:
-// runc's options, naming the binary for "runc" and "crun" (taskd's
-// default otherwise).
+// runc's options (as containerd's runc shim takes them), naming the binary
+// for "runc" and "crun" (taskd's default otherwise) and telling it to use
+// systemd's cgroup driver when pods use it.
 func (s *RuntimeService) runtime(handler string) *containersapi.Container_Runtime {
+	handler = s.handler(handler)
 	r := &containersapi.Container_Runtime{Name: runcRuntime}
 	if s.SystemdCgroup || handler != "" {
 		r.Options, _ = typeurl.MarshalAnyToProto(&options.Options{SystemdCgroup: s.SystemdCgroup, BinaryName: handler})

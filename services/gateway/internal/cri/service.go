@@ -97,7 +97,11 @@ type Config struct {
 	PauseBinary  string
 	// SystemdCgroup selects the systemd cgroup driver.
 	SystemdCgroup bool
-	Snapshotter   string
+	// DefaultHandler is the runtime handler of pods that name none ("":
+	// taskd's default runtime). Like containerd's CRI default runtime it
+	// is the CRI's own choice, apart from what other clients get.
+	DefaultHandler string
+	Snapshotter    string
 	// SnapshotsDir is where the snapshotter keeps its layers: the
 	// filesystem a container's writable layer is on.
 	SnapshotsDir string

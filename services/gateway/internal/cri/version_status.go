@@ -24,8 +24,8 @@ func (s *RuntimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 		netCond.Status, netCond.Reason, netCond.Message = false, "NetworkPluginNotReady", "Network plugin returns error: "+err.Error()
 	}
 	var hs []*runtimeapi.RuntimeHandler
-	for _, h := range handlers() {
-		hs = append(hs, &runtimeapi.RuntimeHandler{Name: h, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: recursiveReadOnlySupported(h)}})
+	for _, h := range Handlers() {
+		hs = append(hs, &runtimeapi.RuntimeHandler{Name: h, Features: &runtimeapi.RuntimeHandlerFeatures{RecursiveReadOnlyMounts: recursiveReadOnlySupported(s.handler(h))}})
 	}
 	resp := &runtimeapi.StatusResponse{
 		Status:          &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeCond, netCond}},
