@@ -30,7 +30,7 @@ import (
 // The environment variable overrides the default path, as in scripts/bench.
 var idleBaselines = []struct{ name, env, bin string }{
 	{"containerd1.6", "CONTAINERD_BIN", "/usr/bin/containerd"},
-	{"containerd2", "CONTAINERD2_BIN", "/work/tools/containerd/bin/containerd"},
+	{"containerd2", "CONTAINERD2_BIN", "/opt/containerd2/bin/containerd"},
 }
 
 // BenchmarkIdleRSS reports each daemon's resident memory after the stack has
