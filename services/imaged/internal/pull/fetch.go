@@ -7,14 +7,17 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/opencontainers/go-digest"
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"berth.dev/pkg/log"
 	imagesv1 "berth.dev/proto/berth/images/v1"
 )
 
@@ -285,7 +288,12 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			return
 		}
 		r.key = "extract-" + randomID() + " " + chains[i]
-		mounts, err := p.Snapshots.Prepare(ctx, sn, r.key, parent)
+		// Prepared to the end even when the pull gives up meanwhile: a
+		// call cancelled in flight may still create the snapshot, which
+		// would then be left behind unknown.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+		mounts, err := p.Snapshots.Prepare(pctx, sn, r.key, parent)
+		cancel()
 		if err != nil {
 			r.key, r.err = "", fmt.Errorf("prepare %s: %w", chains[i], err)
 			return
@@ -333,8 +341,8 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.err = p.Snapshots.Commit(ctx, sn, chains[i], r.key, parent)
 			if errdefs.IsAlreadyExists(r.err) {
 				// A concurrent pull of an image sharing the layer committed
-				// it first; ours is dropped below.
-				p.Snapshots.Remove(ctx, sn, r.key)
+				// it first; ours is dropped.
+				p.discard(ctx, sn, r.key)
 				r.key, r.err = "", nil
 			}
 			committed = committed || r.err == nil
@@ -344,7 +352,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 		}
 		if r.err != nil || firstErr != nil {
 			if r.key != "" {
-				p.Snapshots.Remove(ctx, sn, r.key)
+				p.discard(ctx, sn, r.key)
 			}
 			continue
 		}
@@ -362,6 +370,35 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	}
 	return parent, nil
 }
+
+// discard removes a snapshot the pull prepared and will not commit. It
+// runs even when the pull's context has ended (the failure that ended it
+// is usually why), and waits out snapshotd's refusal while an apply still
+// writes into the snapshot: an apply fed a stream can outlive a caller
+// that gave up on it.
+func (p *Puller) discard(ctx context.Context, sn, key string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
+	for {
+		err := p.Snapshots.Remove(ctx, sn, key)
+		if !errdefs.IsFailedPrecondition(err) {
+			if err != nil && !errdefs.IsNotFound(err) {
+				log.G(ctx).Warn("remove a snapshot of a failed unpack", zap.String("key", key), zap.Error(err))
+			}
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// discardTimeout bounds the cleanup of a failed unpack; what it leaves,
+// the pull's lease no longer holds once the pull ends, and the collector
+// removes.
+const discardTimeout = 30 * time.Second
 
 // unpackConcurrency bounds parallel layer applies; applying is CPU-bound
 // (decompressing, hashing, writing), so more than two per core only adds
