@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -97,33 +96,11 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 	if err := os.WriteFile(filepath.Join(base, "config.toml"), []byte(conf), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(base, "containerd.log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, "--config", filepath.Join(base, "config.toml"))
-	cmd.Env = append(harness.Environ(), "PATH="+binDir+":"+os.Getenv("PATH"))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
+	_, done := runContainerd(b, bin, base, "containerd.log", append(harness.Environ(), "PATH="+binDir+":"+os.Getenv("PATH")))
+	// Registered after the process's cleanup, so run before it.
 	b.Cleanup(func() {
 		if c.RS != nil {
 			removeAllPods(c.RS)
-		}
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		logf.Close()
-		if err := harness.Cleanup(base); err != nil {
-			b.Logf("remove %s: %v", base, err)
 		}
 	})
 	// Ready once the CRI answers and has loaded the CNI configuration.

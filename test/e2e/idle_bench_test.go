@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -218,32 +216,7 @@ disabled_plugins = ["io.containerd.nri.v1.nri"]
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(config), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	logf, err := os.Create(filepath.Join(dir, "log"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "--config", filepath.Join(dir, "config.toml"))
-	cmd.Env = harness.Environ()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-		if err := harness.Cleanup(dir); err != nil {
-			b.Logf("remove %s: %v", dir, err)
-		}
-	})
+	cmd, done := runContainerd(b, bin, dir, "log", harness.Environ())
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := os.Stat(sock); err == nil {
