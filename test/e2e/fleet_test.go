@@ -175,15 +175,7 @@ func (f *fleetLog) mark() int {
 // replicas current.
 func waitReplicasCurrent(t *testing.T, url string, nodes []string) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := clusterJetStream(t, url)
 	waitFor(t, 60*time.Second, func() error {
 		for _, node := range nodes {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -252,7 +244,8 @@ type cliFleet struct {
 // st's node and returns once it reads every node's stream.
 func startCLIFleet(t *testing.T, st *harness.Stack, url string, nodes []string) *cliFleet {
 	t.Helper()
-	before := consumerCounts(t, url, nodes)
+	js := clusterJetStream(t, url)
+	before := consumerCounts(t, js, nodes)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := newCLI(t, st).command(ctx, "events", "--all-nodes", "--nats-url", url, "--format", "json",
 		"--filter", fmt.Sprintf("topic==%q", events.TopicTaskExit))
@@ -299,7 +292,7 @@ func startCLIFleet(t *testing.T, st *harness.Stack, url string, nodes []string) 
 	// The CLI's consumers start from the next event: wait until it has
 	// one on every node's stream before anything runs.
 	waitFor(t, 30*time.Second, func() error {
-		now := consumerCounts(t, url, nodes)
+		now := consumerCounts(t, js, nodes)
 		for _, node := range nodes {
 			if now[node] <= before[node] {
 				return fmt.Errorf("no consumer of berth events on %s's stream yet (stderr: %s)", node, stderr.String())
@@ -336,17 +329,8 @@ func (f *cliFleet) wait(t *testing.T, nodes []string, n int) {
 }
 
 // consumerCounts returns the number of consumers on each node's stream.
-func consumerCounts(t *testing.T, url string, nodes []string) map[string]int {
+func consumerCounts(t *testing.T, js jetstream.JetStream, nodes []string) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]int{}
 	for _, node := range nodes {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -358,4 +342,19 @@ func consumerCounts(t *testing.T, url string, nodes []string) map[string]int {
 		out[node] = st.CachedInfo().State.Consumers
 	}
 	return out
+}
+
+// clusterJetStream is JetStream on the test's cluster, closed with the test.
+func clusterJetStream(t *testing.T, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
