@@ -112,6 +112,9 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 			return err
 		}
 	}
+	if isUnary(method) {
+		return forwardUnary(outgoing(ctx), ss, b, method)
+	}
 	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		return unavailable(b, err)

@@ -43,6 +43,8 @@ func (backendServer) Version(ctx context.Context, _ *emptypb.Empty) (*versionapi
 	if ns == "missing" {
 		return nil, fmt.Errorf("thing in %q: %w", ns, errdefs.ErrNotFound)
 	}
+	grpc.SetHeader(ctx, metadata.Pairs("berth-test-header", ns))
+	grpc.SetTrailer(ctx, metadata.Pairs("berth-test-trailer", ns))
 	return &versionapi.VersionResponse{Version: "backend", Revision: ns}, nil
 }
 
@@ -115,16 +117,37 @@ func newFixture(t testing.TB) *fixture {
 func TestForwardsUnaryWithNamespace(t *testing.T) {
 	f := newFixture(t)
 	ctx := namespace.WithNamespace(context.Background(), "k8s.io")
-	resp, err := versionapi.NewVersionClient(f.client).Version(ctx, &emptypb.Empty{})
+	var header, trailer metadata.MD
+	resp, err := versionapi.NewVersionClient(f.client).Version(ctx, &emptypb.Empty{}, grpc.Header(&header), grpc.Trailer(&trailer))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if resp.Version != "backend" || resp.Revision != "k8s.io" {
 		t.Fatalf("response %+v did not come from the backend with the namespace", resp)
 	}
+	if fmt.Sprint(header.Get("berth-test-header"), trailer.Get("berth-test-trailer")) != "[k8s.io] [k8s.io]" {
+		t.Fatalf("the backend's metadata did not come through: header %v, trailer %v", header, trailer)
+	}
 	_, err = versionapi.NewVersionClient(f.client).Version(namespace.WithNamespace(context.Background(), "missing"), &emptypb.Empty{})
 	if !errdefs.IsNotFound(err) {
 		t.Fatalf("backend's NotFound became %v", err)
+	}
+}
+
+func TestIsUnary(t *testing.T) {
+	for m, want := range map[string]bool{
+		"/containerd.services.version.v1.Version/Version":   true,
+		"/containerd.services.content.v1.Content/Info":      true,
+		"/containerd.services.content.v1.Content/Read":      false,
+		"/containerd.services.content.v1.Content/Write":     false,
+		"/containerd.services.events.v1.Events/Subscribe":   false,
+		"/containerd.services.content.v1.Content/Nothing":   false,
+		"/containerd.services.nothing.v1.Nothing/Something": false,
+		"/containerd.services.version.v1.Version":           false,
+	} {
+		if got := isUnary(m); got != want {
+			t.Errorf("isUnary(%s) = %v", m, got)
+		}
 	}
 }
 
