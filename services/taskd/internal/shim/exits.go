@@ -7,8 +7,13 @@ import (
 	"time"
 )
 
-// exitLog is the durable record of exits: written and synced before an
-// exit is reported, so taskd learns every exit even if it was down.
+// exitLog is the record of exits on disk, written before an exit is
+// reported, so taskd learns every exit even if it was down or the shim died
+// since. It is written, not synced: it lives in the bundle under the state
+// directory (/run/berth), which a reboot empties along with every task it
+// could speak of, and what a crashed process wrote is in the page cache all
+// the same. Syncing it cost a disk flush between a container's exit and
+// its Wait answering, the only one on that path.
 type exitLog struct {
 	path string
 	mu   sync.Mutex
@@ -40,15 +45,13 @@ func (l *exitLog) add(e Exit) error {
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	f.Close()
 	return os.Rename(tmp, l.path)
 }
 
