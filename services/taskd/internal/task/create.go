@@ -73,24 +73,31 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			removeBundle(t.Bundle)
 		}
 	}()
+	// The shim starts first and comes up (a process start, a few
+	// milliseconds here) while the spec is written and the rootfs
+	// mounted: it reads neither before its Create.
+	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
+		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
+		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime), SystemdCgroup: choice.SystemdCgroup}); err != nil {
+		return nil, err
+	}
+	defer func() {
+		// Nothing of the failed task may stay: not its shim (which would
+		// otherwise wait for a Delete that never comes), nor runc's state.
+		// The shim goes before the rootfs is unmounted (deferred earlier).
+		if err != nil {
+			t.shim.Shutdown()
+		}
+	}()
 	if err := writeSpec(t.Bundle, t.Runtime, c.Spec); err != nil {
 		return nil, err
 	}
 	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
 		return nil, fmt.Errorf("mount rootfs: %w", err)
 	}
-	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
-		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
-		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime), SystemdCgroup: choice.SystemdCgroup}); err != nil {
-		return nil, err
-	}
 	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
 	if err != nil {
-		// Nothing of the failed task may stay: not its shim (which would
-		// otherwise wait for a Delete that never comes), nor runc's state.
-		err = t.shim.StartError(err)
-		t.shim.Shutdown()
-		return nil, fmt.Errorf("create task %q: %w", c.ID, err)
+		return nil, fmt.Errorf("create task %q: %w", c.ID, t.shim.StartError(err))
 	}
 	t.Pid = st.Pid
 	err = m.outbox.Update(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
@@ -101,7 +108,6 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 			IO: &apievents.TaskIO{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}, Pid: uint32(st.Pid)})
 	})
 	if err != nil {
-		t.shim.Shutdown()
 		return nil, err
 	}
 	t.ready.Store(true)
