@@ -112,8 +112,11 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 			return err
 		}
 	}
-	if isUnary(method) {
+	switch shapeOf(method) {
+	case unary:
 		return forwardUnary(outgoing(ctx), ss, b, method)
+	case serverStream:
+		return forwardServerStream(outgoing(ctx), ss, b, method)
 	}
 	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {
@@ -121,7 +124,9 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 	}
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- pumpToBackend(ss, cs) }()
-	if err := pumpToClient(cs, ss); err != nil {
+	// A bidirectional stream's header goes out at once: a client may wait
+	// for it before sending (berth.tasks.v1 Attach does).
+	if err := pumpToClient(cs, ss, ss.SendHeader); err != nil {
 		return unavailable(b, err)
 	}
 	// The backend finished; a client still sending gets its answer anyway.
@@ -151,13 +156,15 @@ func send(s interface{ SendMsg(any) error }, f *frame) error {
 	return err
 }
 
-func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
+// pumpToClient forwards the backend's header (through header: sent at once,
+// or set to go with the first message), messages and trailer.
+func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream, header func(metadata.MD) error) error {
 	md, err := cs.Header()
 	if err != nil {
 		return err
 	}
 	if len(md) > 0 {
-		if err := ss.SendHeader(md); err != nil {
+		if err := header(md); err != nil {
 			return err
 		}
 	}

@@ -49,6 +49,14 @@ func (backendServer) Version(ctx context.Context, _ *emptypb.Empty) (*versionapi
 }
 
 func (backendServer) Subscribe(req *eventsapi.SubscribeRequest, ss eventsapi.Events_SubscribeServer) error {
+	ss.SetHeader(metadata.Pairs("berth-test-header", "subscribed"))
+	ss.SetTrailer(metadata.Pairs("berth-test-trailer", "done"))
+	if len(req.Filters) == 1 && req.Filters[0] == "fail" {
+		if err := ss.Send(&types.Envelope{Topic: "/t/before"}); err != nil {
+			return err
+		}
+		return fmt.Errorf("stream: %w", errdefs.ErrNotFound)
+	}
 	for i := 0; i < 3; i++ {
 		if err := ss.Send(&types.Envelope{Topic: fmt.Sprintf("/t/%d", i), Namespace: strings.Join(req.Filters, ",")}); err != nil {
 			return err
@@ -134,19 +142,19 @@ func TestForwardsUnaryWithNamespace(t *testing.T) {
 	}
 }
 
-func TestIsUnary(t *testing.T) {
-	for m, want := range map[string]bool{
-		"/containerd.services.version.v1.Version/Version":   true,
-		"/containerd.services.content.v1.Content/Info":      true,
-		"/containerd.services.content.v1.Content/Read":      false,
-		"/containerd.services.content.v1.Content/Write":     false,
-		"/containerd.services.events.v1.Events/Subscribe":   false,
-		"/containerd.services.content.v1.Content/Nothing":   false,
-		"/containerd.services.nothing.v1.Nothing/Something": false,
-		"/containerd.services.version.v1.Version":           false,
+func TestShapeOf(t *testing.T) {
+	for m, want := range map[string]shape{
+		"/containerd.services.version.v1.Version/Version":   unary,
+		"/containerd.services.content.v1.Content/Info":      unary,
+		"/containerd.services.content.v1.Content/Read":      serverStream,
+		"/containerd.services.events.v1.Events/Subscribe":   serverStream,
+		"/containerd.services.content.v1.Content/Write":     bidi,
+		"/containerd.services.content.v1.Content/Nothing":   bidi,
+		"/containerd.services.nothing.v1.Nothing/Something": bidi,
+		"/containerd.services.version.v1.Version":           bidi,
 	} {
-		if got := isUnary(m); got != want {
-			t.Errorf("isUnary(%s) = %v", m, got)
+		if got := shapeOf(m); got != want {
+			t.Errorf("shapeOf(%s) = %v, want %v", m, got, want)
 		}
 	}
 }
@@ -174,6 +182,24 @@ func TestForwardsServerStream(t *testing.T) {
 	sort.Strings(topics)
 	if fmt.Sprint(topics) != "[/t/0 /t/1 /t/2]" {
 		t.Fatalf("received %v", topics)
+	}
+	if h, err := s.Header(); err != nil || fmt.Sprint(h.Get("berth-test-header"), s.Trailer().Get("berth-test-trailer")) != "[subscribed] [done]" {
+		t.Fatalf("the backend's metadata did not come through: header %v (%v), trailer %v", h, err, s.Trailer())
+	}
+}
+
+func TestForwardsServerStreamError(t *testing.T) {
+	f := newFixture(t)
+	s, err := eventsapi.NewEventsClient(f.client).Subscribe(context.Background(), &eventsapi.SubscribeRequest{Filters: []string{"fail"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := s.Recv()
+	if err != nil || env.Topic != "/t/before" {
+		t.Fatalf("first message: %v, %v", env, err)
+	}
+	if _, err := s.Recv(); !errdefs.IsNotFound(err) {
+		t.Fatalf("the backend's NotFound after a message became %v", err)
 	}
 }
 

@@ -2,6 +2,8 @@ package router
 
 import (
 	"context"
+	"errors"
+	"io"
 	"strings"
 	"sync"
 
@@ -11,28 +13,42 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 )
 
-// unaryMethods remembers, per full method name, whether the registered
-// descriptors say it is unary.
-var unaryMethods sync.Map // string -> bool
+// shape is how a method streams.
+type shape int
 
-// isUnary reports whether method is a unary call by the protobuf
-// descriptors linked into the gateway (every containerd and Berth API it
-// routes); a method it cannot find is taken as a stream.
-func isUnary(method string) bool {
-	if v, ok := unaryMethods.Load(method); ok {
-		return v.(bool)
+const (
+	// bidi covers every method the descriptors do not describe: client
+	// streams and bidirectional streams, and anything unknown.
+	bidi shape = iota
+	unary
+	// serverStream takes one request and answers with a stream.
+	serverStream
+)
+
+// shapes remembers each full method name's shape.
+var shapes sync.Map // string -> shape
+
+// shapeOf tells how method streams by the protobuf descriptors linked into
+// the gateway (every containerd and Berth API it routes); a method it
+// cannot find is taken as bidirectional, which forwards anything.
+func shapeOf(method string) shape {
+	if v, ok := shapes.Load(method); ok {
+		return v.(shape)
 	}
-	unary := false
+	sh := bidi
 	if i := strings.LastIndexByte(method, '/'); i > 1 {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(method[1:i]))
 		if sd, ok := d.(protoreflect.ServiceDescriptor); err == nil && ok {
-			if md := sd.Methods().ByName(protoreflect.Name(method[i+1:])); md != nil {
-				unary = !md.IsStreamingClient() && !md.IsStreamingServer()
+			if md := sd.Methods().ByName(protoreflect.Name(method[i+1:])); md != nil && !md.IsStreamingClient() {
+				sh = unary
+				if md.IsStreamingServer() {
+					sh = serverStream
+				}
 			}
 		}
 	}
-	unaryMethods.Store(method, unary)
-	return unary
+	shapes.Store(method, sh)
+	return sh
 }
 
 // forwardUnary forwards a unary call as one: the request with its end of
@@ -59,4 +75,28 @@ func forwardUnary(ctx context.Context, ss grpc.ServerStream, b *Backend, method 
 		return unavailable(b, err)
 	}
 	return send(ss, resp)
+}
+
+// forwardServerStream forwards a call of one request and a stream of
+// answers (content Read, the lists) without a second goroutine: the request
+// goes out with its end of stream, and the daemon's header goes back with
+// the first answer rather than in a write of its own.
+func forwardServerStream(ctx context.Context, ss grpc.ServerStream, b *Backend, method string) error {
+	req := &frame{}
+	if err := ss.RecvMsg(req); err != nil {
+		return err
+	}
+	cs, err := b.Conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method, grpc.ForceCodecV2(codec{}))
+	if err != nil {
+		req.payload.Free()
+		return unavailable(b, err)
+	}
+	// A failed send ends the stream; its status comes from the receive.
+	if err := send(cs, req); err != nil && !errors.Is(err, io.EOF) {
+		return unavailable(b, err)
+	}
+	if err := pumpToClient(cs, ss, ss.SetHeader); err != nil {
+		return unavailable(b, err)
+	}
+	return nil
 }
