@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bufio"
 	"encoding/gob"
 	"fmt"
 	"net"
@@ -32,7 +33,7 @@ type AttachInput struct {
 const attachMethod = "Attach"
 
 // serveAttach streams a process's output to c and its input from c.
-func (s *Service) serveAttach(c net.Conn, dec *gob.Decoder, enc *gob.Encoder, seq uint64) {
+func (s *Service) serveAttach(c net.Conn, dec *gob.Decoder, enc *flushingEncoder, seq uint64) {
 	defer c.Close()
 	var req AttachRequest
 	if err := dec.Decode(&req); err != nil {
@@ -96,7 +97,7 @@ const attachWriteTimeout = 30 * time.Second
 // AttachConn is taskd's end of an attached process's stdio.
 type AttachConn struct {
 	c   net.Conn
-	enc *gob.Encoder
+	enc *flushingEncoder
 	dec *gob.Decoder
 }
 
@@ -106,8 +107,11 @@ func (c *Client) Attach(execID string) (*AttachConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("shim of %s: %v: %w", c.Dir, err, errdefs.ErrUnavailable)
 	}
-	a := &AttachConn{c: conn, enc: gob.NewEncoder(conn), dec: gob.NewDecoder(conn)}
-	if err := a.enc.Encode(&requestHeader{Seq: 1, Method: attachMethod}); err == nil {
+	a := &AttachConn{c: conn, enc: &flushingEncoder{}, dec: gob.NewDecoder(conn)}
+	a.enc.w = bufio.NewWriter(conn)
+	a.enc.enc = gob.NewEncoder(a.enc.w)
+	err = a.enc.enc.Encode(&requestHeader{Seq: 1, Method: attachMethod})
+	if err == nil {
 		err = a.enc.Encode(&AttachRequest{ExecID: execID})
 	}
 	var h responseHeader

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bufio"
 	"encoding/gob"
 	"errors"
 	"fmt"
@@ -12,7 +13,8 @@ import (
 
 // The shim speaks a small protocol of its own, gob messages on the unix
 // socket: a header then a body each way, calls matched by sequence number
-// so a blocking Wait does not hold up other calls. It replaces net/rpc,
+// so a blocking Wait does not hold up other calls. A header and its body
+// go out in one write, so each call and answer wakes its reader once. It replaces net/rpc,
 // whose HTTP and html/template dependencies cost the shim about 2 MiB of
 // resident memory per container.
 
@@ -33,7 +35,8 @@ var errShutdown = errors.New("shim connection is shut down")
 // `func (T) Name(req R, resp *P) error`.
 func serveConn(rcvr any, c net.Conn) {
 	defer c.Close()
-	dec, enc := gob.NewDecoder(c), gob.NewEncoder(c)
+	w := bufio.NewWriter(c)
+	dec, enc := gob.NewDecoder(c), gob.NewEncoder(w)
 	var wmu sync.Mutex
 	reply := func(seq uint64, err error, body any) {
 		h := responseHeader{Seq: seq}
@@ -46,6 +49,7 @@ func serveConn(rcvr any, c net.Conn) {
 		if enc.Encode(&h) == nil && err == nil {
 			enc.Encode(body)
 		}
+		w.Flush()
 	}
 	for {
 		var h requestHeader
@@ -54,7 +58,7 @@ func serveConn(rcvr any, c net.Conn) {
 		}
 		if a, ok := rcvr.(*Service); ok && h.Method == attachMethod {
 			// The connection becomes the attach stream.
-			a.serveAttach(c, dec, enc, h.Seq)
+			a.serveAttach(c, dec, &flushingEncoder{enc, w}, h.Seq)
 			return
 		}
 		m := reflect.ValueOf(rcvr).MethodByName(h.Method)
@@ -95,10 +99,24 @@ func callable(m reflect.Value) bool {
 	return t.NumIn() == 2 && t.NumOut() == 1 && t.In(1).Kind() == reflect.Pointer && t.Out(0) == errorType
 }
 
+// flushingEncoder writes each value it encodes at once.
+type flushingEncoder struct {
+	enc *gob.Encoder
+	w   *bufio.Writer
+}
+
+func (e *flushingEncoder) Encode(v any) error {
+	if err := e.enc.Encode(v); err != nil {
+		return err
+	}
+	return e.w.Flush()
+}
+
 // rpcClient multiplexes calls over one connection.
 type rpcClient struct {
 	conn    net.Conn
 	wmu     sync.Mutex
+	w       *bufio.Writer
 	enc     *gob.Encoder
 	mu      sync.Mutex
 	seq     uint64
@@ -120,7 +138,8 @@ type remoteError string
 func (e remoteError) Error() string { return string(e) }
 
 func newRPCClient(c net.Conn) *rpcClient {
-	cl := &rpcClient{conn: c, enc: gob.NewEncoder(c), pending: map[uint64]*pendingCall{}, closed: make(chan struct{})}
+	w := bufio.NewWriter(c)
+	cl := &rpcClient{conn: c, w: w, enc: gob.NewEncoder(w), pending: map[uint64]*pendingCall{}, closed: make(chan struct{})}
 	go cl.read(gob.NewDecoder(c))
 	return cl
 }
@@ -180,6 +199,9 @@ func (cl *rpcClient) Call(method string, req, resp any) error {
 	err := cl.enc.Encode(&requestHeader{Seq: seq, Method: method})
 	if err == nil {
 		err = cl.enc.Encode(req)
+	}
+	if err == nil {
+		err = cl.w.Flush()
 	}
 	cl.wmu.Unlock()
 	if err != nil {
