@@ -23,19 +23,31 @@ type reaper struct {
 	// onExit receives exits of processes that are not runc commands; it
 	// reports false for a pid it does not know (yet).
 	onExit func(pid, status int) bool
+	sigs   chan os.Signal
 }
 
+// newReaper listens for SIGCHLD at once, before any child can start: a
+// SIGCHLD that comes before anyone listens is dropped, and the child it
+// announced stays a zombie nobody reaps. On a loaded node the goroutine
+// running the reaper used to start listening only after the first runtime
+// command had exited, and the task's create waited for that exit forever.
 func newReaper(onExit func(pid, status int) bool) *reaper {
-	return &reaper{cmds: map[int]chan runc.Exit{}, early: map[int]runc.Exit{}, onExit: onExit}
+	r := &reaper{cmds: map[int]chan runc.Exit{}, early: map[int]runc.Exit{}, onExit: onExit, sigs: make(chan os.Signal, 32)}
+	signal.Notify(r.sigs, unix.SIGCHLD)
+	return r
 }
 
-// run reaps on SIGCHLD until the process ends.
+// run reaps on SIGCHLD until the process ends (or stop).
 func (r *reaper) run() {
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, unix.SIGCHLD)
-	for range sigs {
+	for range r.sigs {
 		r.reap()
 	}
+}
+
+// stop ends run.
+func (r *reaper) stop() {
+	signal.Stop(r.sigs)
+	close(r.sigs)
 }
 
 func (r *reaper) reap() {
