@@ -24,3 +24,13 @@ func TestLostShimOfATaskBeingDeletedIsNotFound(t *testing.T) {
 		t.Fatal("no error became one")
 	}
 }
+
+// TestTaskRootsAreTheRuntimesRoots: the scan for unrecorded tasks reads
+// <root>/<ns>/<id> under each root; the state directory itself is none of
+// them (its shims/<ns> and crun/<ns> would pass for tasks).
+func TestTaskRootsAreTheRuntimesRoots(t *testing.T) {
+	m := &Manager{cfg: Config{StateDir: "/run/berth/shims", RuncRoot: "/run/berth/runc"}}
+	if got := fmt.Sprint(m.taskRoots()); got != "[/run/berth/shims /run/berth/runc /run/berth/crun]" {
+		t.Fatalf("task roots %s", got)
+	}
+}

@@ -31,7 +31,7 @@ func (m *Manager) removeUnrecorded(recs []record) {
 	}
 	var orphans []string // ns/id
 	seen := map[string]bool{}
-	for _, dir := range []string{m.cfg.StateDir, m.cfg.RuncRoot, filepath.Dir(m.runtimeRoot("", ociruntime.Crun))} {
+	for _, dir := range m.taskRoots() {
 		for _, k := range twoLevels(dir) {
 			if !recorded[k] && !seen[k] {
 				seen[k] = true
@@ -47,6 +47,13 @@ func (m *Manager) removeUnrecorded(recs []record) {
 		ns, id, _ := strings.Cut(k, "/")
 		m.removeOrphan(ns, id, procs)
 	}
+}
+
+// taskRoots are the directories holding a directory per namespace and in
+// it one per task: the bundles and each runtime's state.
+func (m *Manager) taskRoots() []string {
+	// runtimeRoot(ns, …) is <state>/<runtime>/<ns>; its parent is the root.
+	return []string{m.cfg.StateDir, m.cfg.RuncRoot, filepath.Dir(m.runtimeRoot("ns", ociruntime.Crun))}
 }
 
 // removeOrphan kills the shim of an unrecorded task with everything it
