@@ -131,6 +131,21 @@ func (c *Client) Shutdown() {
 	os.Remove(c.Socket)
 }
 
+// KillSession kills a shim taskd started with every process of its
+// session (the runtime's create, the hooks it runs) and waits until the
+// shim is gone. It is for a create whose caller gave up: the shim may be
+// waiting on that caller's side (opening a fifo nobody reads) and would
+// answer nothing, a Shutdown included.
+func (c *Client) KillSession() {
+	if c.proc == nil {
+		return
+	}
+	// Launch gave the shim a session of its own, so its pid names its
+	// process group too.
+	syscall.Kill(-c.proc.Pid, syscall.SIGKILL)
+	<-c.exited
+}
+
 // Gone closes once the shim's connection is lost: a shim that was told
 // to delete its task closes it as it exits.
 func (c *Client) Gone() <-chan struct{} {
