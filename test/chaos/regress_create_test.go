@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -29,20 +30,31 @@ func (fixedIO) Close() error         { return nil }
 // finish (the shim opening a stdout fifo nobody reads any more, as when a
 // client gives up between creating its fifos and the shim opening them; a
 // createRuntime hook that never returns) with a caller whose deadline
-// ends first: once it did, no shim, mount, runtime state or task
-// directory may stay, and the container must be deletable. A create that
-// went on for ever left them all, with no task listed and its container
-// refused as "has a task".
+// ends first: once it did, no shim, mount, runtime state, task directory
+// or process the create started may stay, and the container must be
+// deletable. A create that went on for ever left them all, with no task
+// listed and its container refused as "has a task".
 func TestAbandonedCreateLeavesNothing(t *testing.T) {
 	st, client, img, ctx := small(t)
 	fifo := filepath.Join(t.TempDir(), "stdout")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// The hook's argument is the test's own, so that its process is told
+	// from others'.
+	hookArg := fmt.Sprintf("600.%d", time.Now().UnixNano()%1000000)
 	stuckHook := func(_ context.Context, _ oci.Client, _ *containers.Container, s *specs.Spec) error {
-		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", "600"}}}}
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", hookArg}}}}
 		return nil
 	}
+	hooks := func() []int {
+		return procsWith(func(args []string) bool { return len(args) == 2 && args[1] == hookArg })
+	}
+	t.Cleanup(func() {
+		for _, pid := range hooks() {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
 	r := &run{t: t, st: st, client: client}
 	for _, c := range []struct {
 		id   string
@@ -67,6 +79,9 @@ func TestAbandonedCreateLeavesNothing(t *testing.T) {
 		deleted := false
 		for {
 			leaks := r.leaks()
+			if pids := hooks(); len(pids) > 0 {
+				leaks = append(leaks, fmt.Sprintf("hook processes %v", pids))
+			}
 			if !deleted {
 				err = ctr.Delete(ctx, containerd.WithSnapshotCleanup)
 				deleted = err == nil

@@ -131,19 +131,13 @@ func (c *Client) Shutdown() {
 	os.Remove(c.Socket)
 }
 
-// KillSession kills a shim taskd started with every process of its
-// session (the runtime's create, the hooks it runs) and waits until the
-// shim is gone. It is for a create whose caller gave up: the shim may be
-// waiting on that caller's side (opening a fifo nobody reads) and would
-// answer nothing, a Shutdown included.
-func (c *Client) KillSession() {
+// Pid is the shim's process id if taskd started it (0 for a shim it
+// reconnected to).
+func (c *Client) Pid() int {
 	if c.proc == nil {
-		return
+		return 0
 	}
-	// Launch gave the shim a session of its own, so its pid names its
-	// process group too.
-	syscall.Kill(-c.proc.Pid, syscall.SIGKILL)
-	<-c.exited
+	return c.proc.Pid
 }
 
 // Gone closes once the shim's connection is lost: a shim that was told

@@ -137,8 +137,14 @@ func (m *Manager) createInit(ctx context.Context, t *Task, req shim.CreateReques
 		return r.st, r.err
 	case <-ctx.Done():
 	}
-	t.shim.KillSession()
-	<-done // fails now that the shim is gone
+	// The shim may be waiting on the caller's side and answer nothing, a
+	// Shutdown included. The runtime and its hooks run in the shim's
+	// session, in process groups of their own.
+	if pid := t.shim.Pid(); pid != 0 {
+		killSession(pid, scanProcs())
+	}
+	t.shim.Close()
+	<-done // fails now that the connection is gone
 	m.forgetInRuntime(log.G(ctx).With(zap.String("namespace", t.NS), zap.String("id", t.ID)), t.NS, t.ID, t.Runtime)
 	return shim.State{}, fmt.Errorf("the caller gave up: %w", ctx.Err())
 }
