@@ -12,10 +12,10 @@ import (
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/errdefs"
-	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
@@ -56,12 +56,7 @@ func (f *fakeTasks) DeleteContainer(context.Context, string) error { return f.de
 
 func newTestService(t *testing.T, tasks Tasks, snaps Snapshots) *RuntimeService {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return New(Config{}, store.New(db), tasks, snaps, nil, nil)
+	return New(Config{}, store.New(storetest.Open(t)), tasks, snaps, nil, nil)
 }
 
 func hexID(c byte) string { return strings.Repeat(string(c), 64) }

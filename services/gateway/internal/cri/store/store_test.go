@@ -5,17 +5,13 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
-	"github.com/dgraph-io/badger/v4"
+
+	"berth.dev/pkg/store/storetest"
 )
 
 func newStore(t *testing.T) *Store {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return New(db)
+	return New(storetest.Open(t))
 }
 
 func TestNamesAreReserved(t *testing.T) {
