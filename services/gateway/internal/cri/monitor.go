@@ -118,7 +118,7 @@ func (s *RuntimeService) handleEvent(ctx context.Context, data []byte) error {
 		if err := proto.Unmarshal(env.Event.Value, e); err != nil {
 			return nil
 		}
-		return s.handleOOM(e.ContainerID)
+		return s.handleOOM(dctx, e.ContainerID)
 	}
 	return nil
 }

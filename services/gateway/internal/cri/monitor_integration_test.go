@@ -64,11 +64,11 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 
 	st := store.New(db)
 	s := New(Config{Node: node}, st, runningTasks{}, nil, nil, nil)
-	if err := st.AddSandbox(&store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
+	if err := st.AddSandbox(ctx, &store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"first", "second"} {
-		if err := st.AddContainer(&store.Container{ID: id, SandboxID: "pod", Name: id, State: store.ContainerRunning}); err != nil {
+		if err := st.AddContainer(ctx, &store.Container{ID: id, SandboxID: "pod", Name: id, State: store.ContainerRunning}); err != nil {
 			t.Fatal(err)
 		}
 	}

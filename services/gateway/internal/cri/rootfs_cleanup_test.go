@@ -76,14 +76,15 @@ func TestSweepRootfsRemovesOnlyOldUnownedCRISnapshots(t *testing.T) {
 	}}
 	tasks := &fakeTasks{containers: []*containersapi.Container{{ID: "x", SnapshotKey: hexID('e')}}}
 	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
 	sb := &store.Sandbox{ID: hexID('d'), Name: "pod", State: store.SandboxReady}
-	if err := s.Store.AddSandbox(sb); err != nil {
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Store.AddContainer(&store.Container{ID: hexID('c'), SandboxID: sb.ID, Name: "ctr"}); err != nil {
+	if err := s.Store.AddContainer(ctx, &store.Container{ID: hexID('c'), SandboxID: sb.ID, Name: "ctr"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.sweepRootfs(context.Background()); err != nil {
+	if err := s.sweepRootfs(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(snaps.removed, ",") != hexID('a') {
@@ -95,15 +96,15 @@ func TestRemoveContainerKeepsTheRecordWhenTaskdFails(t *testing.T) {
 	snaps := &fakeSnaps{}
 	tasks := &fakeTasks{deleteErr: errdefs.ErrUnavailable}
 	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
 	sb := &store.Sandbox{ID: hexID('1'), Name: "pod", State: store.SandboxReady}
-	if err := s.Store.AddSandbox(sb); err != nil {
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
 		t.Fatal(err)
 	}
 	c := &store.Container{ID: hexID('2'), SandboxID: sb.ID, Name: "ctr", State: store.ContainerExited}
-	if err := s.Store.AddContainer(c); err != nil {
+	if err := s.Store.AddContainer(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	req := &runtimeapi.RemoveContainerRequest{ContainerId: c.ID}
 	if _, err := s.RemoveContainer(ctx, req); !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Fatalf("RemoveContainer with taskd failing: %v", err)
