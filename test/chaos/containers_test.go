@@ -92,18 +92,7 @@ func (c *client) runOnce(ctx context.Context) error {
 		return err
 	}
 	var out, errOut safeBuffer
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &out, &errOut)))
-	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
-	if err != nil {
-		return err
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	err = task.Start(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
-	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
+	task, exited, err := c.startTask(ctx, ctr, id, cio.NewCreator(cio.WithStreams(nil, &out, &errOut)))
 	if err != nil {
 		return err
 	}
@@ -127,6 +116,28 @@ func (c *client) runOnce(ctx context.Context) error {
 	return nil
 }
 
+// startTask creates and starts ctr's task with the given IO, noting each
+// step in the ledger (the exit as not yet seen), and returns the task with
+// the channel its exit arrives on.
+func (c *client) startTask(ctx context.Context, ctr containerd.Container, id string, io cio.Creator) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	task, err := ctr.NewTask(ctx, io)
+	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
+	if err != nil {
+		return nil, nil, err
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = task.Start(ctx)
+	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
+	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return task, exited, nil
+}
+
 // execKill starts a long-running container, execs into it, kills it and
 // removes it.
 func (c *client) execKill(ctx context.Context) error {
@@ -136,18 +147,7 @@ func (c *client) execKill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := ctr.NewTask(ctx, cio.NullIO)
-	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
-	if err != nil {
-		return err
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	err = task.Start(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
-	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
+	task, exited, err := c.startTask(ctx, ctr, id, cio.NullIO)
 	if err != nil {
 		return err
 	}

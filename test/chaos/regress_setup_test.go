@@ -91,9 +91,15 @@ func berthConn(t *testing.T, st *harness.Stack) *grpc.ClientConn {
 	return cc
 }
 
-// collectConstantly runs garbage collections back to back, each by a
-// synchronous lease delete, until the test ends.
-func collectConstantly(t *testing.T, ctx context.Context, ls leases.Manager) {
+// collectingLease creates a lease in ctx's namespace and runs collections
+// back to back, each by a synchronous lease delete, until the test ends:
+// what is made under the lease (lctx carries it) must survive them.
+func collectingLease(t *testing.T, ctx context.Context, client *containerd.Client) (lctx context.Context, id string) {
+	ls := client.LeasesService()
+	held, err := ls.Create(ctx, leases.WithRandomID())
+	if err != nil {
+		t.Fatal(err)
+	}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -111,6 +117,17 @@ func collectConstantly(t *testing.T, ctx context.Context, ls leases.Manager) {
 		}
 	}()
 	t.Cleanup(func() { close(stop); wg.Wait() })
+	return leases.WithLease(ctx, held.ID), held.ID
+}
+
+// survives lets a collection or two run, then fails the test if what,
+// made under lease after n others survived, is gone (stat fails).
+func survives(t *testing.T, what, lease string, n int, stat func() error) {
+	t.Helper()
+	time.Sleep(20 * time.Millisecond)
+	if err := stat(); err != nil {
+		t.Fatalf("%s under lease %s, is gone after %d others survived: %v", what, lease, n, err)
+	}
 }
 
 // settles polls done every interval until it holds or within has passed,

@@ -52,24 +52,14 @@ func skipKnown(t *testing.T, kind string) {
 func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 	skipKnown(t, "gc-removed-leased")
 	_, client, _, ctx := small(t)
-	ls := client.LeasesService()
-	held, err := ls.Create(ctx, leases.WithRandomID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	collectConstantly(t, ctx, ls)
+	lctx, held := collectingLease(t, ctx, client)
 	sn := client.SnapshotService("overlayfs")
-	lctx := leases.WithLease(ctx, held.ID)
 	for i := 0; i < 150; i++ {
 		key := fmt.Sprintf("held-%d", i)
 		if _, err := sn.Prepare(lctx, key, ""); err != nil {
 			t.Fatalf("prepare %s: %v", key, err)
 		}
-		// Let a collection or two run.
-		time.Sleep(20 * time.Millisecond)
-		if _, err := sn.Stat(ctx, key); err != nil {
-			t.Fatalf("snapshot %s, prepared under lease %s, is gone after %d others survived: %v", key, held.ID, i, err)
-		}
+		survives(t, "snapshot "+key+", prepared", held, i, func() error { _, err := sn.Stat(ctx, key); return err })
 		// Committed under the lease, as an unpack does: the committed
 		// snapshot keeps its active one's creation time, but is held
 		// under its own name.
@@ -77,10 +67,7 @@ func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 		if err := sn.Commit(lctx, name, key); err != nil {
 			t.Fatalf("commit %s: %v", key, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-		if _, err := sn.Stat(ctx, name); err != nil {
-			t.Fatalf("snapshot %s, committed under lease %s, is gone after %d others survived: %v", name, held.ID, i, err)
-		}
+		survives(t, "snapshot "+name+", committed", held, i, func() error { _, err := sn.Stat(ctx, name); return err })
 	}
 }
 
@@ -227,9 +214,8 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	skipKnown(t, "pull-no-progress-deadline")
 	r := proxied(t, "BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String())
-	proxy := r.proxy
 	ref, layer := r.pushFresh(4 << 20)
-	proxy.arm(layer, faultStall)
+	r.proxy.arm(layer, faultStall)
 	timedOut, err := r.pullWithin("default", ref, stallLimit)
 	if timedOut {
 		t.Fatalf("the pull was still running %s after the registry stalled (%v)", stallLimit, err)
@@ -237,8 +223,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
 	}
-	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), proxy.addr) {
-		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, proxy.addr)
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), r.proxy.addr) {
+		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, r.proxy.addr)
 	}
 	// The fault plays once: a retry resumes what the stalled pull stored.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -246,7 +232,7 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	if err := r.serverPull(ctx, "default", ref); err != nil {
 		t.Fatalf("pull after the stall: %v", err)
 	}
-	if _, resumed := proxy.played(layer); !resumed {
+	if _, resumed := r.proxy.played(layer); !resumed {
 		t.Fatalf("the pull after the stall downloaded layer %s from the start", layer)
 	}
 }
@@ -293,14 +279,13 @@ func TestTaskdKilledMidCreateLeavesNothing(t *testing.T) {
 func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
 	skipKnown(t, "lease-leak")
 	r := proxied(t, "BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String())
-	proxy := r.proxy
 	ref, layer := r.pushFresh(4 << 20)
-	proxy.arm(layer, faultStall)
+	r.proxy.arm(layer, faultStall)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pulled := make(chan error, 1)
 	go func() { pulled <- r.serverPull(ctx, "default", ref) }()
-	for hit, _ := proxy.played(layer); !hit; hit, _ = proxy.played(layer) {
+	for hit, _ := r.proxy.played(layer); !hit; hit, _ = r.proxy.played(layer) {
 		if ctx.Err() != nil {
 			t.Fatal("the pull never reached the layer")
 		}
@@ -322,23 +307,14 @@ func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
 // snapshots' race; this keeps it so).
 func TestGCKeepsContentWrittenDuringCollection(t *testing.T) {
 	_, client, _, ctx := small(t)
-	ls := client.LeasesService()
-	held, err := ls.Create(ctx, leases.WithRandomID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	collectConstantly(t, ctx, ls)
+	lctx, held := collectingLease(t, ctx, client)
 	cs := client.ContentStore()
-	lctx := leases.WithLease(ctx, held.ID)
 	for i := 0; i < 150; i++ {
-		d, err := writeBlob(lctx, cs, fmt.Sprintf("held-%d", i), []byte(fmt.Sprintf("blob %d of %s", i, held.ID)))
+		d, err := writeBlob(lctx, cs, fmt.Sprintf("held-%d", i), []byte(fmt.Sprintf("blob %d of %s", i, held)))
 		if err != nil {
 			t.Fatalf("write blob %d: %v", i, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-		if _, err := cs.Info(ctx, d); err != nil {
-			t.Fatalf("blob %s, written under lease %s, is gone after %d others survived: %v", d, held.ID, i, err)
-		}
+		survives(t, "blob "+d.String()+", written", held, i, func() error { _, err := cs.Info(ctx, d); return err })
 	}
 }
 

@@ -3,10 +3,10 @@ package store
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/containerd/errdefs"
+	"golang.org/x/sync/errgroup"
 
 	"berth.dev/pkg/store/storetest"
 )
@@ -101,28 +101,19 @@ func TestConcurrentUpdatesAllLand(t *testing.T) {
 	if err := s.AddContainer(ctx, &Container{ID: "c", SandboxID: "s", Name: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	const workers, each = 8, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, workers*each)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range each {
-				_, err := s.UpdateContainer(ctx, "c", func(c *Container) error { c.ExitCode++; return nil })
-				errs <- err
-			}
-		}()
+	const updates = 80
+	var g errgroup.Group
+	for range updates {
+		g.Go(func() error {
+			_, err := s.UpdateContainer(ctx, "c", func(c *Container) error { c.ExitCode++; return nil })
+			return err
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
 	}
-	if c, err := s.Container("c"); err != nil || c.ExitCode != workers*each {
-		t.Fatalf("after %d concurrent increments the record reads %d (%v)", workers*each, c.ExitCode, err)
+	if c, err := s.Container("c"); err != nil || c.ExitCode != updates {
+		t.Fatalf("after %d concurrent increments the record reads %d (%v)", updates, c.ExitCode, err)
 	}
 }
 
