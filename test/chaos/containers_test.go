@@ -96,18 +96,7 @@ func (c *client) runOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	select {
-	case st := <-exited:
-		if _, _, err := st.Result(); err != nil {
-			return err
-		}
-		c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", nil)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	_, err = task.Delete(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskDelete, id, "", err)
-	if err != nil {
+	if err := c.deleteExited(ctx, task, exited, id); err != nil {
 		return err
 	}
 	if !strings.Contains(out.String(), "chaos-"+id) {
@@ -157,6 +146,12 @@ func (c *client) execKill(ctx context.Context) error {
 	if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
 		return err
 	}
+	return c.deleteExited(ctx, task, exited, id)
+}
+
+// deleteExited waits for task's exit and deletes it, noting both in the
+// ledger.
+func (c *client) deleteExited(ctx context.Context, task containerd.Task, exited <-chan containerd.ExitStatus, id string) error {
 	select {
 	case st := <-exited:
 		if _, _, err := st.Result(); err != nil {
@@ -166,7 +161,7 @@ func (c *client) execKill(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	_, err = task.Delete(ctx)
+	_, err := task.Delete(ctx)
 	c.r.ledger.note(c.ns, events.TopicTaskDelete, id, "", err)
 	return err
 }
