@@ -19,18 +19,16 @@ const (
 	namePrefix      = "cri/name/"
 )
 
-// Store holds sandbox and container records.
+// Store holds sandbox and container records. Every write runs through
+// berthstore.Update: exit events and CRI calls change the same records at
+// once, and badger fails the later of two such transactions with a
+// conflict that running it again on the fresh records resolves.
 type Store struct {
 	db *badger.DB
 }
 
 // New returns the store over db.
 func New(db *badger.DB) *Store { return &Store{db: db} }
-
-// Every write goes through berthstore.Update: exit events and CRI calls
-// change the same records at once, and badger fails the later of two such
-// transactions with a conflict that running it again on the fresh records
-// resolves.
 
 // AddSandbox records a new sandbox and reserves its name.
 func (s *Store) AddSandbox(ctx context.Context, sb *Sandbox) error {
