@@ -75,10 +75,10 @@ func TestAbandonedCreateLeavesNothing(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s: a task whose creation cannot finish was created", c.id)
 		}
-		deadline := time.Now().Add(20 * time.Second)
+		var leaks []string
 		deleted := false
-		for {
-			leaks := r.leaks()
+		if !settles(20*time.Second, 200*time.Millisecond, func() bool {
+			leaks = r.leaks()
 			if pids := hooks(); len(pids) > 0 {
 				leaks = append(leaks, fmt.Sprintf("hook processes %v", pids))
 			}
@@ -86,13 +86,9 @@ func TestAbandonedCreateLeavesNothing(t *testing.T) {
 				err = ctr.Delete(ctx, containerd.WithSnapshotCleanup)
 				deleted = err == nil
 			}
-			if len(leaks) == 0 && deleted {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: 20s after its caller gave up on the create: leaks %v; container delete: %v", c.id, leaks, err)
-			}
-			time.Sleep(200 * time.Millisecond)
+			return len(leaks) == 0 && deleted
+		}) {
+			t.Fatalf("%s: 20s after its caller gave up on the create: leaks %v; container delete: %v", c.id, leaks, err)
 		}
 	}
 }
