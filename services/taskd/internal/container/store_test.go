@@ -15,7 +15,7 @@ import (
 	"berth.dev/pkg/store"
 )
 
-func newStore(t *testing.T) (*Store, *events.Outbox) {
+func newStore(t testing.TB) (*Store, *events.Outbox) {
 	t.Helper()
 	db, err := store.Open(t.TempDir(), zap.NewNop())
 	if err != nil {
