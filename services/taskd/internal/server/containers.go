@@ -85,17 +85,25 @@ func (s *Containers) Delete(ctx context.Context, req *api.DeleteContainerRequest
 
 // listBatched answers the gateway, which unpacks the batches for its
 // client: the records go out as stored, a few dozen frames for hundreds of
-// containers, and none is decoded and encoded again. They are packed before
-// any is sent, so a slow reader does not hold the store's transaction open.
+// containers, and none is decoded and encoded again. The first batch leaves
+// while the store is still read; the reading goes on to the end without
+// waiting for the sending, so a slow reader does not hold the store's
+// transaction open.
 func (s *Containers) listBatched(req *api.ListContainersRequest, ss grpc.ServerStream) error {
-	var batches [][]byte
-	if err := s.Store.ListEncoded(ss.Context(), func(c []byte) { batches = batch.Add(batches, c) }, req.Filters...); err != nil {
-		return err
-	}
-	for _, b := range batches {
+	q := batch.NewQueue()
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		q.Close(s.Store.ListEncoded(ss.Context(), q.Add, req.Filters...))
+	}()
+	defer func() { <-read }()
+	for {
+		b, err := q.Next()
+		if b == nil {
+			return err
+		}
 		if err := ss.SendMsg(batch.Message(b)); err != nil {
 			return err
 		}
 	}
-	return nil
 }
