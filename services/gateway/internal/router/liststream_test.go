@@ -38,12 +38,13 @@ func (s *containersServer) ListStream(req *containersapi.ListContainersRequest, 
 	if len(req.Filters) > 0 {
 		prefix = strings.TrimPrefix(req.Filters[0], "id~=")
 	}
+	batched := !s.old && batch.Requested(ss.Context())
 	var batches [][]byte
 	for _, c := range s.containers {
 		if !strings.HasPrefix(c.ID, prefix) {
 			continue
 		}
-		if s.old || !batch.Requested(ss.Context()) {
+		if !batched {
 			if err := ss.Send(&containersapi.ListContainerMessage{Container: c}); err != nil {
 				return err
 			}
