@@ -18,28 +18,17 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"berth.dev/pkg/batch"
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/grpcclient"
 	"berth.dev/pkg/grpcserver"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/taskd/internal/container"
 )
 
 // containersClient serves a store with n containers of 2 kB specs and
 // returns a client of it.
 func containersClient(t *testing.T, n int) api.ContainersClient {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "taskd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ob.Close() })
-	cs := container.New(db, ob)
+	cs := container.New(storetest.OpenWithOutbox(t, "taskd"))
 	ctx := namespace.WithNamespace(context.Background(), "ns")
 	for i := 0; i < n; i++ {
 		c := &api.Container{ID: fmt.Sprintf("c%03d", i), Runtime: &api.Container_Runtime{Name: "io.containerd.runc.v2"},
