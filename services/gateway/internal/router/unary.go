@@ -95,7 +95,7 @@ func forwardServerStream(ctx context.Context, ss grpc.ServerStream, b *Backend, 
 	if err := send(cs, req); err != nil && !errors.Is(err, io.EOF) {
 		return unavailable(b, err)
 	}
-	if err := pumpToClient(cs, ss, ss.SetHeader); err != nil {
+	if err := pumpToClient(cs, ss, ss.SetHeader, batched[method]); err != nil {
 		return unavailable(b, err)
 	}
 	return nil
