@@ -45,7 +45,8 @@ func containersClient(t *testing.T, n int) api.ContainersClient {
 	done := make(chan struct{})
 	go func() { grpcserver.Serve(sctx, srv, sock); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	cc, err := grpcclient.Dial(sock)
+	// The server may not listen yet: calls wait for it rather than fail.
+	cc, err := grpcclient.Dial(sock, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
 	if err != nil {
 		t.Fatal(err)
 	}
