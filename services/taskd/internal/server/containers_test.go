@@ -41,10 +41,14 @@ func containersClient(t *testing.T, n int) api.ContainersClient {
 	srv := grpcserver.New(zap.NewNop())
 	(&Containers{Store: cs}).Register(srv)
 	sock := filepath.Join(t.TempDir(), "taskd.sock")
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { grpcserver.Serve(sctx, srv, sock); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	// Listening before the first call, which would otherwise race the
+	// server's start and fail without waiting.
+	l, err := grpcserver.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l) //nolint:errcheck // ends with Stop
+	t.Cleanup(srv.Stop)
 	cc, err := grpcclient.Dial(sock)
 	if err != nil {
 		t.Fatal(err)
