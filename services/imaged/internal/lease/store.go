@@ -147,7 +147,14 @@ func addResource(txn *badger.Txn, ns, id string, r *api.Resource) error {
 	} else if !ok {
 		return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
 	}
-	return txn.Set([]byte(resKey(ns, id, r)), nil)
+	k := []byte(resKey(ns, id, r))
+	// A resource held already is not written again: a transaction that
+	// writes nothing commits without a sync (a pull holds a snapshot,
+	// then snapshotd holds it again as the pull commits it).
+	if ok, err := store.Exists(txn, string(k)); err != nil || ok {
+		return err
+	}
+	return txn.Set(k, nil)
 }
 
 // HoldFromContext adds a resource to the lease the request carries, if any,
