@@ -124,15 +124,17 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
 	})
 }
 
-// AddResource makes a lease hold a resource.
-func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) error {
+// AddResource makes a lease hold resources, in one transaction.
+func (s *Store) AddResource(ctx context.Context, id string, rs ...*api.Resource) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
 		return err
 	}
 	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
-		if err := addResource(txn, ns, id, r); err != nil {
-			return err
+		for _, r := range rs {
+			if err := addResource(txn, ns, id, r); err != nil {
+				return err
+			}
 		}
 		return touch(ctx, txn, ns, id)
 	})

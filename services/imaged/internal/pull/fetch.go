@@ -287,7 +287,8 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				return
 			}
 		}
-		if r.err = p.holdSnapshot(ctx, sn, chains[i]); r.err != nil {
+		key := "extract-" + randomID() + " " + chains[i]
+		if r.err = p.holdSnapshot(ctx, sn, chains[i], key); r.err != nil {
 			return
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
@@ -307,7 +308,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.err = wait(downloaded[i])
 			return
 		}
-		r.key = "extract-" + randomID() + " " + chains[i]
+		r.key = key
 		// Prepared to the end even when the pull gives up meanwhile: a
 		// call cancelled in flight may still create the snapshot, which
 		// would then be left behind unknown.

@@ -18,22 +18,28 @@ import (
 // not found". containerd's metadata store does the same on an existing
 // blob's writer and an existing snapshot's Prepare. Holding before
 // looking leaves no moment where it is found but not held.
-func (p *Puller) holdExisting(ctx context.Context, typ, id string) error {
+func (p *Puller) holdExisting(ctx context.Context, typ string, ids ...string) error {
 	l, ok := lease.FromContext(ctx)
 	if !ok || p.Leases == nil {
 		return nil
 	}
-	if err := p.Leases.AddResource(ctx, l, &leasesapi.Resource{ID: id, Type: typ}); err != nil {
-		return fmt.Errorf("hold %s %s under the pull's lease: %w", typ, id, err)
+	rs := make([]*leasesapi.Resource, len(ids))
+	for i, id := range ids {
+		rs[i] = &leasesapi.Resource{ID: id, Type: typ}
+	}
+	if err := p.Leases.AddResource(ctx, l, rs...); err != nil {
+		return fmt.Errorf("hold %s %v under the pull's lease: %w", typ, ids, err)
 	}
 	return nil
 }
 
-// holdContent holds a blob; holdSnapshot a committed snapshot.
+// holdContent holds a blob; holdSnapshot a committed snapshot, and with
+// it the keys of snapshots about to be prepared (snapshotd holds those
+// again as it prepares them, which then writes nothing).
 func (p *Puller) holdContent(ctx context.Context, dgst string) error {
 	return p.holdExisting(ctx, "content", dgst)
 }
 
-func (p *Puller) holdSnapshot(ctx context.Context, sn, name string) error {
-	return p.holdExisting(ctx, "snapshots/"+sn, name)
+func (p *Puller) holdSnapshot(ctx context.Context, sn string, names ...string) error {
+	return p.holdExisting(ctx, "snapshots/"+sn, names...)
 }

@@ -118,28 +118,11 @@ func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts O
 	}
 	prog := &progress{}
 	prog.setStatus("resolving")
-	// The lease is created while the registry answers: two round trips
-	// that need nothing of each other.
-	held := make(chan struct{})
-	var (
-		hctx    context.Context
-		release func()
-		herr    error
-	)
-	go func() {
-		defer close(held)
-		hctx, release, herr = p.hold(ctx, ns)
-	}()
-	src, err := p.resolve(ctx, req.Ref, plat, opts)
-	<-held
-	if herr != nil {
-		return herr
-	}
-	defer release()
+	src, ctx, release, err := p.resolveHeld(ctx, ns, req.Ref, plat, opts)
 	if err != nil {
 		return err
 	}
-	ctx = hctx
+	defer release()
 	prog.p.Name = src.name
 	if opts.Resolved != nil {
 		opts.Resolved(src.name, src.target())
@@ -171,6 +154,35 @@ func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts O
 		err = rerr
 	}
 	return err
+}
+
+// resolveHeld resolves ref while it creates the pull's lease (two round
+// trips that need nothing of each other), and returns a context writing
+// under the lease and the lease's release, which is the caller's unless
+// it fails.
+func (p *Puller) resolveHeld(ctx context.Context, ns, ref string, plat v1.Platform, opts Options) (*source, context.Context, func(), error) {
+	held := make(chan struct{})
+	var (
+		hctx    context.Context
+		release func()
+		herr    error
+	)
+	go func() {
+		defer close(held)
+		hctx, release, herr = p.hold(ctx, ns)
+	}()
+	src, err := p.resolve(ctx, ref, plat, opts)
+	<-held
+	if err == nil {
+		err = herr
+	}
+	if err != nil {
+		if herr == nil {
+			release()
+		}
+		return nil, nil, nil, err
+	}
+	return src, hctx, release, nil
 }
 
 // target is the descriptor the image record points at: the index when
