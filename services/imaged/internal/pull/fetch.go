@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,6 +84,13 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 		}
 	}
 	chains := chainIDs(cfg.RootFS.DiffIDs)
+	keys := make([]string, len(chains))
+	for i, c := range chains {
+		keys[i] = "extract-" + randomID() + " " + c
+	}
+	if err := p.holdAll(ctx, src.digests(mdgst, cfgName, descs), snapshotter(req.Snapshotter), append(slices.Clone(chains), keys...)); err != nil {
+		return nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	// The config, manifest and indexes are written with the labels that
 	// keep the image's content and snapshots from collection while the
@@ -127,7 +135,7 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 	}
 	if !req.SkipUnpack {
 		g.Go(func() error {
-			return p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, chains, downloaded, feeds, prog)
+			return p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, chains, keys, downloaded, feeds, prog)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -211,14 +219,14 @@ func chainIDs(diffIDs []v1.Hash) []string {
 }
 
 // unpack turns the layers into committed snapshots named by chains (the
-// last holds the whole image). On overlayfs each layer is applied into a
+// last holds the whole image), each prepared under its key. On overlayfs each layer is applied into a
 // snapshot of its own, several at once (streamed while it downloads when
 // it has a feed, else from the content store once downloaded), and
 // committed onto the layer below once that one is and its own download is
 // verified; a small layer streamed in is fsynced file by file as it is
 // applied, and one sync of the filesystem then covers the others.
 // Elsewhere layers are applied in order on their parents.
-func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, chains []string, downloaded []chan struct{}, feeds []chan *os.File, prog *progress) error {
+func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, chains, keys []string, downloaded []chan struct{}, feeds []chan *os.File, prog *progress) error {
 	parallel := sn == "overlayfs"
 	type applied struct {
 		key    string // empty when the snapshot already existed
@@ -287,8 +295,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				return
 			}
 		}
-		key := "extract-" + randomID() + " " + chains[i]
-		if r.err = p.holdSnapshot(ctx, sn, chains[i], key); r.err != nil {
+		if r.err = p.holdSnapshot(ctx, sn, chains[i]); r.err != nil {
 			return
 		}
 		if _, err := p.Snapshots.Stat(ctx, sn, chains[i]); err == nil {
@@ -308,7 +315,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.err = wait(downloaded[i])
 			return
 		}
-		r.key = key
+		r.key = keys[i]
 		// Prepared to the end even when the pull gives up meanwhile: a
 		// call cancelled in flight may still create the snapshot, which
 		// would then be left behind unknown.

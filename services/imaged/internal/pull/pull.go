@@ -185,6 +185,20 @@ func (p *Puller) resolveHeld(ctx context.Context, ns, ref string, plat v1.Platfo
 	return src, hctx, release, nil
 }
 
+// digests are those of the blobs the pull writes: the indexes, the
+// manifest, the config and the layers.
+func (s *source) digests(manifest, config v1.Hash, layers []*types.Descriptor) []string {
+	out := make([]string, 0, len(s.indexes)+2+len(layers))
+	for _, lv := range s.indexes {
+		out = append(out, lv.dsc.Digest.String())
+	}
+	out = append(out, manifest.String(), config.String())
+	for _, l := range layers {
+		out = append(out, l.Digest)
+	}
+	return out
+}
+
 // target is the descriptor the image record points at: the index when
 // the registry answered with one, else the manifest.
 func (s *source) target() *types.Descriptor {
