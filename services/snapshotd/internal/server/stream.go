@@ -101,7 +101,9 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 	// Streamed applies are Berth's own pull's, which syncs before it
 	// records the image: start their write-out as they unpack.
 	opts.WriteBack = true
-	if req.SyncFew {
+	if req.SyncFew && len(req.Mounts) == 1 && req.Mounts[0].Type == "bind" {
+		// Written in place, in a snapshot's own directory (an overlay
+		// mount's writes land elsewhere, which SyncAbove would miss).
 		opts.SyncFew = syncFewLimit
 	}
 	res, err := apply.Apply(target, bufio.NewReaderSize(layer, 1<<20), opts)
