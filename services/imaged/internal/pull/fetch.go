@@ -360,7 +360,10 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	}
 	parent := ""
 	var firstErr error
-	unsynced := false // a layer this pull committed is not on disk yet
+	// unsynced: a layer this pull committed is not on disk yet; found: a
+	// layer's snapshot was there already, committed by another pull or a
+	// client's unpack that may not have synced it yet.
+	unsynced, found, committed := false, false, false
 	for i := range descs {
 		if !parallel {
 			apply(i, parent)
@@ -375,8 +378,11 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				p.discard(ctx, sn, r.key)
 				r.key, r.err = "", nil
 			}
-			unsynced = unsynced || (r.err == nil && r.key != "" && !r.synced)
+			mine := r.err == nil && r.key != ""
+			committed = committed || mine
+			unsynced = unsynced || (mine && !r.synced)
 		}
+		found = found || (r.err == nil && r.key == "")
 		if r.err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("unpack layer %s: %w", descs[i].Digest, r.err)
 		}
@@ -392,8 +398,11 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	if firstErr != nil {
 		return firstErr
 	}
-	if parallel && unsynced {
-		// The image must be durable before it is recorded.
+	// The image must be durable before it is recorded. A pull that
+	// committed a layer also syncs those it found, as it always did: it
+	// cannot tell whether their writer synced them yet. One that found
+	// them all leaves them to their writers.
+	if parallel && (unsynced || (committed && found)) {
 		if err := p.Snapshots.SyncFilesystem(ctx); err != nil {
 			return fmt.Errorf("sync unpacked layers: %w", err)
 		}
