@@ -135,15 +135,17 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
 	})
 }
 
-// AddResource makes a lease hold a resource.
-func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) error {
+// AddResource makes a lease hold resources, in one transaction.
+func (s *Store) AddResource(ctx context.Context, id string, rs ...*api.Resource) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
 		return err
 	}
 	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
-		if err := addResource(txn, ns, id, r); err != nil {
-			return err
+		for _, r := range rs {
+			if err := addResource(txn, ns, id, r); err != nil {
+				return err
+			}
 		}
 		return touch(ctx, txn, ns, id)
 	})
@@ -158,7 +160,14 @@ func addResource(txn *badger.Txn, ns, id string, r *api.Resource) error {
 	} else if !ok {
 		return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
 	}
-	return txn.Set([]byte(resKey(ns, id, r)), nil)
+	k := []byte(resKey(ns, id, r))
+	// A resource held already is not written again: a transaction that
+	// writes nothing commits without a sync (a pull holds a snapshot,
+	// then snapshotd holds it again as the pull commits it).
+	if ok, err := store.Exists(txn, string(k)); err != nil || ok {
+		return err
+	}
+	return txn.Set(k, nil)
 }
 
 // HoldFromContext adds a resource to the lease the request carries, if any,
