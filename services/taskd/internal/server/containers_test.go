@@ -41,12 +41,15 @@ func containersClient(t *testing.T, n int) api.ContainersClient {
 	srv := grpcserver.New(zap.NewNop())
 	(&Containers{Store: cs}).Register(srv)
 	sock := filepath.Join(t.TempDir(), "taskd.sock")
-	sctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { grpcserver.Serve(sctx, srv, sock); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	// The server may not listen yet: calls wait for it rather than fail.
-	cc, err := grpcclient.Dial(sock, grpc.WithDefaultCallOptions(grpc.WaitForReady(true)))
+	// Listening before the first call, which would otherwise race the
+	// server's start and fail without waiting.
+	l, err := grpcserver.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l) //nolint:errcheck // ends with Stop
+	t.Cleanup(srv.Stop)
+	cc, err := grpcclient.Dial(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
