@@ -31,8 +31,9 @@ import (
 // Config is the gateway's configuration.
 type Config struct {
 	config.Common
-	MetricsAddr  string `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
-	SandboxImage string `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	MetricsAddr  string        `env:"BERTH_GATEWAY_METRICS_ADDR" doc:"address for Prometheus /metrics (e.g. 127.0.0.1:9310); empty disables"`
+	SandboxImage string        `env:"BERTH_SANDBOX_IMAGE" envDefault:"registry.k8s.io/pause:3.10" doc:"the CRI's sandbox (pause) image, pinned when pulled"`
+	RestartGrace time.Duration `env:"BERTH_GATEWAY_RESTART_GRACE" envDefault:"3s" doc:"how long a call waits for a daemon that is down (being restarted) before it fails with Unavailable; 0 fails at once"`
 	CRI          CRIConfig
 	Stream       streaming.Config
 }
@@ -90,6 +91,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		set.ClientsGone(ctx, "", ids)
 	})
 	rt.TrackClients(clients)
+	rt.SetRestartGrace(cfg.RestartGrace)
 	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })

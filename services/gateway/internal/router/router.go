@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,16 +27,23 @@ type Router struct {
 	onCall func(ctx context.Context, method string) error
 	// clients, when set, names each call's connection to the daemons.
 	clients *Clients
+	// grace is how long a call waits for a daemon that is not connected.
+	grace atomic.Int64
 }
 
 // New returns a router over backends. onCall may be nil.
 func New(onCall func(ctx context.Context, method string) error, backends ...*Backend) *Router {
 	r := &Router{backends: backends, byName: map[string]*Backend{}, onCall: onCall}
+	r.grace.Store(int64(RestartGrace))
 	for _, b := range backends {
 		r.byName[b.Name] = b
 	}
 	return r
 }
+
+// SetRestartGrace sets how long a call waits for a daemon that is down
+// (RestartGrace unless set); 0 fails such calls at once.
+func (r *Router) SetRestartGrace(d time.Duration) { r.grace.Store(int64(d)) }
 
 // TrackClients has the router name each forwarded call's connection in
 // the berth-client metadata and report lease-creating connections to c.
@@ -117,6 +126,7 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 			return err
 		}
 	}
+	b.awaitReady(ctx, time.Duration(r.grace.Load()))
 	switch shapeOf(method) {
 	case unary:
 		return forwardUnary(outgoing(ctx, method), ss, b, method)

@@ -70,6 +70,7 @@ type fixture struct {
 	backendSock, gatewaySock string
 	stopBackend              func()
 	client                   *grpc.ClientConn
+	router                   *Router
 }
 
 // startBackend serves the test services, and those extra registers, on
@@ -114,6 +115,7 @@ func newFixture(t testing.TB, extra ...func(*grpc.Server)) *fixture {
 	}
 	t.Cleanup(func() { b.Close() })
 	r := New(nil, b)
+	f.router = r
 	gw := grpcserver.New(zap.NewNop(), r.ServerOptions()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -239,6 +241,7 @@ func TestOversizedMessageIsRefused(t *testing.T) {
 func TestBackendDownIsUnavailableNamingItThenRecovers(t *testing.T) {
 	f := newFixture(t)
 	client := versionapi.NewVersionClient(f.client)
+	f.router.SetRestartGrace(200 * time.Millisecond)
 	f.stopBackend()
 	_, err := client.Version(context.Background(), &emptypb.Empty{})
 	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "testd is unavailable") {
@@ -255,6 +258,38 @@ func TestBackendDownIsUnavailableNamingItThenRecovers(t *testing.T) {
 			t.Fatalf("backend back, calls still fail: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCallWaitsForARestartingDaemon: a call that arrives while its daemon
+// is being restarted is answered once the daemon is back, within the
+// grace, instead of failing.
+func TestCallWaitsForARestartingDaemon(t *testing.T) {
+	f := newFixture(t)
+	client := versionapi.NewVersionClient(f.client)
+	f.stopBackend()
+	srv := grpcserver.New(zap.NewNop())
+	versionapi.RegisterVersionServer(srv, backendServer{})
+	served := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		l, err := grpcserver.Listen(f.backendSock)
+		if err != nil {
+			served <- err
+			return
+		}
+		served <- srv.Serve(l)
+	}()
+	f.stopBackend = srv.Stop
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := client.Version(ctx, &emptypb.Empty{}); err != nil {
+		t.Fatalf("a call during the restart: %v", err)
+	}
+	select {
+	case err := <-served:
+		t.Fatalf("backend: %v", err)
+	default:
 	}
 }
 
