@@ -1,0 +1,224 @@
+package directio
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Align is the alignment of direct writes: their buffer, offset and length
+// (the physical block size of most disks; a multiple of every logical one).
+const Align = 4096
+
+// ChunkSize is how much a Writer gathers before one direct write.
+const ChunkSize = 1 << 20
+
+// pool recycles chunk buffers: a fresh one costs page faults per use.
+var pool = sync.Pool{New: func() any {
+	b := make([]byte, ChunkSize+Align)
+	off := int(uintptr(unsafe.Pointer(&b[0])) & (Align - 1))
+	if off != 0 {
+		off = Align - off
+	}
+	return b[off : off+ChunkSize : off+ChunkSize]
+}}
+
+// Writer writes a file sequentially from an offset. Whole chunks go to
+// the disk directly where the file system allows; the rest through the
+// page cache. Bytes a Write accepted may still be held in the Writer:
+// Flush (or Close) writes them out, and a write error may surface only
+// there. A Writer is not safe for concurrent use.
+type Writer struct {
+	f      *os.File
+	off    int64  // file offset of buf[0]
+	buf    []byte // held bytes, a pooled aligned chunk while direct
+	direct bool
+	err    error
+}
+
+// NewWriter writes f from off on. Direct writes need an aligned offset and
+// a file system that takes them; otherwise every write goes through the
+// page cache.
+func NewWriter(f *os.File, off int64) *Writer {
+	w := &Writer{f: f, off: off}
+	if off%Align == 0 && setDirect(f, true) == nil {
+		w.direct = true
+		w.buf = pool.Get().([]byte)[:0]
+	}
+	return w
+}
+
+// Direct reports whether the writer still writes around the page cache.
+func (w *Writer) Direct() bool { return w.direct }
+
+// Offset is where the next byte written lands in the file.
+func (w *Writer) Offset() int64 { return w.off + int64(len(w.buf)) }
+
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !w.direct {
+		n, err := w.f.WriteAt(p, w.off)
+		w.off += int64(n)
+		w.err = err
+		return n, err
+	}
+	written := 0
+	for len(p) > 0 {
+		n := copy(w.buf[len(w.buf):cap(w.buf)], p)
+		w.buf = w.buf[:len(w.buf)+n]
+		p = p[n:]
+		written += n
+		if len(w.buf) == cap(w.buf) {
+			if err := w.writeOut(len(w.buf)); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// ReadFrom writes what r reads until its end, read straight into the
+// chunk buffer while direct (no copy on the way).
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	var total int64
+	for {
+		if w.err != nil {
+			return total, w.err
+		}
+		if !w.direct {
+			n, err := io.Copy(writerOnly{w}, r)
+			return total + n, err
+		}
+		n, err := r.Read(w.buf[len(w.buf):cap(w.buf)])
+		w.buf = w.buf[:len(w.buf)+n]
+		total += int64(n)
+		if len(w.buf) == cap(w.buf) {
+			if werr := w.writeOut(len(w.buf)); werr != nil {
+				return total, werr
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// writerOnly hides ReadFrom from io.Copy.
+type writerOnly struct{ w *Writer }
+
+func (o writerOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+// writeOut writes the first n held bytes (n aligned) directly and keeps
+// the rest. A file system refusing the direct write gets it, and every
+// later one, through the page cache.
+func (w *Writer) writeOut(n int) error {
+	if n == 0 {
+		return nil
+	}
+	m, err := w.f.WriteAt(w.buf[:n], w.off)
+	if errors.Is(err, unix.EINVAL) && m == 0 {
+		return w.buffered()
+	}
+	w.off += int64(m)
+	if err != nil {
+		w.err = err
+		return err
+	}
+	rest := copy(w.buf, w.buf[n:])
+	w.buf = w.buf[:rest]
+	return nil
+}
+
+// buffered turns the writer to the page cache, writing what it holds.
+func (w *Writer) buffered() error {
+	w.direct = false
+	if err := setDirect(w.f, false); err != nil {
+		w.err = err
+		return err
+	}
+	held := w.buf
+	w.buf = nil
+	defer pool.Put(held[:cap(held)])
+	if len(held) == 0 {
+		return nil
+	}
+	n, err := w.f.WriteAt(held, w.off)
+	w.off += int64(n)
+	w.err = err
+	return err
+}
+
+// Flush writes out everything held: its aligned part directly, the tail
+// through the page cache (later writes then go through it too).
+func (w *Writer) Flush() error {
+	if w.err != nil || !w.direct {
+		return w.err
+	}
+	if err := w.writeOut(len(w.buf) &^ (Align - 1)); err != nil {
+		return err
+	}
+	if len(w.buf) == 0 {
+		return nil
+	}
+	return w.buffered()
+}
+
+// Discard drops what is held and restarts the writer at off (after the
+// caller truncated the file, say).
+func (w *Writer) Discard(off int64) {
+	w.release()
+	*w = *NewWriter(w.f, off)
+}
+
+// Close flushes and gives the buffer back; the file stays open, out of
+// direct mode.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	w.release()
+	return err
+}
+
+func (w *Writer) release() {
+	if w.direct {
+		// Later reads and writes through f need no alignment.
+		setDirect(w.f, false)
+		if w.buf != nil {
+			pool.Put(w.buf[:cap(w.buf)])
+		}
+	}
+	w.buf, w.direct = nil, false
+}
+
+// setDirect sets or clears O_DIRECT on f's open file description.
+func setDirect(f *os.File, on bool) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		flags, err := unix.FcntlInt(fd, unix.F_GETFL, 0)
+		if err != nil {
+			serr = err
+			return
+		}
+		if on {
+			flags |= unix.O_DIRECT
+		} else {
+			flags &^= unix.O_DIRECT
+		}
+		_, serr = unix.FcntlInt(fd, unix.F_SETFL, flags)
+	}); err != nil {
+		return err
+	}
+	return serr
+}
