@@ -41,11 +41,11 @@ type ingestMeta struct {
 // Writer is an open ingest, held by one writer until Close, or until it
 // expires (see ExpireIngests).
 type Writer struct {
-	s      *Store
-	dir    string
-	lock   *held
-	meta   ingestMeta
-	f      *os.File
+	s    *Store
+	dir  string
+	lock *held
+	meta ingestMeta
+	f    *os.File
 	// out writes f, around the page cache where it can (see Write).
 	out    *directio.Writer
 	h      hash.Hash
