@@ -37,19 +37,23 @@ type Writer struct {
 	off    int64  // file offset of buf[0]
 	buf    []byte // held bytes, a pooled aligned chunk while direct
 	direct bool
-	err    error
+	// started is set by the first write, which turns f direct: until
+	// then f (and every descriptor sharing its open file) stays as it was.
+	started bool
+	err     error
 }
 
 // NewWriter writes f from off on. Direct writes need an aligned offset and
 // a file system that takes them; otherwise every write goes through the
 // page cache.
-func NewWriter(f *os.File, off int64) *Writer {
-	w := &Writer{f: f, off: off}
-	if off%Align == 0 && setDirect(f, true) == nil {
+func NewWriter(f *os.File, off int64) *Writer { return &Writer{f: f, off: off} }
+
+func (w *Writer) start() {
+	w.started = true
+	if w.off%Align == 0 && setDirect(w.f, true) == nil {
 		w.direct = true
 		w.buf = pool.Get().([]byte)[:0]
 	}
-	return w
 }
 
 // Direct reports whether the writer still writes around the page cache.
@@ -61,6 +65,9 @@ func (w *Writer) Offset() int64 { return w.off + int64(len(w.buf)) }
 func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
+	}
+	if !w.started {
+		w.start()
 	}
 	if !w.direct {
 		n, err := w.f.WriteAt(p, w.off)
@@ -86,6 +93,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 // ReadFrom writes what r reads until its end, read straight into the
 // chunk buffer while direct (no copy on the way).
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	if !w.started {
+		w.start()
+	}
 	var total int64
 	for {
 		if w.err != nil {
@@ -176,7 +186,7 @@ func (w *Writer) Flush() error {
 // caller truncated the file, say).
 func (w *Writer) Discard(off int64) {
 	w.release()
-	*w = *NewWriter(w.f, off)
+	*w = Writer{f: w.f, off: off}
 }
 
 // Close flushes and gives the buffer back; the file stays open, out of

@@ -38,8 +38,8 @@ func TestWriterWritesEveryByte(t *testing.T) {
 		defer f.Close()
 		data := random(size)
 		w := NewWriter(f, 0)
-		direct := w.Direct()
 		writeInPieces(t, w, data)
+		direct := w.Direct()
 		if w.Offset() != int64(size) {
 			t.Fatalf("offset %d after %d bytes", w.Offset(), size)
 		}
@@ -67,11 +67,11 @@ func TestWriterFromUnalignedOffsetGoesThroughPageCache(t *testing.T) {
 	}
 	defer f.Close()
 	w := NewWriter(f, int64(len(head)))
+	data := random(2*ChunkSize + 7)
+	writeInPieces(t, w, data)
 	if w.Direct() {
 		t.Fatal("direct from an unaligned offset")
 	}
-	data := random(2*ChunkSize + 7)
-	writeInPieces(t, w, data)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
 	"berth.dev/services/gateway/internal/cri"
@@ -90,6 +91,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		set.ClientsGone(ctx, "", ids)
 	})
 	rt.TrackClients(clients)
+	rt.WriteContentAt(imagedclient.IngestSocket(cfg.Socket("imaged")))
 	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })

@@ -23,6 +23,9 @@ type Router struct {
 	onCall func(ctx context.Context, method string) error
 	// clients, when set, names each call's connection to the daemons.
 	clients *Clients
+	// ingestSocket, when set, is imaged's ingest socket: content Writes
+	// are served through it (see WriteContentAt).
+	ingestSocket string
 }
 
 // New returns a router over backends. onCall may be nil.
@@ -111,6 +114,12 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 		if err := r.onCall(ctx, method); err != nil {
 			return err
 		}
+	}
+	if method == contentWrite && r.ingestSocket != "" {
+		if err := r.writeContent(ctx, ss); err != nil {
+			return unavailable(b, err)
+		}
+		return nil
 	}
 	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {

@@ -189,6 +189,39 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, full("ingest "+w.meta.Ref, err)
 }
 
+// DataFile opens the ingest's data for another writer (the gateway writing
+// a client's content Write), who reports what it wrote with Appended. The
+// file is a descriptor of its own, never switched to direct writes.
+func (w *Writer) DataFile() (*os.File, error) {
+	return os.OpenFile(filepath.Join(w.dir, "data"), os.O_WRONLY, 0)
+}
+
+// Appended takes n bytes another writer wrote at the ingest's offset
+// through DataFile: they are read back (from the page cache) and hashed,
+// so the digest the commit verifies is still imaged's own.
+func (w *Writer) Appended(n int64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired != nil {
+		return w.expired
+	}
+	buf := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(buf)
+	for n > 0 {
+		m, err := w.f.ReadAt((*buf)[:min(n, int64(len(*buf)))], w.offset)
+		w.h.Write((*buf)[:m])
+		w.offset += int64(m)
+		n -= int64(m)
+		if err != nil && m == 0 {
+			return fmt.Errorf("ingest %s: %d bytes reported written are not there: %v: %w", w.meta.Ref, n, err, errdefs.ErrFailedPrecondition)
+		}
+	}
+	w.updated = time.Now()
+	return nil
+}
+
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
 // Truncate restarts the ingest at offset 0 (the only offset containerd's
 // protocol truncates to).
 func (w *Writer) Truncate(size int64) error {
@@ -226,15 +259,22 @@ func (w *Writer) Commit(ctx context.Context, size int64, expected string, lbls m
 	if size > 0 && size != w.offset {
 		return fmt.Errorf("commit of %s: %d bytes written, %d expected: %w", w.meta.Ref, w.offset, size, errdefs.ErrFailedPrecondition)
 	}
+	if err := w.out.Flush(); err != nil {
+		return full("commit of "+w.meta.Ref, err)
+	}
+	// Only what was hashed may become the blob: bytes another writer put
+	// in the file without reporting them (see Appended) must not.
+	if st, err := w.f.Stat(); err != nil {
+		return err
+	} else if st.Size() != w.offset {
+		return fmt.Errorf("commit of %s: the data holds %d bytes, %d were hashed: %w", w.meta.Ref, st.Size(), w.offset, errdefs.ErrFailedPrecondition)
+	}
 	dgst := w.Digest()
 	if exp != "" && exp != dgst {
 		return fmt.Errorf("commit of %s: unexpected digest %s, want %s: %w", w.meta.Ref, dgst, exp, errdefs.ErrFailedPrecondition)
 	}
 	if err := labels.Validate(lbls); err != nil {
 		return err
-	}
-	if err := w.out.Flush(); err != nil {
-		return full("commit of "+w.meta.Ref, err)
 	}
 	if err := w.f.Sync(); err != nil {
 		return full("commit of "+w.meta.Ref, err)
