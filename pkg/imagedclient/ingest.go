@@ -3,9 +3,7 @@ package imagedclient
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -83,8 +81,12 @@ type Ingest struct {
 	Opened *IngestReply
 	conn   net.Conn
 	enc    *json.Encoder
-	dec    *json.Decoder
-	stop   func() bool
+	// replies carries imaged's answers, and the error it sends unasked
+	// before it ends the session (the ingest expired).
+	replies chan *IngestReply
+	done    chan struct{} // closed once imaged ended the session
+	closed  chan struct{} // closed by Close
+	stop    func() bool
 }
 
 // OpenIngest opens (or resumes) the ingest open.Ref at imaged's ingest
@@ -96,7 +98,8 @@ func OpenIngest(ctx context.Context, socket string, open *IngestOpen) (*Ingest, 
 		return nil, fmt.Errorf("imaged ingest socket: %v: %w", err, errdefs.ErrUnavailable)
 	}
 	uc := conn.(*net.UnixConn)
-	in := &Ingest{conn: conn, enc: json.NewEncoder(conn), dec: json.NewDecoder(conn)}
+	in := &Ingest{conn: conn, enc: json.NewEncoder(conn), replies: make(chan *IngestReply, 1),
+		done: make(chan struct{}), closed: make(chan struct{})}
 	in.stop = context.AfterFunc(ctx, func() { conn.Close() })
 	if err := fdsocket.Send(uc, open, nil); err != nil {
 		in.Close()
@@ -119,14 +122,31 @@ func OpenIngest(ctx context.Context, socket string, open *IngestOpen) (*Ingest, 
 		return nil, err
 	}
 	in.File, in.Opened = f, &reply
+	go in.read()
 	return in, nil
+}
+
+func (in *Ingest) read() {
+	defer close(in.done)
+	dec := json.NewDecoder(in.conn)
+	for {
+		r := &IngestReply{}
+		if err := dec.Decode(r); err != nil {
+			return
+		}
+		select {
+		case in.replies <- r:
+		case <-in.closed:
+			return
+		}
+	}
 }
 
 // Wrote reports n bytes written at the ingest's offset. It does not wait
 // for imaged: a failure shows in the next answer.
 func (in *Ingest) Wrote(n int64) error {
 	if err := in.enc.Encode(&IngestRequest{Op: IngestWrote, N: n}); err != nil {
-		return in.broken(err)
+		return in.Err()
 	}
 	return nil
 }
@@ -134,38 +154,51 @@ func (in *Ingest) Wrote(n int64) error {
 // Do sends an operation other than IngestWrote and returns imaged's answer.
 func (in *Ingest) Do(req *IngestRequest) (*IngestReply, error) {
 	if err := in.enc.Encode(req); err != nil {
-		return nil, in.broken(err)
+		return nil, in.Err()
 	}
-	return in.reply()
+	select {
+	case r := <-in.replies:
+		return r.result()
+	case <-in.done:
+		return nil, in.Err()
+	}
 }
 
-func (in *Ingest) reply() (*IngestReply, error) {
-	var r IngestReply
-	if err := in.dec.Decode(&r); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
-			return nil, fmt.Errorf("imaged ended the ingest session: %w", errdefs.ErrAborted)
-		}
-		return nil, fmt.Errorf("ingest session: %v: %w", err, errdefs.ErrUnavailable)
+// Done is closed once imaged ended the session; Err then says why.
+func (in *Ingest) Done() <-chan struct{} { return in.done }
+
+// Err is why imaged ended the session (or will: call it once Done is).
+func (in *Ingest) Err() error {
+	select {
+	case <-in.done:
+	case <-in.closed:
 	}
+	select {
+	case r := <-in.replies:
+		if _, err := r.result(); err != nil {
+			return err
+		}
+	default:
+	}
+	return fmt.Errorf("imaged ended the ingest session: %w", errdefs.ErrAborted)
+}
+
+func (r *IngestReply) result() (*IngestReply, error) {
 	if r.Error != "" {
 		return nil, fdsocket.KindError(r.Error, r.Kind)
 	}
-	return &r, nil
-}
-
-// broken explains a send that failed: imaged may have said why before it
-// closed the session (an expired ingest).
-func (in *Ingest) broken(err error) error {
-	if _, rerr := in.reply(); rerr != nil && !errdefs.IsUnavailable(rerr) {
-		return rerr
-	}
-	return fmt.Errorf("ingest session: %v: %w", err, errdefs.ErrUnavailable)
+	return r, nil
 }
 
 // Close ends the session: what was written and reported stays in the
 // ingest for a later resume.
 func (in *Ingest) Close() error {
 	in.stop()
+	select {
+	case <-in.closed:
+	default:
+		close(in.closed)
+	}
 	if in.File != nil {
 		in.File.Close()
 	}

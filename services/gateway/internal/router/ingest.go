@@ -48,6 +48,7 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 	}
 	defer in.Close()
 	w := &ingestWriter{in: in, offset: in.Opened.Offset, total: req.Total, expected: req.Expected}
+	reqs, recvErr := receiveWrites(ctx, ss)
 	for {
 		resp, err := w.handle(req)
 		if err != nil {
@@ -56,14 +57,41 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 		if err := ss.SendMsg(resp); err != nil {
 			return err
 		}
-		req = &api.WriteContentRequest{}
-		if err := ss.RecvMsg(req); err != nil {
+		select {
+		case req = <-reqs:
+		case err := <-recvErr:
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
 			return err
+		case <-in.Done():
+			// imaged ended the session while the client sent nothing:
+			// the ingest expired.
+			return in.Err()
 		}
 	}
+}
+
+// receiveWrites reads a write stream's requests until it ends, so that
+// the handler can also see imaged end the session meanwhile.
+func receiveWrites(ctx context.Context, ss grpc.ServerStream) (<-chan *api.WriteContentRequest, <-chan error) {
+	reqs := make(chan *api.WriteContentRequest)
+	errs := make(chan error, 1)
+	go func() {
+		for {
+			req := &api.WriteContentRequest{}
+			if err := ss.RecvMsg(req); err != nil {
+				errs <- err
+				return
+			}
+			select {
+			case reqs <- req:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return reqs, errs
 }
 
 // ingestWriter is the gateway's side of one open ingest.
