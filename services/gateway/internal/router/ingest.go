@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"syscall"
 
 	api "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/errdefs"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -34,10 +36,12 @@ func (r *Router) WriteContentAt(socket string) { r.ingestSocket = socket }
 // (which the protocol leaves to the implementation for WRITE); STAT,
 // truncation and COMMIT wait for imaged.
 func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
-	req := &api.WriteContentRequest{}
-	if err := ss.RecvMsg(req); err != nil {
+	m, err := receiveWrite(ss)
+	if err != nil {
 		return err
 	}
+	defer func() { m.free() }()
+	req := m.req
 	open := &imagedclient.IngestOpen{Ref: req.Ref, Total: req.Total, Expected: req.Expected}
 	open.Namespace, _ = namespace.FromContext(ctx)
 	open.Lease, _ = lease.FromContext(ctx)
@@ -48,9 +52,10 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 	}
 	defer in.Close()
 	w := &ingestWriter{in: in, offset: in.Opened.Offset, total: req.Total, expected: req.Expected}
-	reqs, recvErr := receiveWrites(ctx, ss)
+	msgs, recvErr := receiveWrites(ctx, ss)
 	for {
-		resp, err := w.handle(req)
+		resp, err := w.handle(m)
+		m.free()
 		if err != nil {
 			return err
 		}
@@ -58,7 +63,7 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 			return err
 		}
 		select {
-		case req = <-reqs:
+		case m = <-msgs:
 		case err := <-recvErr:
 			if errors.Is(err, io.EOF) {
 				return nil
@@ -74,24 +79,38 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 
 // receiveWrites reads a write stream's requests until it ends, so that
 // the handler can also see imaged end the session meanwhile.
-func receiveWrites(ctx context.Context, ss grpc.ServerStream) (<-chan *api.WriteContentRequest, <-chan error) {
-	reqs := make(chan *api.WriteContentRequest)
+func receiveWrites(ctx context.Context, ss grpc.ServerStream) (<-chan *writeMessage, <-chan error) {
+	msgs := make(chan *writeMessage)
 	errs := make(chan error, 1)
 	go func() {
 		for {
-			req := &api.WriteContentRequest{}
-			if err := ss.RecvMsg(req); err != nil {
+			m, err := receiveWrite(ss)
+			if err != nil {
 				errs <- err
 				return
 			}
 			select {
-			case reqs <- req:
+			case msgs <- m:
 			case <-ctx.Done():
+				m.free()
 				return
 			}
 		}
 	}()
-	return reqs, errs
+	return msgs, errs
+}
+
+func receiveWrite(ss grpc.ServerStream) (*writeMessage, error) {
+	f := &frame{}
+	if err := ss.RecvMsg(f); err != nil {
+		return nil, err
+	}
+	m, err := decodeWrite(f)
+	if err != nil {
+		f.payload.Free()
+		return nil, err
+	}
+	return m, nil
 }
 
 // ingestWriter is the gateway's side of one open ingest.
@@ -103,7 +122,8 @@ type ingestWriter struct {
 	committed bool
 }
 
-func (w *ingestWriter) handle(req *api.WriteContentRequest) (*api.WriteContentResponse, error) {
+func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error) {
+	req := m.req
 	if req.Total > 0 {
 		w.total = req.Total
 	}
@@ -124,7 +144,7 @@ func (w *ingestWriter) handle(req *api.WriteContentRequest) (*api.WriteContentRe
 	default:
 		return nil, fmt.Errorf("unknown write action %v: %w", req.Action, errdefs.ErrInvalidArgument)
 	}
-	if err := w.write(req); err != nil {
+	if err := w.write(m); err != nil {
 		return nil, err
 	}
 	resp.Offset = w.offset
@@ -146,7 +166,8 @@ func (w *ingestWriter) handle(req *api.WriteContentRequest) (*api.WriteContentRe
 // write puts a WRITE or COMMIT message's data at the ingest's offset, as
 // imaged's own handler would: at the current offset, or at 0 after a
 // truncation.
-func (w *ingestWriter) write(req *api.WriteContentRequest) error {
+func (w *ingestWriter) write(m *writeMessage) error {
+	req := m.req
 	if req.Offset > 0 && req.Offset != w.offset {
 		return fmt.Errorf("write at %d must happen at the current offset %d: %w", req.Offset, w.offset, errdefs.ErrOutOfRange)
 	}
@@ -157,13 +178,13 @@ func (w *ingestWriter) write(req *api.WriteContentRequest) error {
 		}
 		w.offset = st.Offset
 	}
-	if len(req.Data) == 0 {
+	if m.size() == 0 {
 		return nil
 	}
 	if w.committed {
 		return fmt.Errorf("write after the commit: %w", errdefs.ErrFailedPrecondition)
 	}
-	n, err := w.in.File.WriteAt(req.Data, w.offset)
+	n, err := pwritev(w.in.File, m.data, w.offset)
 	if n > 0 {
 		w.offset += int64(n)
 		if werr := w.in.Wrote(int64(n)); err == nil {
@@ -179,4 +200,46 @@ func (w *ingestWriter) write(req *api.WriteContentRequest) error {
 func fill(resp *api.WriteContentResponse, st *imagedclient.IngestReply) {
 	resp.Offset, resp.Digest = st.Offset, st.Digest
 	resp.StartedAt, resp.UpdatedAt = timestamppb.New(st.StartedAt), timestamppb.New(st.UpdatedAt)
+}
+
+// pwritev writes bufs at off, to the end or the first error.
+func pwritev(f *os.File, bufs [][]byte, off int64) (int, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		for len(bufs) > 0 {
+			iov := bufs[:min(len(bufs), 1024)] // IOV_MAX
+			n, err := unix.Pwritev(int(fd), iov, off)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err != nil {
+				werr = err
+				return true
+			}
+			if n == 0 {
+				werr = io.ErrShortWrite
+				return true
+			}
+			total += n
+			off += int64(n)
+			for n > 0 {
+				if n >= len(bufs[0]) {
+					n -= len(bufs[0])
+					bufs = bufs[1:]
+				} else {
+					bufs[0] = bufs[0][n:]
+					n = 0
+				}
+			}
+		}
+		return true
+	}); err != nil {
+		return total, err
+	}
+	return total, werr
 }
