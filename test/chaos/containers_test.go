@@ -92,39 +92,39 @@ func (c *client) runOnce(ctx context.Context) error {
 		return err
 	}
 	var out, errOut safeBuffer
-	task, err := ctr.NewTask(ctx, cio.NewCreator(cio.WithStreams(nil, &out, &errOut)))
-	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
+	task, exited, err := c.startTask(ctx, ctr, id, cio.NewCreator(cio.WithStreams(nil, &out, &errOut)))
 	if err != nil {
 		return err
 	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	err = task.Start(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
-	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
-	if err != nil {
-		return err
-	}
-	select {
-	case st := <-exited:
-		if _, _, err := st.Result(); err != nil {
-			return err
-		}
-		c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", nil)
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	_, err = task.Delete(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskDelete, id, "", err)
-	if err != nil {
+	if err := c.deleteExited(ctx, task, exited, id); err != nil {
 		return err
 	}
 	if !strings.Contains(out.String(), "chaos-"+id) {
 		return fmt.Errorf("container %s printed %q (stderr %q)", id, out.String(), errOut.String())
 	}
 	return nil
+}
+
+// startTask creates and starts ctr's task with the given IO, noting each
+// step in the ledger (the exit as not yet seen), and returns the task with
+// the channel its exit arrives on.
+func (c *client) startTask(ctx context.Context, ctr containerd.Container, id string, io cio.Creator) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	task, err := ctr.NewTask(ctx, io)
+	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
+	if err != nil {
+		return nil, nil, err
+	}
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	err = task.Start(ctx)
+	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
+	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return task, exited, nil
 }
 
 // execKill starts a long-running container, execs into it, kills it and
@@ -136,18 +136,7 @@ func (c *client) execKill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	task, err := ctr.NewTask(ctx, cio.NullIO)
-	c.r.ledger.note(c.ns, events.TopicTaskCreate, id, "", err)
-	if err != nil {
-		return err
-	}
-	exited, err := task.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	err = task.Start(ctx)
-	c.r.ledger.note(c.ns, events.TopicTaskStart, id, "", err)
-	c.r.ledger.note(c.ns, events.TopicTaskExit, id, "", fmt.Errorf("not yet seen"))
+	task, exited, err := c.startTask(ctx, ctr, id, cio.NullIO)
 	if err != nil {
 		return err
 	}
@@ -157,6 +146,12 @@ func (c *client) execKill(ctx context.Context) error {
 	if err := task.Kill(ctx, syscall.SIGKILL); err != nil {
 		return err
 	}
+	return c.deleteExited(ctx, task, exited, id)
+}
+
+// deleteExited waits for task's exit and deletes it, noting both in the
+// ledger.
+func (c *client) deleteExited(ctx context.Context, task containerd.Task, exited <-chan containerd.ExitStatus, id string) error {
 	select {
 	case st := <-exited:
 		if _, _, err := st.Result(); err != nil {
@@ -166,7 +161,7 @@ func (c *client) execKill(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	_, err = task.Delete(ctx)
+	_, err := task.Delete(ctx)
 	c.r.ledger.note(c.ns, events.TopicTaskDelete, id, "", err)
 	return err
 }

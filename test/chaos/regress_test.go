@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -48,67 +47,19 @@ func skipKnown(t *testing.T, kind string) {
 	}
 }
 
-// small is a stack with the runnable image pulled into namespace ns.
-func small(t *testing.T, opts ...harness.Option) (*harness.Stack, *containerd.Client, containerd.Image, context.Context) {
-	reg := harness.Registry(t)
-	ref := reg + "/regress/busybox:1"
-	harness.Push(t, ref, harness.BusyboxImage(t))
-	st := harness.Start(t, opts...)
-	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), fmt.Sprintf("regress%d", time.Now().UnixNano()%100000)), 2*time.Minute)
-	t.Cleanup(cancel)
-	r := &run{client: client, busybox: ref}
-	img, err := r.clientPullPlain(ctx)
-	if err != nil {
-		t.Fatalf("pull: %v", err)
-	}
-	return st, client, img, ctx
-}
-
 // TestGCKeepsSnapshotsPreparedDuringCollection prepares snapshots under a
 // lease while collections run: none may disappear.
 func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 	skipKnown(t, "gc-removed-leased")
 	_, client, _, ctx := small(t)
-	ls := client.LeasesService()
-	held, err := ls.Create(ctx, leases.WithRandomID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			// A synchronous lease delete runs a collection.
-			if l, err := ls.Create(ctx, leases.WithRandomID()); err == nil {
-				ls.Delete(ctx, l, leases.SynchronousDelete)
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	lctx, held := collectingLease(t, ctx, client)
 	sn := client.SnapshotService("overlayfs")
-	lctx := leases.WithLease(ctx, held.ID)
 	for i := 0; i < 150; i++ {
 		key := fmt.Sprintf("held-%d", i)
 		if _, err := sn.Prepare(lctx, key, ""); err != nil {
 			t.Fatalf("prepare %s: %v", key, err)
 		}
-		// Let a collection or two run.
-		time.Sleep(20 * time.Millisecond)
-		if _, err := sn.Stat(ctx, key); err != nil {
-			t.Fatalf("snapshot %s, prepared under lease %s, is gone after %d others survived: %v", key, held.ID, i, err)
-		}
+		survives(t, "snapshot "+key+", prepared", held, i, func() error { _, err := sn.Stat(ctx, key); return err })
 		// Committed under the lease, as an unpack does: the committed
 		// snapshot keeps its active one's creation time, but is held
 		// under its own name.
@@ -116,10 +67,7 @@ func TestGCKeepsSnapshotsPreparedDuringCollection(t *testing.T) {
 		if err := sn.Commit(lctx, name, key); err != nil {
 			t.Fatalf("commit %s: %v", key, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-		if _, err := sn.Stat(ctx, name); err != nil {
-			t.Fatalf("snapshot %s, committed under lease %s, is gone after %d others survived: %v", name, held.ID, i, err)
-		}
+		survives(t, "snapshot "+name+", committed", held, i, func() error { _, err := sn.Stat(ctx, name); return err })
 	}
 }
 
@@ -137,17 +85,9 @@ func TestShimExitsAfterFailedCreate(t *testing.T) {
 	if _, err := ctr.NewTask(ctx, cio.NullIO); err == nil {
 		t.Fatal("a task whose command does not exist was created")
 	}
-	base := filepath.Dir(st.Root)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		shims := shimProcs(base)
-		if len(shims) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shims still running 10s after the failed create: %+v", shims)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var shims []shimProc
+	if !settles(10*time.Second, 100*time.Millisecond, func() bool { shims = shimProcs(filepath.Dir(st.Root)); return len(shims) == 0 }) {
+		t.Fatalf("shims still running 10s after the failed create: %+v", shims)
 	}
 }
 
@@ -227,11 +167,8 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 	reg := harness.Registry(t)
 	ref := reg + "/regress/busybox:1"
 	harness.Push(t, ref, harness.BusyboxImage(t))
-	certs := t.TempDir()
-	os.MkdirAll(filepath.Join(certs, reg), 0o755)
-	os.WriteFile(filepath.Join(certs, reg, "hosts.toml"), []byte("server = \"http://"+reg+"\"\n"), 0o644)
 	var mountErr error
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs), func(s *harness.Stack) { mountErr = mountContentFS(s) })
+	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+hostsDir(t, reg)), func(s *harness.Stack) { mountErr = mountContentFS(s) })
 	if mountErr != nil {
 		t.Fatal(mountErr)
 	}
@@ -240,23 +177,15 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.Remove(filler)
-	cc, err := dialBerth(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
+	cc := berthConn(t, st)
 	ctx, cancel := context.WithTimeout(namespaces.WithNamespace(context.Background(), "default"), time.Minute)
 	defer cancel()
-	err = (&run{berth: cc}).serverPull(ctx, "default", ref)
+	err := (&run{berth: cc}).serverPull(ctx, "default", ref)
 	if !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("pull onto a full content store: %v (want ResourceExhausted)", err)
 	}
 	// A client-side pull writes through the content service: the same.
-	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := newClient(t, st)
 	blob := bytes.Repeat([]byte("full"), 64<<10)
 	if _, err := writeBlob(ctx, client.ContentStore(), "onto-full", blob); !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("content write onto a full content store: %v (want ResourceExhausted)", err)
@@ -284,22 +213,9 @@ func TestFullContentStoreIsResourceExhausted(t *testing.T) {
 // sending mid-blob: the pull must end by itself with an error.
 func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	skipKnown(t, "pull-no-progress-deadline")
-	reg := harness.Registry(t)
-	proxy := startProxy(t, reg)
-	r := &run{t: t, reg: reg, proxy: proxy}
+	r := proxied(t, "BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String())
 	ref, layer := r.pushFresh(4 << 20)
-	certs := t.TempDir()
-	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
-	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
-		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String()))
-	cc, err := dialBerth(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	r.berth = cc
-	proxy.arm(layer, faultStall)
+	r.proxy.arm(layer, faultStall)
 	timedOut, err := r.pullWithin("default", ref, stallLimit)
 	if timedOut {
 		t.Fatalf("the pull was still running %s after the registry stalled (%v)", stallLimit, err)
@@ -307,8 +223,8 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	if err == nil {
 		t.Fatal("the pull succeeded although the registry never sent the rest of a blob")
 	}
-	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), proxy.addr) {
-		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, proxy.addr)
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), layer) || !strings.Contains(err.Error(), r.proxy.addr) {
+		t.Fatalf("the stalled pull failed with %v: want Unavailable naming blob %s and registry %s", err, layer, r.proxy.addr)
 	}
 	// The fault plays once: a retry resumes what the stalled pull stored.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -316,7 +232,7 @@ func TestPullGivesUpOnStalledRegistry(t *testing.T) {
 	if err := r.serverPull(ctx, "default", ref); err != nil {
 		t.Fatalf("pull after the stall: %v", err)
 	}
-	if _, resumed := proxy.played(layer); !resumed {
+	if _, resumed := r.proxy.played(layer); !resumed {
 		t.Fatalf("the pull after the stall downloaded layer %s from the start", layer)
 	}
 }
@@ -341,28 +257,19 @@ func TestTaskdKilledMidCreateLeavesNothing(t *testing.T) {
 		_, err := ctr.NewTask(ctx, cio.NullIO)
 		created <- err
 	}()
-	root := filepath.Join(st.State, "runc") + "/"
-	deadline := time.Now().Add(20 * time.Second)
-	for len(procsWith(func(args []string) bool { return filepath.Base(args[0]) == "sleep" && len(args) == 2 && args[1] == "3" })) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the createRuntime hook never ran (runc root %s)", root)
-		}
-		time.Sleep(10 * time.Millisecond)
+	hooked := func() bool {
+		return len(procsWith(func(args []string) bool { return filepath.Base(args[0]) == "sleep" && len(args) == 2 && args[1] == "3" })) > 0
+	}
+	if !settles(20*time.Second, 10*time.Millisecond, hooked) {
+		t.Fatalf("the createRuntime hook never ran (runc root %s)", filepath.Join(st.State, "runc"))
 	}
 	st.Kill(t, "taskd")
 	<-created
 	st.StartDaemon(t, "taskd")
 	r := &run{t: t, st: st, client: client, namespaces: []string{}}
-	deadline = time.Now().Add(15 * time.Second)
-	for {
-		leaks := r.leaks()
-		if len(leaks) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after taskd was killed mid-create and restarted: %v", leaks)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var leaks []string
+	if !settles(15*time.Second, 200*time.Millisecond, func() bool { leaks = r.leaks(); return len(leaks) == 0 }) {
+		t.Fatalf("after taskd was killed mid-create and restarted: %v", leaks)
 	}
 }
 
@@ -371,50 +278,27 @@ func TestTaskdKilledMidCreateLeavesNothing(t *testing.T) {
 // may hold what it downloaded.
 func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
 	skipKnown(t, "lease-leak")
-	reg := harness.Registry(t)
-	proxy := startProxy(t, reg)
-	r := &run{t: t, reg: reg, proxy: proxy}
+	r := proxied(t, "BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String())
 	ref, layer := r.pushFresh(4 << 20)
-	certs := t.TempDir()
-	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
-	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs, "BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String()))
-	cc, err := dialBerth(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	r.berth = cc
-	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	proxy.arm(layer, faultStall)
+	r.proxy.arm(layer, faultStall)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pulled := make(chan error, 1)
 	go func() { pulled <- r.serverPull(ctx, "default", ref) }()
-	for hit, _ := proxy.played(layer); !hit; hit, _ = proxy.played(layer) {
+	for hit, _ := r.proxy.played(layer); !hit; hit, _ = r.proxy.played(layer) {
 		if ctx.Err() != nil {
 			t.Fatal("the pull never reached the layer")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	st.Kill(t, "imaged")
+	r.st.Kill(t, "imaged")
 	<-pulled
-	st.StartDaemon(t, "imaged")
+	r.st.StartDaemon(t, "imaged")
 	nctx := namespaces.WithNamespace(ctx, "default")
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ls, err := client.LeasesService().List(nctx)
-		if err == nil && len(ls) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("leases left by the pull imaged was running when killed: %v (%v)", ls, err)
-		}
-		time.Sleep(200 * time.Millisecond)
+	var ls []leases.Lease
+	var err error
+	if !settles(15*time.Second, 200*time.Millisecond, func() bool { ls, err = r.client.LeasesService().List(nctx); return err == nil && len(ls) == 0 }) {
+		t.Fatalf("leases left by the pull imaged was running when killed: %v (%v)", ls, err)
 	}
 }
 
@@ -423,39 +307,14 @@ func TestImagedKilledMidPullLeavesNoLease(t *testing.T) {
 // snapshots' race; this keeps it so).
 func TestGCKeepsContentWrittenDuringCollection(t *testing.T) {
 	_, client, _, ctx := small(t)
-	ls := client.LeasesService()
-	held, err := ls.Create(ctx, leases.WithRandomID())
-	if err != nil {
-		t.Fatal(err)
-	}
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if l, err := ls.Create(ctx, leases.WithRandomID()); err == nil {
-				ls.Delete(ctx, l, leases.SynchronousDelete)
-			}
-		}
-	}()
-	defer func() { close(stop); wg.Wait() }()
+	lctx, held := collectingLease(t, ctx, client)
 	cs := client.ContentStore()
-	lctx := leases.WithLease(ctx, held.ID)
 	for i := 0; i < 150; i++ {
-		d, err := writeBlob(lctx, cs, fmt.Sprintf("held-%d", i), []byte(fmt.Sprintf("blob %d of %s", i, held.ID)))
+		d, err := writeBlob(lctx, cs, fmt.Sprintf("held-%d", i), []byte(fmt.Sprintf("blob %d of %s", i, held)))
 		if err != nil {
 			t.Fatalf("write blob %d: %v", i, err)
 		}
-		time.Sleep(20 * time.Millisecond)
-		if _, err := cs.Info(ctx, d); err != nil {
-			t.Fatalf("blob %s, written under lease %s, is gone after %d others survived: %v", d, held.ID, i, err)
-		}
+		survives(t, "blob "+d.String()+", written", held, i, func() error { _, err := cs.Info(ctx, d); return err })
 	}
 }
 
@@ -570,29 +429,13 @@ func TestRemoveRefusedWhileApplying(t *testing.T) {
 // must be held by that pull's lease and survive.
 func TestPullHoldsBlobsItFindsPresent(t *testing.T) {
 	skipKnown(t, "pull-retry-failed")
-	reg := harness.Registry(t)
-	proxy := startProxy(t, reg)
-	r := &run{t: t, reg: reg, proxy: proxy}
-	certs := t.TempDir()
-	os.MkdirAll(filepath.Join(certs, proxy.addr), 0o755)
-	os.WriteFile(filepath.Join(certs, proxy.addr, "hosts.toml"), []byte("server = \"http://"+proxy.addr+"\"\n"), 0o644)
-	st := harness.Start(t, harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs))
-	cc, err := dialBerth(st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cc.Close()
-	r.berth = cc
-	client, err := containerd.New(st.Socket, containerd.WithTimeout(10*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	r := proxied(t)
+	proxy, client := r.proxy, r.client
 	img, err := random.Image(4<<20, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	harness.Push(t, reg+"/regress/held:1", img)
+	harness.Push(t, r.reg+"/regress/held:1", img)
 	ref := proxy.addr + "/regress/held:1"
 	layers, _ := img.Layers()
 	layer, _ := layers[0].Digest()

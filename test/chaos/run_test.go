@@ -18,7 +18,6 @@ import (
 	"google.golang.org/grpc"
 
 	"berth.dev/pkg/bus/bustest"
-	"berth.dev/pkg/grpcclient"
 	"berth.dev/test/e2e/harness"
 )
 
@@ -80,10 +79,7 @@ func newRun(t *testing.T, seed int64) *run {
 		harness.Push(t, fmt.Sprintf("%s/chaos/random:%d", r.reg, i), img)
 		r.randoms = append(r.randoms, fmt.Sprintf("%s/chaos/random:%d", r.proxy.addr, i))
 	}
-	certs := t.TempDir()
-	os.MkdirAll(filepath.Join(certs, r.proxy.addr), 0o755)
-	os.WriteFile(filepath.Join(certs, r.proxy.addr, "hosts.toml"), []byte(fmt.Sprintf("server = \"http://%s\"\n", r.proxy.addr)), 0o644)
-	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+certs,
+	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+hostsDir(t, r.proxy.addr),
 		// Leases of clients a fault cut off end within a check's settle time.
 		"BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String(),
 		// A stalled registry fails the pull well within stallLimit.
@@ -102,15 +98,8 @@ func newRun(t *testing.T, seed int64) *run {
 	if mountErr != nil {
 		t.Fatalf("content tmpfs: %v", mountErr)
 	}
-	var err error
-	if r.client, err = containerd.New(r.st.Socket, containerd.WithTimeout(10*time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.client.Close() })
-	if r.berth, err = grpcclient.Dial(r.st.Socket); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.berth.Close() })
+	r.client = newClient(t, r.st)
+	r.berth = berthConn(t, r.st)
 	r.events = newEventLog(r)
 	r.phaseV.Store("start")
 	return r
@@ -148,5 +137,3 @@ func (r *run) phase() string {
 	p, _ := r.phaseV.Load().(string)
 	return p
 }
-
-func dialBerth(st *harness.Stack) (*grpc.ClientConn, error) { return grpcclient.Dial(st.Socket) }

@@ -230,11 +230,26 @@ func TestTaskWithDeadShimIsCleanedUp(t *testing.T) {
 	pid := taskPid(t, st, "orphan")
 	st.Kill(t, "taskd")
 	shims, _ := exec.Command("pgrep", "-f", "berth-shim -id orphan -bundle "+st.State).Output()
+	dead := []int{pid}
 	for _, p := range strings.Fields(string(shims)) {
 		n, _ := strconv.Atoi(p)
 		syscall.Kill(n, syscall.SIGKILL)
+		dead = append(dead, n)
+	}
+	if len(dead) == 1 {
+		t.Fatal("no shim process found for the container")
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
+	// Until a killed shim has exited its socket still accepts connections,
+	// and taskd would find it alive.
+	waitFor(t, 20*time.Second, func() error {
+		for _, p := range dead {
+			if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p)); err == nil && !strings.Contains(string(b), ") Z ") {
+				return fmt.Errorf("process %d still running", p)
+			}
+		}
+		return nil
+	})
 	st.StartDaemon(t, "taskd")
 	if out := st.MustCtr(t, "task", "ls"); strings.Contains(out, "orphan") {
 		t.Fatalf("task of a dead shim still listed:\n%s", out)

@@ -89,12 +89,12 @@ func (s *RuntimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 		return nil, err
 	}
 	c.UID, c.GID, c.Groups = sp.Process.User.UID, sp.Process.User.GID, sp.Process.User.AdditionalGids
-	if err := s.Store.AddContainer(c); err != nil {
+	if err := s.Store.AddContainer(dctx, c); err != nil {
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
-			s.Store.DeleteContainer(c.ID)
+			s.Store.DeleteContainer(dctx, c.ID)
 		}
 	}()
 	err = s.Tasks.CreateContainer(dctx, &containersapi.Container{

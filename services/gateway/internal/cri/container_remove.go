@@ -55,9 +55,9 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 			return fmt.Errorf("delete container: %w", err)
 		}
 		return nil
-	}, func() error { return s.Store.DeleteContainer(c.ID) })
+	}, func() error { return s.Store.DeleteContainer(ctx, c.ID) })
 	if err != nil {
-		s.Store.AddContainer(c)
+		s.Store.AddContainer(context.WithoutCancel(ctx), c)
 		return err
 	}
 	s.layerUsage.Delete(c.ID)

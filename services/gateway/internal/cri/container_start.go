@@ -56,7 +56,7 @@ func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.Sta
 	}
 	dctx := daemonCtx(context.WithoutCancel(ctx))
 	if _, err := s.Tasks.CreateTask(dctx, taskReq); err != nil {
-		s.recordStartError(c.ID, err)
+		s.recordStartError(dctx, c.ID, err)
 		return nil, fmt.Errorf("create task: %w", err)
 	}
 	if len(c.Resources) > 0 {
@@ -73,7 +73,7 @@ func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.Sta
 		return nil, fmt.Errorf("start task: %w", err)
 	}
 	now := time.Now()
-	_, err = s.Store.UpdateContainer(c.ID, func(rec *store.Container) error {
+	_, err = s.Store.UpdateContainer(dctx, c.ID, func(rec *store.Container) error {
 		// An exit seen before this update wins; it set the times.
 		rec.Pid = pid
 		if rec.State == store.ContainerExited {
@@ -93,14 +93,14 @@ func (s *RuntimeService) failStart(ctx context.Context, id string, err error) {
 	s.Tasks.KillTask(ctx, id, 9, true)
 	s.waitExit(ctx, id, 10*time.Second)
 	s.deleteTask(ctx, id)
-	s.recordStartError(id, err)
+	s.recordStartError(ctx, id, err)
 }
 
 // recordStartError marks a container that could not start as exited with
 // containerd's code and reason, so the kubelet reports why.
-func (s *RuntimeService) recordStartError(id string, err error) {
+func (s *RuntimeService) recordStartError(ctx context.Context, id string, err error) {
 	now := time.Now()
-	s.Store.UpdateContainer(id, func(rec *store.Container) error {
+	s.Store.UpdateContainer(ctx, id, func(rec *store.Container) error {
 		rec.State, rec.ExitCode, rec.Reason, rec.Message = store.ContainerExited, 128, "StartError", err.Error()
 		rec.StartedAt, rec.FinishedAt = now, now
 		return nil

@@ -35,7 +35,7 @@ func (s *RuntimeService) UpdateContainerResources(ctx context.Context, req *runt
 	default:
 		return nil, fmt.Errorf("container %s is %s: %w", c.ID, c.State, errdefs.ErrFailedPrecondition)
 	}
-	if _, err := s.Store.UpdateContainer(c.ID, func(rec *store.Container) error { rec.Resources = raw; return nil }); err != nil {
+	if _, err := s.Store.UpdateContainer(ctx, c.ID, func(rec *store.Container) error { rec.Resources = raw; return nil }); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.UpdateContainerResourcesResponse{}, nil

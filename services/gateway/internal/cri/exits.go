@@ -24,11 +24,12 @@ func (s *RuntimeService) applyExit(ctx context.Context, id string, e exit) error
 		log.G(ctx).Warn("delete exited task", zap.String("id", id), zap.Error(err))
 	}
 	changed := false
-	_, err := s.Store.UpdateContainer(id, func(rec *store.Container) error {
-		if rec.State == store.ContainerExited {
+	_, err := s.Store.UpdateContainer(ctx, id, func(rec *store.Container) error {
+		// Set on every run: a run the store repeats sees the record anew.
+		changed = rec.State != store.ContainerExited
+		if !changed {
 			return store.ErrUnchanged
 		}
-		changed = true
 		rec.State, rec.ExitCode, rec.FinishedAt = store.ContainerExited, int32(e.code), e.at
 		if rec.StartedAt.IsZero() {
 			rec.StartedAt = e.at
@@ -67,11 +68,12 @@ func (s *RuntimeService) applySandboxExit(ctx context.Context, id string) error 
 		log.G(ctx).Warn("delete exited pause task", zap.String("id", id), zap.Error(err))
 	}
 	changed := false
-	_, err := s.Store.UpdateSandbox(id, func(rec *store.Sandbox) error {
-		if rec.State == store.SandboxNotReady {
+	_, err := s.Store.UpdateSandbox(ctx, id, func(rec *store.Sandbox) error {
+		changed = rec.State != store.SandboxNotReady
+		if !changed {
 			return store.ErrUnchanged
 		}
-		changed, rec.State = true, store.SandboxNotReady
+		rec.State = store.SandboxNotReady
 		return nil
 	})
 	if errdefs.IsNotFound(err) {
@@ -98,8 +100,8 @@ func (s *RuntimeService) handleExit(ctx context.Context, id string, e exit) erro
 }
 
 // handleOOM notes that a container was OOM-killed; its exit follows.
-func (s *RuntimeService) handleOOM(id string) error {
-	_, err := s.Store.UpdateContainer(id, func(rec *store.Container) error {
+func (s *RuntimeService) handleOOM(ctx context.Context, id string) error {
+	_, err := s.Store.UpdateContainer(ctx, id, func(rec *store.Container) error {
 		if rec.OOMKilled {
 			return store.ErrUnchanged
 		}

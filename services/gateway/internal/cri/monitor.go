@@ -5,7 +5,6 @@ import (
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 
@@ -21,24 +20,34 @@ import (
 const consumerName = "berth-gateway-cri"
 
 // Monitor applies taskd's exit and OOM events in k8s.io until ctx ends,
-// and reconciles every record with taskd once connected.
+// and reconciles every record with taskd once connected. An event it
+// could not apply is delivered again a moment later.
 func (s *RuntimeService) Monitor(ctx context.Context, nb *bus.Bus) error {
 	logger := log.G(ctx).With(zap.String("component", "cri-monitor"))
 	ctx = log.WithLogger(ctx, logger)
 	go s.reconcileUntilDone(ctx)
-	for {
-		err := s.consume(ctx, nb)
-		if ctx.Err() != nil {
-			return nil
-		}
-		logger.Debug("task events unavailable, retrying", zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-nb.Reconnected():
-		case <-time.After(250 * time.Millisecond):
-		}
+	node := s.Node
+	if node == "" {
+		node = nb.Node()
 	}
+	return events.Follow(ctx, nb, events.SubscribeOptions{
+		Node:      node,
+		Namespace: Namespace,
+		Topics:    []string{events.TopicTaskExit, events.TopicTaskOOM},
+		Durable:   consumerName,
+		// A consumer that ended is made again within a moment, not
+		// after the default rescan.
+		Rescan: 250 * time.Millisecond,
+		OnError: func(stream string, err error) {
+			logger.Debug("task events unavailable, retrying", zap.String("stream", stream), zap.Error(err))
+		},
+	}, func(ev events.Event) error {
+		if err := s.handleEvent(ctx, ev.Envelope); err != nil {
+			logger.Warn("task event not applied, will be redelivered", zap.String("subject", ev.Subject), zap.Error(err))
+			return err
+		}
+		return nil
+	})
 }
 
 // reconcileUntilDone retries while taskd is unreachable.
@@ -57,50 +66,9 @@ func (s *RuntimeService) reconcileUntilDone(ctx context.Context) {
 	}
 }
 
-func (s *RuntimeService) consume(ctx context.Context, nb *bus.Bus) error {
-	js, err := nb.Stream(ctx)
-	if err != nil {
-		return err
-	}
-	node := s.Node
-	if node == "" {
-		node = nb.Node()
-	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, nb.StreamName(), jetstream.ConsumerConfig{
-		Durable:        consumerName,
-		FilterSubjects: events.SubjectFilters(node, Namespace, events.TopicTaskExit, events.TopicTaskOOM),
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-		AckWait:        30 * time.Second,
-		MaxAckPending:  256,
-	})
-	if err != nil {
-		return err
-	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		if err := s.handleEvent(ctx, msg.Data()); err != nil {
-			log.G(ctx).Warn("task event not applied, will be redelivered", zap.String("subject", msg.Subject()), zap.Error(err))
-			msg.NakWithDelay(time.Second)
-			return
-		}
-		msg.Ack()
-	})
-	if err != nil {
-		return err
-	}
-	defer cc.Stop()
-	select {
-	case <-ctx.Done():
-		return nil
-	case <-cc.Closed():
-		return nil
-	}
-}
-
-func (s *RuntimeService) handleEvent(ctx context.Context, data []byte) error {
-	env := &eventsv1.Envelope{}
-	if err := proto.Unmarshal(data, env); err != nil || env.Event == nil {
-		return nil // undecodable: never will be
+func (s *RuntimeService) handleEvent(ctx context.Context, env *eventsv1.Envelope) error {
+	if env.Event == nil {
+		return nil // nothing to apply: never will be
 	}
 	dctx := daemonCtx(ctx)
 	switch env.Topic {
@@ -118,7 +86,7 @@ func (s *RuntimeService) handleEvent(ctx context.Context, data []byte) error {
 		if err := proto.Unmarshal(env.Event.Value, e); err != nil {
 			return nil
 		}
-		return s.handleOOM(e.ContainerID)
+		return s.handleOOM(dctx, e.ContainerID)
 	}
 	return nil
 }

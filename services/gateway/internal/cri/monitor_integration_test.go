@@ -18,6 +18,7 @@ import (
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
 	"berth.dev/pkg/events"
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
@@ -38,11 +39,7 @@ func (runningTasks) DeleteTask(ctx context.Context, id string) (*tasksapi.Delete
 func TestExitWhileAwayIsApplied(t *testing.T) {
 	ns := bustest.Start(t)
 	const node = "n1"
-	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := storetest.Open(t)
 	connect := func() *bus.Bus {
 		b, err := bus.Connect(bus.Options{Name: t.Name(), Servers: []string{ns.URL()}, Stream: daemon.StreamConfig(node, config.Common{}), ManageStream: true})
 		if err != nil {
@@ -52,15 +49,7 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 		return b
 	}
 	// taskd's side: exits recorded through an outbox.
-	taskdDB, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { taskdDB.Close() })
-	outbox, err := events.NewOutbox(taskdDB, "taskd", events.WithNode(node))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, outbox := storetest.OpenWithOutbox(t, "taskd", events.WithNode(node))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go outbox.Run(ctx, connect())
@@ -75,11 +64,11 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 
 	st := store.New(db)
 	s := New(Config{Node: node}, st, runningTasks{}, nil, nil, nil)
-	if err := st.AddSandbox(&store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
+	if err := st.AddSandbox(ctx, &store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"first", "second"} {
-		if err := st.AddContainer(&store.Container{ID: id, SandboxID: "pod", Name: id, State: store.ContainerRunning}); err != nil {
+		if err := st.AddContainer(ctx, &store.Container{ID: id, SandboxID: "pod", Name: id, State: store.ContainerRunning}); err != nil {
 			t.Fatal(err)
 		}
 	}

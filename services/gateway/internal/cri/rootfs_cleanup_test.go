@@ -12,10 +12,10 @@ import (
 	snapshotsapi "github.com/containerd/containerd/api/services/snapshots/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/errdefs"
-	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
@@ -56,12 +56,7 @@ func (f *fakeTasks) DeleteContainer(context.Context, string) error { return f.de
 
 func newTestService(t *testing.T, tasks Tasks, snaps Snapshots) *RuntimeService {
 	t.Helper()
-	db, err := badger.Open(badger.DefaultOptions("").WithInMemory(true).WithLogger(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return New(Config{}, store.New(db), tasks, snaps, nil, nil)
+	return New(Config{}, store.New(storetest.Open(t)), tasks, snaps, nil, nil)
 }
 
 func hexID(c byte) string { return strings.Repeat(string(c), 64) }
@@ -81,14 +76,15 @@ func TestSweepRootfsRemovesOnlyOldUnownedCRISnapshots(t *testing.T) {
 	}}
 	tasks := &fakeTasks{containers: []*containersapi.Container{{ID: "x", SnapshotKey: hexID('e')}}}
 	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
 	sb := &store.Sandbox{ID: hexID('d'), Name: "pod", State: store.SandboxReady}
-	if err := s.Store.AddSandbox(sb); err != nil {
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Store.AddContainer(&store.Container{ID: hexID('c'), SandboxID: sb.ID, Name: "ctr"}); err != nil {
+	if err := s.Store.AddContainer(ctx, &store.Container{ID: hexID('c'), SandboxID: sb.ID, Name: "ctr"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.sweepRootfs(context.Background()); err != nil {
+	if err := s.sweepRootfs(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(snaps.removed, ",") != hexID('a') {
@@ -100,15 +96,15 @@ func TestRemoveContainerKeepsTheRecordWhenTaskdFails(t *testing.T) {
 	snaps := &fakeSnaps{}
 	tasks := &fakeTasks{deleteErr: errdefs.ErrUnavailable}
 	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
 	sb := &store.Sandbox{ID: hexID('1'), Name: "pod", State: store.SandboxReady}
-	if err := s.Store.AddSandbox(sb); err != nil {
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
 		t.Fatal(err)
 	}
 	c := &store.Container{ID: hexID('2'), SandboxID: sb.ID, Name: "ctr", State: store.ContainerExited}
-	if err := s.Store.AddContainer(c); err != nil {
+	if err := s.Store.AddContainer(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
 	req := &runtimeapi.RemoveContainerRequest{ContainerId: c.ID}
 	if _, err := s.RemoveContainer(ctx, req); !errors.Is(err, errdefs.ErrUnavailable) {
 		t.Fatalf("RemoveContainer with taskd failing: %v", err)

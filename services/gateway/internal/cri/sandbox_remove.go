@@ -55,7 +55,7 @@ func (s *RuntimeService) RemovePodSandbox(ctx context.Context, req *runtimeapi.R
 	if s.events.active() {
 		last, _ = s.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb.ID})
 	}
-	if err := s.Store.DeleteSandbox(sb.ID); err != nil {
+	if err := s.Store.DeleteSandbox(ctx, sb.ID); err != nil {
 		return nil, err
 	}
 	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, last)

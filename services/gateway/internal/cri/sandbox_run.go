@@ -74,7 +74,7 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		sb.NetNS = filepath.Join(s.NetNSDir, sb.ID)
 	}
 	// The name is reserved first, so a concurrent duplicate fails at once.
-	if err := s.Store.AddSandbox(sb); err != nil {
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
 		return nil, err
 	}
 	logger := log.G(ctx).With(zap.String("id", sb.ID), zap.String("pod", md.GetNamespace()+"/"+md.GetName()))
@@ -86,7 +86,7 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
-		s.Store.DeleteSandbox(sb.ID)
+		s.Store.DeleteSandbox(context.WithoutCancel(ctx), sb.ID)
 		logger.Info("pod sandbox not started, cleaned up", zap.Error(err))
 	}()
 	dctx := daemonCtx(context.WithoutCancel(ctx))
@@ -148,7 +148,7 @@ func (s *RuntimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunP
 		return nil, err
 	}
 	sb.State = store.SandboxReady
-	if _, err := s.Store.UpdateSandbox(sb.ID, func(rec *store.Sandbox) error { *rec = *sb; return nil }); err != nil {
+	if _, err := s.Store.UpdateSandbox(dctx, sb.ID, func(rec *store.Sandbox) error { *rec = *sb; return nil }); err != nil {
 		return nil, err
 	}
 	s.emitSandbox(ctx, sb.ID, runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, nil)

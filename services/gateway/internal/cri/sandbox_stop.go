@@ -63,11 +63,12 @@ func (s *RuntimeService) stopSandbox(ctx context.Context, sb *store.Sandbox) err
 	}
 	unmountShm(sb.Dir)
 	changed := false
-	_, err = s.Store.UpdateSandbox(sb.ID, func(rec *store.Sandbox) error {
-		if rec.State == store.SandboxNotReady && rec.NetNS == "" {
+	_, err = s.Store.UpdateSandbox(dctx, sb.ID, func(rec *store.Sandbox) error {
+		// Set on every run: a run the store repeats sees the record anew.
+		changed = rec.State != store.SandboxNotReady || rec.NetNS != ""
+		if !changed {
 			return store.ErrUnchanged
 		}
-		changed = true
 		rec.State, rec.NetNS, rec.Pid = store.SandboxNotReady, "", 0
 		return nil
 	})

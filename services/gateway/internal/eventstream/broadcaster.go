@@ -6,11 +6,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
 
 	"berth.dev/pkg/bus"
+	"berth.dev/pkg/events"
 	"berth.dev/pkg/log"
 	eventsv1 "berth.dev/proto/berth/events/v1"
 )
@@ -73,55 +72,22 @@ func (b *Broadcaster) publish(env *eventsv1.Envelope) {
 	}
 }
 
-// Run consumes the event stream from its current end until ctx ends,
-// retrying while NATS or the stream is absent.
+// Run consumes this node's events from the stream's current end until
+// ctx ends, retrying while NATS or the stream is absent.
 func (b *Broadcaster) Run(ctx context.Context, nb *bus.Bus) error {
 	logger := log.G(ctx).With(zap.String("component", "eventstream"))
-	for {
-		err := b.consume(ctx, nb)
-		if ctx.Err() != nil {
-			return nil
-		}
-		logger.Debug("event stream unavailable, retrying", zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-nb.Reconnected():
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-func (b *Broadcaster) consume(ctx context.Context, nb *bus.Bus) error {
-	js, err := nb.Stream(ctx)
-	if err != nil {
-		return err
-	}
-	// An ordered consumer recreates itself after a disconnect, starting
-	// after the last sequence it delivered.
-	// The stream holds this node's events only (events.NodeStream).
-	cons, err := js.OrderedConsumer(ctx, nb.StreamName(), jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
-		return err
-	}
-	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		env := &eventsv1.Envelope{}
-		if err := proto.Unmarshal(msg.Data(), env); err != nil {
-			log.G(ctx).Warn("undecodable event", zap.String("subject", msg.Subject()), zap.Error(err))
-			return
-		}
-		b.publish(env)
-	})
-	if err != nil {
-		return err
-	}
-	defer cc.Stop()
-	select {
-	case <-ctx.Done():
+	// An ephemeral ordered consumer: it recreates itself after a
+	// disconnect, starting after the last event it delivered.
+	return events.Follow(ctx, nb, events.SubscribeOptions{
+		Node: nb.Node(),
+		// A consumer that ended is made again within a moment, not after
+		// the default rescan.
+		Rescan: 250 * time.Millisecond,
+		OnError: func(stream string, err error) {
+			logger.Debug("event stream unavailable, retrying", zap.String("stream", stream), zap.Error(err))
+		},
+	}, func(ev events.Event) error {
+		b.publish(ev.Envelope)
 		return nil
-	case <-cc.Closed():
-		return errors.New("consumer closed")
-	}
+	})
 }

@@ -5,23 +5,12 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 func newStore(t *testing.T) *Store {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(db, ob)
+	return New(storetest.OpenWithOutbox(t, "test"))
 }
 
 func TestLabelsOfANamespaceNotCreatedYet(t *testing.T) {

@@ -9,23 +9,13 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 func newStore(t *testing.T) *Store {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := storetest.OpenWithOutbox(t, "test")
 	s, err := New(t.TempDir(), db, ob)
 	if err != nil {
 		t.Fatal(err)

@@ -4,10 +4,8 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/imaged/internal/content"
 )
 
@@ -15,15 +13,7 @@ import (
 // directories, closed when the test ends.
 func newStores(t *testing.T) (*badger.DB, *content.Store) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := storetest.OpenWithOutbox(t, "test")
 	cs, err := content.New(t.TempDir(), db, ob)
 	if err != nil {
 		t.Fatal(err)

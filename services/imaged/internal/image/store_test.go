@@ -8,26 +8,15 @@ import (
 	api "github.com/containerd/containerd/api/services/images/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 const dgst = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 func newStore(t *testing.T) *Store {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(db, ob)
+	return New(storetest.OpenWithOutbox(t, "test"))
 }
 
 func img(name string, lbls map[string]string) *api.Image {

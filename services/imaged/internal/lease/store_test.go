@@ -8,19 +8,13 @@ import (
 
 	api "github.com/containerd/containerd/api/services/leases/v1"
 	"github.com/containerd/errdefs"
-	"go.uber.org/zap"
 
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 func newStore(t *testing.T) *Store {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return New(db)
+	return New(storetest.Open(t))
 }
 
 func TestLeaseResources(t *testing.T) {

@@ -3,22 +3,11 @@ package snapshot
 import (
 	"testing"
 
-	"go.uber.org/zap"
-
-	"berth.dev/pkg/events"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 func newManager(t *testing.T) *Manager {
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := storetest.OpenWithOutbox(t, "test")
 	m, err := New(db, ob, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -7,26 +7,16 @@ import (
 
 	api "github.com/containerd/containerd/api/services/containers/v1"
 	"github.com/containerd/errdefs"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 func newStore(t *testing.T) (*Store, *events.Outbox) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "taskd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ob.Close() })
+	db, ob := storetest.OpenWithOutbox(t, "taskd")
 	return New(db, ob), ob
 }
 

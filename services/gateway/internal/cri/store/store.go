@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
+
+	berthstore "berth.dev/pkg/store"
 )
 
 const (
@@ -16,7 +19,10 @@ const (
 	namePrefix      = "cri/name/"
 )
 
-// Store holds sandbox and container records.
+// Store holds sandbox and container records. Every write runs through
+// berthstore.Update: exit events and CRI calls change the same records at
+// once, and badger fails the later of two such transactions with a
+// conflict that running it again on the fresh records resolves.
 type Store struct {
 	db *badger.DB
 }
@@ -25,8 +31,8 @@ type Store struct {
 func New(db *badger.DB) *Store { return &Store{db: db} }
 
 // AddSandbox records a new sandbox and reserves its name.
-func (s *Store) AddSandbox(sb *Sandbox) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+func (s *Store) AddSandbox(ctx context.Context, sb *Sandbox) error {
+	return berthstore.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if err := reserve(txn, sb.Name, sb.ID); err != nil {
 			return err
 		}
@@ -36,8 +42,8 @@ func (s *Store) AddSandbox(sb *Sandbox) error {
 
 // AddContainer records a new container and reserves its name; the sandbox
 // must exist.
-func (s *Store) AddContainer(c *Container) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+func (s *Store) AddContainer(ctx context.Context, c *Container) error {
+	return berthstore.Update(ctx, s.db, func(txn *badger.Txn) error {
 		if _, err := txn.Get([]byte(sandboxPrefix + c.SandboxID)); err != nil {
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				return fmt.Errorf("sandbox %q: %w", c.SandboxID, errdefs.ErrNotFound)
@@ -98,20 +104,21 @@ func (s *Store) get(prefix, id string, v any) error {
 	})
 }
 
-// UpdateSandbox applies fn to a sandbox's record.
-func (s *Store) UpdateSandbox(id string, fn func(*Sandbox) error) (*Sandbox, error) {
-	sb := &Sandbox{}
-	err := s.update(sandboxPrefix, id, sb, func() error { return fn(sb) })
+// UpdateSandbox applies fn to a sandbox's record. fn may run more than
+// once, each time on the record as it is then, and must have no effect
+// outside it.
+func (s *Store) UpdateSandbox(ctx context.Context, id string, fn func(*Sandbox) error) (*Sandbox, error) {
+	sb, err := update(ctx, s.db, sandboxPrefix+id, fn)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", id, err)
 	}
 	return sb, nil
 }
 
-// UpdateContainer applies fn to a container's record.
-func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Container, error) {
-	c := &Container{}
-	err := s.update(containerPrefix, id, c, func() error { return fn(c) })
+// UpdateContainer applies fn to a container's record, as UpdateSandbox
+// does.
+func (s *Store) UpdateContainer(ctx context.Context, id string, fn func(*Container) error) (*Container, error) {
+	c, err := update(ctx, s.db, containerPrefix+id, fn)
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", id, err)
 	}
@@ -122,20 +129,14 @@ func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Containe
 // without a write.
 var ErrUnchanged = errors.New("unchanged")
 
-func (s *Store) update(prefix, id string, v any, fn func() error) error {
-	// Exit events and CRI calls update the same record concurrently:
-	// a conflicting transaction is retried on the fresh record.
-	for {
-		err := s.updateOnce(prefix, id, v, fn)
-		if !errors.Is(err, badger.ErrConflict) {
-			return err
-		}
-	}
-}
-
-func (s *Store) updateOnce(prefix, id string, v any, fn func() error) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(prefix + id))
+// update applies fn to the record at key and writes it back. Each run of
+// the transaction decodes into a fresh record: decoding onto the previous
+// run's would keep the fields fn set there that the stored record omits.
+func update[T any](ctx context.Context, db *badger.DB, key string, fn func(*T) error) (*T, error) {
+	var v *T
+	err := berthstore.Update(ctx, db, func(txn *badger.Txn) error {
+		v = new(T)
+		item, err := txn.Get([]byte(key))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return errdefs.ErrNotFound
 		}
@@ -145,35 +146,39 @@ func (s *Store) updateOnce(prefix, id string, v any, fn func() error) error {
 		if err := item.Value(func(b []byte) error { return json.Unmarshal(b, v) }); err != nil {
 			return err
 		}
-		if err := fn(); err != nil {
+		if err := fn(v); err != nil {
 			if errors.Is(err, ErrUnchanged) {
 				return nil
 			}
 			return err
 		}
-		return put(txn, prefix+id, v)
+		return put(txn, key, v)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // DeleteSandbox removes a sandbox's record and releases its name; an
 // absent record is not an error.
-func (s *Store) DeleteSandbox(id string) error {
-	return s.delete(sandboxPrefix, id, func(b []byte) (string, error) {
+func (s *Store) DeleteSandbox(ctx context.Context, id string) error {
+	return s.delete(ctx, sandboxPrefix, id, func(b []byte) (string, error) {
 		var sb Sandbox
 		return sb.Name, json.Unmarshal(b, &sb)
 	})
 }
 
 // DeleteContainer removes a container's record and releases its name.
-func (s *Store) DeleteContainer(id string) error {
-	return s.delete(containerPrefix, id, func(b []byte) (string, error) {
+func (s *Store) DeleteContainer(ctx context.Context, id string) error {
+	return s.delete(ctx, containerPrefix, id, func(b []byte) (string, error) {
 		var c Container
 		return c.Name, json.Unmarshal(b, &c)
 	})
 }
 
-func (s *Store) delete(prefix, id string, name func([]byte) (string, error)) error {
-	return s.db.Update(func(txn *badger.Txn) error {
+func (s *Store) delete(ctx context.Context, prefix, id string, name func([]byte) (string, error)) error {
+	return berthstore.Update(ctx, s.db, func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(prefix + id))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
