@@ -28,10 +28,13 @@ var pool = sync.Pool{New: func() any {
 }}
 
 // Writer writes a file sequentially from an offset. Whole chunks go to
-// the disk directly where the file system allows; the rest through the
-// page cache. Bytes a Write accepted may still be held in the Writer:
-// Flush (or Close) writes them out, and a write error may surface only
-// there. A Writer is not safe for concurrent use.
+// the disk directly where the file system allows, written by a goroutine
+// of the writer's own while the next chunk fills (a direct write waits
+// for the disk); the rest goes through the page cache. Bytes a Write
+// accepted may still be held in the Writer: Flush (or Close) writes them
+// out, and a write error may surface only at a later Write or there.
+// Close, Discard or Abort ends the goroutine. A Writer is not safe for
+// concurrent use.
 type Writer struct {
 	f      *os.File
 	off    int64  // file offset of buf[0]
@@ -41,6 +44,17 @@ type Writer struct {
 	// then f (and every descriptor sharing its open file) stays as it was.
 	started bool
 	err     error
+	// While direct: full chunks go to the goroutine on queue and come
+	// back on free; its first error on errc; exited once it returned.
+	queue  chan chunk
+	free   chan []byte
+	errc   chan error
+	exited chan struct{}
+}
+
+type chunk struct {
+	b   []byte
+	off int64
 }
 
 // NewWriter writes f from off on. Direct writes need an aligned offset and
@@ -50,13 +64,41 @@ func NewWriter(f *os.File, off int64) *Writer { return &Writer{f: f, off: off} }
 
 func (w *Writer) start() {
 	w.started = true
-	if w.off%Align == 0 && setDirect(w.f, true) == nil {
-		w.direct = true
-		w.buf = pool.Get().([]byte)[:0]
+	if w.off%Align != 0 || setDirect(w.f, true) != nil {
+		return
+	}
+	w.direct = true
+	w.buf = pool.Get().([]byte)[:0]
+	w.queue, w.free = make(chan chunk), make(chan []byte, 1)
+	w.errc, w.exited = make(chan error, 1), make(chan struct{})
+	w.free <- pool.Get().([]byte)[:0]
+	go writeChunks(w.f, w.queue, w.free, w.errc, w.exited)
+}
+
+// writeChunks writes the chunks it is given, in order, until queue is
+// closed. A file system refusing a direct write gets it, and every later
+// one, through the page cache; after an error nothing more is written.
+func writeChunks(f *os.File, queue <-chan chunk, free chan<- []byte, errc chan<- error, exited chan<- struct{}) {
+	defer close(exited)
+	failed := false
+	for c := range queue {
+		if !failed {
+			_, err := f.WriteAt(c.b, c.off)
+			if errors.Is(err, unix.EINVAL) {
+				if err = setDirect(f, false); err == nil {
+					_, err = f.WriteAt(c.b, c.off)
+				}
+			}
+			if err != nil {
+				failed = true
+				errc <- err
+			}
+		}
+		free <- c.b[:0]
 	}
 }
 
-// Direct reports whether the writer still writes around the page cache.
+// Direct reports whether the writer writes around the page cache.
 func (w *Writer) Direct() bool { return w.direct }
 
 // Offset is where the next byte written lands in the file.
@@ -82,7 +124,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 		p = p[n:]
 		written += n
 		if len(w.buf) == cap(w.buf) {
-			if err := w.writeOut(len(w.buf)); err != nil {
+			if err := w.handOff(); err != nil {
 				return written, err
 			}
 		}
@@ -109,7 +151,7 @@ func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
 		w.buf = w.buf[:len(w.buf)+n]
 		total += int64(n)
 		if len(w.buf) == cap(w.buf) {
-			if werr := w.writeOut(len(w.buf)); werr != nil {
+			if werr := w.handOff(); werr != nil {
 				return total, werr
 			}
 		}
@@ -127,37 +169,71 @@ type writerOnly struct{ w *Writer }
 
 func (o writerOnly) Write(p []byte) (int, error) { return o.w.Write(p) }
 
-// writeOut writes the first n held bytes (n aligned) directly and keeps
-// the rest. A file system refusing the direct write gets it, and every
-// later one, through the page cache.
-func (w *Writer) writeOut(n int) error {
-	if n == 0 {
-		return nil
-	}
-	m, err := w.f.WriteAt(w.buf[:n], w.off)
-	if errors.Is(err, unix.EINVAL) && m == 0 {
-		return w.buffered()
-	}
-	w.off += int64(m)
-	if err != nil {
+// handOff gives the full chunk to the goroutine and takes the other one
+// back once the goroutine wrote it.
+func (w *Writer) handOff() error {
+	w.queue <- chunk{b: w.buf, off: w.off}
+	w.off += int64(len(w.buf))
+	w.buf = <-w.free
+	select {
+	case err := <-w.errc:
 		w.err = err
-		return err
+	default:
 	}
-	rest := copy(w.buf, w.buf[n:])
-	w.buf = w.buf[:rest]
-	return nil
+	return w.err
+}
+
+// stop waits for the goroutine to write what it was given, and ends it.
+func (w *Writer) stop() {
+	if w.queue == nil {
+		return
+	}
+	close(w.queue)
+	<-w.exited
+	select {
+	case err := <-w.errc:
+		if w.err == nil {
+			w.err = err
+		}
+	default:
+	}
+	spare := <-w.free
+	pool.Put(spare[:cap(spare)])
+	w.queue = nil
+}
+
+// Flush writes out everything held: its aligned part directly, the tail
+// through the page cache, as every later write.
+func (w *Writer) Flush() error {
+	if !w.direct {
+		return w.err
+	}
+	w.stop()
+	if w.err != nil {
+		return w.err
+	}
+	if n := len(w.buf) &^ (Align - 1); n > 0 {
+		m, err := w.f.WriteAt(w.buf[:n], w.off)
+		if err != nil && !(errors.Is(err, unix.EINVAL) && m == 0) {
+			w.err = err
+			return err
+		}
+		w.off += int64(m)
+		w.buf = w.buf[:copy(w.buf, w.buf[m:])]
+	}
+	return w.buffered()
 }
 
 // buffered turns the writer to the page cache, writing what it holds.
 func (w *Writer) buffered() error {
 	w.direct = false
+	held := w.buf
+	w.buf = nil
+	defer pool.Put(held[:cap(held)])
 	if err := setDirect(w.f, false); err != nil {
 		w.err = err
 		return err
 	}
-	held := w.buf
-	w.buf = nil
-	defer pool.Put(held[:cap(held)])
 	if len(held) == 0 {
 		return nil
 	}
@@ -167,45 +243,36 @@ func (w *Writer) buffered() error {
 	return err
 }
 
-// Flush writes out everything held: its aligned part directly, the tail
-// through the page cache (later writes then go through it too).
-func (w *Writer) Flush() error {
-	if w.err != nil || !w.direct {
-		return w.err
-	}
-	if err := w.writeOut(len(w.buf) &^ (Align - 1)); err != nil {
-		return err
-	}
-	if len(w.buf) == 0 {
-		return nil
-	}
-	return w.buffered()
-}
-
-// Discard drops what is held and restarts the writer at off (after the
-// caller truncated the file, say).
+// Discard drops what is held and restarts the writer at off (before the
+// caller truncates the file, say: no write of the writer's lands later).
 func (w *Writer) Discard(off int64) {
-	w.release()
+	w.Abort()
 	*w = Writer{f: w.f, off: off}
 }
 
-// Close flushes and gives the buffer back; the file stays open, out of
-// direct mode.
-func (w *Writer) Close() error {
-	err := w.Flush()
-	w.release()
-	return err
-}
-
-func (w *Writer) release() {
+// Abort drops what is held, once what the goroutine was given is written
+// (so no write lands after it), and ends the writer.
+func (w *Writer) Abort() {
+	w.stop()
 	if w.direct {
 		// Later reads and writes through f need no alignment.
 		setDirect(w.f, false)
-		if w.buf != nil {
-			pool.Put(w.buf[:cap(w.buf)])
-		}
+		pool.Put(w.buf[:cap(w.buf)])
 	}
 	w.buf, w.direct = nil, false
+	if w.err == nil {
+		w.err = errAborted
+	}
+}
+
+var errAborted = errors.New("direct writer aborted")
+
+// Close flushes and gives the buffers back; the file stays open, out of
+// direct mode.
+func (w *Writer) Close() error {
+	err := w.Flush()
+	w.Abort()
+	return err
 }
 
 // setDirect sets or clears O_DIRECT on f's open file description.

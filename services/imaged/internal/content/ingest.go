@@ -231,10 +231,11 @@ func (w *Writer) Truncate(size int64) error {
 	if err := w.touch(); err != nil {
 		return err
 	}
+	// Before the truncation: none of the writer's writes lands after it.
+	w.out.Discard(0)
 	if err := w.f.Truncate(0); err != nil {
 		return err
 	}
-	w.out.Discard(0)
 	w.h.Reset()
 	w.offset, w.flushed = 0, 0
 	return nil
