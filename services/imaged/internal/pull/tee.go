@@ -66,7 +66,7 @@ func (t *tee) Close() error {
 }
 
 // fillMin is the least a download read gathers before it goes on: the
-// network hands over what arrived since the last read (often 64 KiB),
+// network hands over what arrived since the last read (often far less),
 // and every piece would otherwise cost a write into the pipe and a
 // wake-up of snapshotd reading it, a write into the ingest and a hash
 // call.
