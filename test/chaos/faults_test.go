@@ -67,15 +67,20 @@ func (r *run) killShim() bool {
 	return syscall.Kill(p.pid, syscall.SIGKILL) == nil
 }
 
-// killRuncCreate waits for a `runc create` of the stack and kills it.
+// killRuncCreate waits for a `runc create` of the stack (or `crun create`:
+// taskd runs crun where installed) and kills it.
 func (r *run) killRuncCreate() bool {
-	root := filepath.Join(r.st.State, "runc") + "/"
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, pid := range procsWith(func(args []string) bool {
-			if len(args) < 2 || filepath.Base(args[0]) != "runc" {
+			if len(args) < 2 {
 				return false
 			}
+			runtime := filepath.Base(args[0])
+			if runtime != "runc" && runtime != "crun" {
+				return false
+			}
+			root := filepath.Join(r.st.State, runtime) + "/"
 			hasRoot, create := false, false
 			for _, a := range args {
 				hasRoot = hasRoot || strings.HasPrefix(a, root)

@@ -57,9 +57,12 @@ func (r *run) leaks() []string {
 			taskLeak(p.task, "leak-shim", fmt.Sprintf("shim pid %d for %s, which is no task", p.pid, p.task))
 		}
 	}
-	for _, d := range twoLevels(filepath.Join(r.st.State, "runc")) {
-		if !tasks[d] {
-			taskLeak(d, "leak-runc-state", "runc state of "+d+", which is no task")
+	// taskd runs crun where installed, and keeps its state beside runc's.
+	for _, runtime := range []string{"runc", "crun"} {
+		for _, d := range twoLevels(filepath.Join(r.st.State, runtime)) {
+			if !tasks[d] {
+				taskLeak(d, "leak-runc-state", runtime+" state of "+d+", which is no task")
+			}
 		}
 	}
 	for _, d := range twoLevels(shims) {

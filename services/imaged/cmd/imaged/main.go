@@ -59,6 +59,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Before anything writes: a previous run killed mid-commit may have
+	// left blob files nothing records.
+	if _, err := blobs.RemoveUnrecorded(); err != nil {
+		return err
+	}
 	blobs.IngestTimeout = cfg.IngestTimeout
 	d.Go(func() error { return blobs.RunExpiry(ctx) })
 	// What is written under a lease is held by it from the commit on.

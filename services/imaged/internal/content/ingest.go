@@ -116,9 +116,19 @@ func (s *Store) unlock(dir string, h *held) {
 	s.mu.Unlock()
 }
 
-func (s *Store) openIngest(dir string, meta ingestMeta) (*Writer, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, full("ingest "+meta.Ref, err)
+// openIngest opens the ingest in dir, creating it or resuming it. An
+// ingest it created and could not open is removed again: with no meta.json
+// nothing lists it, and it would stay until the ingest timeout.
+func (s *Store) openIngest(dir string, meta ingestMeta) (_ *Writer, err error) {
+	switch merr := os.Mkdir(dir, 0o700); {
+	case merr == nil:
+		defer func() {
+			if err != nil {
+				os.RemoveAll(dir)
+			}
+		}()
+	case !os.IsExist(merr):
+		return nil, full("ingest "+meta.Ref, merr)
 	}
 	var old ingestMeta
 	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil && json.Unmarshal(b, &old) == nil {

@@ -131,6 +131,15 @@ func (c *Client) Shutdown() {
 	os.Remove(c.Socket)
 }
 
+// Pid is the shim's process id if taskd started it (0 for a shim it
+// reconnected to).
+func (c *Client) Pid() int {
+	if c.proc == nil {
+		return 0
+	}
+	return c.proc.Pid
+}
+
 // Gone closes once the shim's connection is lost: a shim that was told
 // to delete its task closes it as it exits.
 func (c *Client) Gone() <-chan struct{} {

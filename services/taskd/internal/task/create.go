@@ -14,9 +14,11 @@ import (
 	"github.com/containerd/typeurl/v2"
 	"github.com/dgraph-io/badger/v4"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"berth.dev/pkg/events"
+	"berth.dev/pkg/log"
 	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/taskd/internal/ociruntime"
@@ -84,7 +86,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime), SystemdCgroup: choice.SystemdCgroup}); err != nil {
 		return nil, err
 	}
-	st, err := t.shim.Create(shim.CreateRequest{Stdio: stdio})
+	st, err := m.createInit(ctx, t, shim.CreateRequest{Stdio: stdio})
 	if err != nil {
 		// Nothing of the failed task may stay: not its shim (which would
 		// otherwise wait for a Delete that never comes), nor runc's state.
@@ -108,6 +110,43 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 	go m.monitor(t, "")
 	go m.watchOOM(t)
 	return t, nil
+}
+
+// createInit asks t's shim to create the init process, for as long as the
+// caller waits. The create may wait on the caller's side of the task (a
+// stdout fifo must have a reader, a createRuntime hook must return) and so
+// never end; going on without the caller would keep the task's id reserved
+// for ever: no task listed, its container refused as in use, and its shim,
+// mount and directory left with no record. So when the caller gives up (its
+// deadline, its connection), the shim is killed with what it started and
+// the runtime forgets whatever it made of the container; Create's failure
+// path removes the rest, as for any failed create, and the caller was told
+// it failed.
+func (m *Manager) createInit(ctx context.Context, t *Task, req shim.CreateRequest) (shim.State, error) {
+	type result struct {
+		st  shim.State
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := t.shim.Create(req)
+		done <- result{st, err}
+	}()
+	select {
+	case r := <-done:
+		return r.st, r.err
+	case <-ctx.Done():
+	}
+	// The shim may be waiting on the caller's side and answer nothing, a
+	// Shutdown included. The runtime and its hooks run in the shim's
+	// session, in process groups of their own.
+	if pid := t.shim.Pid(); pid != 0 {
+		killSession(pid, scanProcs())
+	}
+	t.shim.Close()
+	<-done // fails now that the connection is gone
+	m.forgetInRuntime(log.G(ctx).With(zap.String("namespace", t.NS), zap.String("id", t.ID)), t.NS, t.ID, t.Runtime)
+	return shim.State{}, fmt.Errorf("the caller gave up: %w", ctx.Err())
 }
 
 func (m *Manager) forget(t *Task) {

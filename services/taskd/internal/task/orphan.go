@@ -69,17 +69,7 @@ func (m *Manager) removeOrphan(ns, id string, procs []proc) {
 		}
 	}
 	for _, runtime := range runtimes {
-		root := m.runtimeRoot(ns, runtime)
-		if _, err := os.Stat(filepath.Join(root, id)); err != nil {
-			continue
-		}
-		if out, err := exec.Command(runtime, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil &&
-			!bytes.Contains(out, []byte("does not exist")) {
-			l.Warn("runtime delete of an unrecorded task", zap.String("runtime", runtime), zap.String("output", strings.TrimSpace(string(out))), zap.Error(err))
-		}
-		// A create killed before the runtime wrote its state leaves a
-		// directory the runtime itself no longer knows.
-		os.RemoveAll(filepath.Join(root, id))
+		m.forgetInRuntime(l, ns, id, runtime)
 	}
 	if err := mount.UnmountAll(filepath.Join(bundle, "rootfs")); err != nil {
 		l.Warn("unmounting the rootfs of an unrecorded task", zap.Error(err))
@@ -87,6 +77,22 @@ func (m *Manager) removeOrphan(ns, id string, procs []proc) {
 	}
 	removeBundle(bundle)
 	os.Remove(m.socket(bundle))
+}
+
+// forgetInRuntime has runtime delete the container ns/id, killing what is
+// left of it, if the runtime has state of it.
+func (m *Manager) forgetInRuntime(l *zap.Logger, ns, id, runtime string) {
+	root := m.runtimeRoot(ns, runtime)
+	if _, err := os.Stat(filepath.Join(root, id)); err != nil {
+		return
+	}
+	if out, err := exec.Command(runtime, "--root", root, "delete", "-f", id).CombinedOutput(); err != nil &&
+		!bytes.Contains(out, []byte("does not exist")) {
+		l.Warn("runtime delete of a task never created", zap.String("runtime", runtime), zap.String("output", strings.TrimSpace(string(out))), zap.Error(err))
+	}
+	// A create killed before the runtime wrote its state leaves a
+	// directory the runtime itself no longer knows.
+	os.RemoveAll(filepath.Join(root, id))
 }
 
 // proc is one process as removeUnrecorded needs it.

@@ -1,0 +1,67 @@
+//go:build integration
+
+package content
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/containerd/errdefs"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"berth.dev/pkg/events"
+	"berth.dev/pkg/store"
+)
+
+// A write opened on a full content filesystem fails with ResourceExhausted
+// and leaves no ingest behind: nothing would list it (its meta.json could
+// not be written) nor remove it before the ingest timeout, and the chaos
+// run found it after every collection.
+func TestWriterOpenedOntoFullDiskLeavesNoIngest(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	root := t.TempDir()
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=256k,mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+	db, err := store.Open(t.TempDir(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ob, err := events.NewOutbox(db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(root, db, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler := filepath.Join(root, "filler")
+	f, err := os.Create(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for err == nil {
+		_, err = f.Write(bytes.Repeat([]byte{0}, 4096))
+	}
+	f.Close()
+
+	if _, err := s.Writer(ctx, "onto-full", 0, ""); !errdefs.IsResourceExhausted(err) {
+		t.Fatalf("a write opened onto a full disk: %v, want ResourceExhausted", err)
+	}
+	if _, err := os.Stat(s.ingestDir("test", "onto-full")); !os.IsNotExist(err) {
+		t.Fatalf("the failed open left its ingest directory: %v", err)
+	}
+	os.Remove(filler)
+	w, err := s.Writer(ctx, "onto-full", 0, "")
+	if err != nil {
+		t.Fatalf("a write opened once there is room: %v", err)
+	}
+	w.Close()
+}
