@@ -100,7 +100,8 @@ func sessionContext(ctx context.Context, open *imagedclient.IngestOpen) context.
 }
 
 func (s *IngestFiles) open(ctx context.Context, open *imagedclient.IngestOpen) (*content.Writer, error) {
-	if err := namespace.Validate(open.Namespace); err != nil {
+	// As a Write's: none is FailedPrecondition, a bad one InvalidArgument.
+	if _, err := namespace.Required(ctx); err != nil {
 		return nil, err
 	}
 	if open.Ref == "" {

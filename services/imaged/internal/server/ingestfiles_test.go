@@ -146,6 +146,9 @@ func TestIngestSessionTruncatesAndRefusesBadInput(t *testing.T) {
 	if _, err := imagedclient.OpenIngest(ingestCtx, sock, &imagedclient.IngestOpen{Namespace: "no/such", Ref: "x"}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("open in a bad namespace: %v, want InvalidArgument", err)
 	}
+	if _, err := imagedclient.OpenIngest(ingestCtx, sock, &imagedclient.IngestOpen{Ref: "x"}); !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("open in no namespace: %v, want FailedPrecondition", err)
+	}
 	in, err := imagedclient.OpenIngest(ingestCtx, sock, &imagedclient.IngestOpen{Namespace: "test", Ref: "r4"})
 	if err != nil {
 		t.Fatal(err)
