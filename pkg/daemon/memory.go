@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -75,7 +76,16 @@ func releaseIdleMemory(ctx context.Context) error {
 		case <-t.C:
 		}
 		if r.release(readHeap(samples)) {
-			debug.FreeOSMemory()
+			releaseHeap()
 		}
 	}
+}
+
+// releaseHeap collects twice before returning free pages: the buffers
+// pools keep for the next burst of work (gRPC's, NATS's message blocks,
+// zap's) survive one collection in the pool's victim cache and are freed
+// only by the second.
+func releaseHeap() {
+	runtime.GC()
+	debug.FreeOSMemory()
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"runtime/metrics"
+	"sync"
 	"testing"
 	"time"
 )
@@ -59,5 +60,17 @@ func TestReleaseIdleMemoryStopsWithItsContext(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("releaseIdleMemory did not return after its context ended")
+	}
+}
+
+// What a pool kept for later is gone after a release, not kept for one
+// more collection in the pool's victim cache.
+func TestReleaseEmptiesPools(t *testing.T) {
+	var pool sync.Pool
+	buf := new([1 << 20]byte)
+	pool.Put(buf)
+	releaseHeap()
+	if got := pool.Get(); got != nil {
+		t.Fatal("a pooled buffer survived the release")
 	}
 }

@@ -97,10 +97,15 @@ func NewSubscriber(js jetstream.JetStream, o SubscribeOptions) (*Subscriber, err
 // concurrently.
 func (s *Subscriber) Run(ctx context.Context, fn Handler) error {
 	var mu sync.Mutex
-	running := map[string]jetstream.ConsumeContext{}
+	deliver := func(ev Event, msg jetstream.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		s.deliver(ev, msg, fn)
+	}
+	running := map[string]consumption{}
 	defer func() {
-		for _, cc := range running {
-			cc.Stop()
+		for _, c := range running {
+			c.cc.Stop()
 		}
 	}()
 	for {
@@ -108,25 +113,7 @@ func (s *Subscriber) Run(ctx context.Context, fn Handler) error {
 		if err != nil {
 			s.report("", err)
 		}
-		for _, name := range names {
-			if cc, ok := running[name]; ok {
-				select {
-				case <-cc.Closed():
-				default:
-					continue
-				}
-			}
-			cc, err := s.consume(ctx, name, func(ev Event, msg jetstream.Msg) {
-				mu.Lock()
-				defer mu.Unlock()
-				s.deliver(ev, msg, fn)
-			})
-			if err != nil {
-				s.report(name, err)
-				continue
-			}
-			running[name] = cc
-		}
+		s.consumeAll(ctx, names, running, deliver)
 		wait := s.o.Rescan
 		if len(running) < len(names) || len(names) == 0 {
 			wait = min(wait, 250*time.Millisecond)
@@ -136,6 +123,41 @@ func (s *Subscriber) Run(ctx context.Context, fn Handler) error {
 			return nil
 		case <-time.After(wait):
 		}
+	}
+}
+
+// consumption is a stream's consumer and the channel closed once it has
+// stopped. The channel is asked for once per consumer: an ordered
+// consumer's Closed starts a goroutine at every call that lives as long
+// as the consumer, so asking at every rescan (four times a second for the
+// gateway's fan-out) piled up goroutines for as long as the daemon ran.
+type consumption struct {
+	cc     jetstream.ConsumeContext
+	closed <-chan struct{}
+}
+
+func (c consumption) ended() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// consumeAll starts a consumer on each stream of names that has none
+// running, recording it in running.
+func (s *Subscriber) consumeAll(ctx context.Context, names []string, running map[string]consumption, deliver func(Event, jetstream.Msg)) {
+	for _, name := range names {
+		if c, ok := running[name]; ok && !c.ended() {
+			continue
+		}
+		cc, err := s.consume(ctx, name, deliver)
+		if err != nil {
+			s.report(name, err)
+			continue
+		}
+		running[name] = consumption{cc: cc, closed: cc.Closed()}
 	}
 }
 

@@ -82,6 +82,14 @@ func (f any) Match(a Adaptor) bool {
 // Always matches everything.
 var Always Filter = any(nil)
 
+// MatchesEverything reports whether f matches every object without reading
+// it (it came from no filters, or an empty one among them), so a caller may
+// skip decoding what it lists.
+func MatchesEverything(f Filter) bool {
+	a, ok := f.(any)
+	return ok && len(a) == 0
+}
+
 // LabelsAdaptor answers "labels.<key>" paths from a label map, the common
 // case of every object type.
 func LabelsAdaptor(labels map[string]string, fieldpath []string) (string, bool) {

@@ -35,12 +35,19 @@ type StreamApplyRequest struct {
 	Sync      bool           `json:"sync,omitempty"`
 	Overlay   bool           `json:"overlay,omitempty"`
 	SyncOnly  bool           `json:"sync_only,omitempty"`
+	// SyncFew asks snapshotd to fsync what a small layer wrote (only
+	// files and directories, few of them) before it answers; the answer's
+	// Synced says whether it did, and the client syncs the filesystem
+	// when it did not. A snapshotd that predates it never says Synced.
+	SyncFew bool `json:"sync_few,omitempty"`
 }
 
 // StreamApplyResponse is snapshotd's answer once the layer is applied.
 type StreamApplyResponse struct {
 	DiffID string `json:"diff_id,omitempty"`
 	Size   int64  `json:"size,omitempty"`
+	// Synced says the layer is on disk (SyncFew).
+	Synced bool   `json:"synced,omitempty"`
 	Error  string `json:"error,omitempty"`
 	// Kind is the errdefs class of Error.
 	Kind string `json:"kind,omitempty"`
@@ -79,18 +86,33 @@ func (r *StreamApplyResponse) err() error {
 	return errors.New(r.Error)
 }
 
+// StreamSync says how a streamed layer reaches the disk.
+type StreamSync int
+
+const (
+	// SyncLater leaves the layer to the caller's SyncFilesystem.
+	SyncLater StreamSync = iota
+	// SyncAll syncs the filesystem after the layer.
+	SyncAll
+	// SyncFew fsyncs what the layer wrote when it is small (see
+	// StreamApplyRequest.SyncFew), else leaves it to SyncFilesystem.
+	SyncFew
+)
+
 // ApplyStream unpacks the layer read from f (a pipe or a file) into mounts,
-// like Apply. It takes f: snapshotd receives its descriptor and f is
-// closed here, so a writer at the other end of a pipe sees snapshotd
-// stop reading. The caller verifies what it streamed before it commits
-// the snapshot.
-func (c *Client) ApplyStream(ctx context.Context, desc *types.Descriptor, mounts []*types.Mount, f *os.File, syncFS, overlayWhiteouts bool) (*types.Descriptor, error) {
+// like Apply, and says whether the layer is on disk. It takes f: snapshotd
+// receives its descriptor and f is closed here, so a writer at the other
+// end of a pipe sees snapshotd stop reading. The caller verifies what it
+// streamed before it commits the snapshot.
+func (c *Client) ApplyStream(ctx context.Context, desc *types.Descriptor, mounts []*types.Mount, f *os.File, sync StreamSync, overlayWhiteouts bool) (applied *types.Descriptor, synced bool, err error) {
 	defer f.Close()
-	resp, err := c.stream(ctx, &StreamApplyRequest{Digest: desc.Digest, Mounts: mounts, Sync: syncFS, Overlay: overlayWhiteouts}, f)
+	req := &StreamApplyRequest{Digest: desc.Digest, Mounts: mounts, Sync: sync == SyncAll, SyncFew: sync == SyncFew, Overlay: overlayWhiteouts}
+	resp, err := c.stream(ctx, req, f)
 	if err != nil {
-		return nil, fmt.Errorf("apply layer %s: %w", desc.Digest, err)
+		return nil, false, fmt.Errorf("apply layer %s: %w", desc.Digest, err)
 	}
-	return &types.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: resp.DiffID, Size: resp.Size}, nil
+	applied = &types.Descriptor{MediaType: "application/vnd.oci.image.layer.v1.tar", Digest: resp.DiffID, Size: resp.Size}
+	return applied, resp.Synced || sync == SyncAll, nil
 }
 
 // SyncFilesystem syncs the filesystem holding snapshotd's snapshots: one

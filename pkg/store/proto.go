@@ -67,6 +67,20 @@ func Each[M proto.Message](txn *badger.Txn, prefix string, newMsg func() M, fn f
 	return nil
 }
 
+// EachEncoded calls fn with the encoded value of every record under
+// prefix, in key order, decoding nothing. value is valid only during fn.
+func EachEncoded(txn *badger.Txn, prefix string, fn func(key, value []byte) error) error {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix), PrefetchValues: false})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Keys lists the keys under prefix.
 func Keys(txn *badger.Txn, prefix string) []string {
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefix)})

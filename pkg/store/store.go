@@ -25,10 +25,16 @@ func Open(dir string, logger *zap.Logger, with ...Option) (*badger.DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create store dir: %w", err)
 	}
+	// The memtable is an arena allocated whole and counted as live heap,
+	// written into (with its log file) until it flushes: at 1 MiB an idle
+	// daemon holds at most about 2.5 MiB of it, and the heap it doubles
+	// for the collector stays small. It also bounds a transaction to about
+	// 1,600 entries or 150 KiB; removals that can be larger go in batches
+	// (DeleteAllThen, UpdateInBatches).
 	opts := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{logger.Sugar().Named("badger")}).
 		WithSyncWrites(true).
-		WithMemTableSize(4 << 20).
+		WithMemTableSize(1 << 20).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).

@@ -381,7 +381,7 @@ func TestRemoveRefusedWhileApplying(t *testing.T) {
 			ms = append(ms, &types.Mount{Type: m.Type, Source: m.Source, Options: m.Options})
 		}
 		ns, _ := namespaces.Namespace(ctx)
-		_, err := sd.ApplyStream(namespace.WithNamespace(ctx, ns), desc, ms, pr, false, true)
+		_, _, err := sd.ApplyStream(namespace.WithNamespace(ctx, ns), desc, ms, pr, snapshotdclient.SyncLater, true)
 		applied <- err
 	}()
 	// Half a layer: a directory and the start of a file in it.

@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
 
 	"berth.dev/test/e2e/harness"
 )
@@ -97,6 +98,22 @@ func TestContainerdGoClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Delete(ctx, containerd.WithSnapshotCleanup)
+	// The client lists through Containers.ListStream, which the gateway
+	// unpacks from taskd's batches.
+	if cs, err := client.Containers(ctx); err != nil || len(cs) != 2 || cs[0].ID() != "gc1" || cs[1].ID() != "gc2" {
+		t.Fatalf("containers %v: %v", cs, err)
+	}
+	if cs, err := client.Containers(ctx, "id==gc2"); err != nil || len(cs) != 1 || cs[0].ID() != "gc2" {
+		t.Fatalf("containers with id==gc2 %v: %v", cs, err)
+	} else if info, err := cs[0].Info(ctx); err != nil || info.SnapshotKey != "gc2-snap" || info.Runtime.Name == "" {
+		t.Fatalf("listed gc2 %+v: %v", info, err)
+	}
+	if cs, err := client.Containers(namespaces.WithNamespace(ctx, "goclient-none")); err != nil || len(cs) != 0 {
+		t.Fatalf("containers of another namespace %v: %v", cs, err)
+	}
+	if _, err := client.Containers(ctx, "id=="); !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("containers with a bad filter: %v", err)
+	}
 	t2, err := c2.NewTask(ctx, cio.NullIO)
 	if err != nil {
 		t.Fatal(err)

@@ -291,7 +291,15 @@ type PullRequest struct {
 	// plain_http talks http:// instead of https:// to the registry the
 	// reference names, for a registry without TLS that no hosts.toml
 	// describes. Mirrors from hosts.toml keep their own scheme.
-	PlainHttp     bool `protobuf:"varint,7,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
+	PlainHttp bool `protobuf:"varint,7,opt,name=plain_http,json=plainHttp,proto3" json:"plain_http,omitempty"`
+	// labels are set on the image records the pull writes; a record that
+	// already exists keeps its other labels.
+	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// digest_names also records the image under its config digest and,
+	// when the reference names a tag, under its repository digest
+	// (repository@target digest): the names the CRI gives a pulled image.
+	// They are written with the image's own record, with its labels.
+	DigestNames   bool `protobuf:"varint,9,opt,name=digest_names,json=digestNames,proto3" json:"digest_names,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -371,6 +379,20 @@ func (x *PullRequest) GetAuth() *RegistryAuth {
 func (x *PullRequest) GetPlainHttp() bool {
 	if x != nil {
 		return x.PlainHttp
+	}
+	return false
+}
+
+func (x *PullRequest) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
+func (x *PullRequest) GetDigestNames() bool {
+	if x != nil {
+		return x.DigestNames
 	}
 	return false
 }
@@ -529,9 +551,12 @@ type PullProgress struct {
 	// name is the image record's name.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// resolving, downloading, unpacking, done.
-	Status        string           `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	TargetDigest  string           `protobuf:"bytes,3,opt,name=target_digest,json=targetDigest,proto3" json:"target_digest,omitempty"`
-	Layers        []*LayerProgress `protobuf:"bytes,4,rep,name=layers,proto3" json:"layers,omitempty"`
+	Status       string           `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	TargetDigest string           `protobuf:"bytes,3,opt,name=target_digest,json=targetDigest,proto3" json:"target_digest,omitempty"`
+	Layers       []*LayerProgress `protobuf:"bytes,4,rep,name=layers,proto3" json:"layers,omitempty"`
+	// config_digest is the image's config digest (its id to the CRI), set
+	// once the image is recorded.
+	ConfigDigest  string `protobuf:"bytes,5,opt,name=config_digest,json=configDigest,proto3" json:"config_digest,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -594,6 +619,13 @@ func (x *PullProgress) GetLayers() []*LayerProgress {
 	return nil
 }
 
+func (x *PullProgress) GetConfigDigest() string {
+	if x != nil {
+		return x.ConfigDigest
+	}
+	return ""
+}
+
 var File_berth_images_v1_images_proto protoreflect.FileDescriptor
 
 const file_berth_images_v1_images_proto_rawDesc = "" +
@@ -612,7 +644,7 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\rExportRequest\x12\x14\n" +
 	"\x05names\x18\x01 \x03(\tR\x05names\"!\n" +
 	"\vExportChunk\x12\x12\n" +
-	"\x04data\x18\x01 \x01(\fR\x04data\"\x8a\x02\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\"\xaa\x03\n" +
 	"\vPullRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\bplatform\x18\x02 \x01(\tR\bplatform\x12 \n" +
@@ -622,7 +654,12 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\x18max_concurrent_downloads\x18\x05 \x01(\x05R\x16maxConcurrentDownloads\x121\n" +
 	"\x04auth\x18\x06 \x01(\v2\x1d.berth.images.v1.RegistryAuthR\x04auth\x12\x1d\n" +
 	"\n" +
-	"plain_http\x18\a \x01(\bR\tplainHttp\"\xa8\x01\n" +
+	"plain_http\x18\a \x01(\bR\tplainHttp\x12@\n" +
+	"\x06labels\x18\b \x03(\v2(.berth.images.v1.PullRequest.LabelsEntryR\x06labels\x12!\n" +
+	"\fdigest_names\x18\t \x01(\bR\vdigestNames\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x01\n" +
 	"\fRegistryAuth\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x1a\n" +
 	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x12\n" +
@@ -633,12 +670,13 @@ const file_berth_images_v1_images_proto_rawDesc = "" +
 	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
 	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x14\n" +
-	"\x05state\x18\x04 \x01(\tR\x05state\"\x97\x01\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"\xbc\x01\n" +
 	"\fPullProgress\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12#\n" +
 	"\rtarget_digest\x18\x03 \x01(\tR\ftargetDigest\x126\n" +
-	"\x06layers\x18\x04 \x03(\v2\x1e.berth.images.v1.LayerProgressR\x06layers2\xe4\x01\n" +
+	"\x06layers\x18\x04 \x03(\v2\x1e.berth.images.v1.LayerProgressR\x06layers\x12#\n" +
+	"\rconfig_digest\x18\x05 \x01(\tR\fconfigDigest2\xe4\x01\n" +
 	"\x06Images\x12E\n" +
 	"\x04Pull\x12\x1c.berth.images.v1.PullRequest\x1a\x1d.berth.images.v1.PullProgress0\x01\x12I\n" +
 	"\x06Import\x12\x1c.berth.images.v1.ImportChunk\x1a\x1f.berth.images.v1.ImportResponse(\x01\x12H\n" +
@@ -656,7 +694,7 @@ func file_berth_images_v1_images_proto_rawDescGZIP() []byte {
 	return file_berth_images_v1_images_proto_rawDescData
 }
 
-var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_berth_images_v1_images_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_berth_images_v1_images_proto_goTypes = []any{
 	(*ImportChunk)(nil),    // 0: berth.images.v1.ImportChunk
 	(*ImportOptions)(nil),  // 1: berth.images.v1.ImportOptions
@@ -667,22 +705,24 @@ var file_berth_images_v1_images_proto_goTypes = []any{
 	(*RegistryAuth)(nil),   // 6: berth.images.v1.RegistryAuth
 	(*LayerProgress)(nil),  // 7: berth.images.v1.LayerProgress
 	(*PullProgress)(nil),   // 8: berth.images.v1.PullProgress
+	nil,                    // 9: berth.images.v1.PullRequest.LabelsEntry
 }
 var file_berth_images_v1_images_proto_depIdxs = []int32{
 	1, // 0: berth.images.v1.ImportChunk.options:type_name -> berth.images.v1.ImportOptions
 	6, // 1: berth.images.v1.PullRequest.auth:type_name -> berth.images.v1.RegistryAuth
-	7, // 2: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
-	5, // 3: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
-	0, // 4: berth.images.v1.Images.Import:input_type -> berth.images.v1.ImportChunk
-	3, // 5: berth.images.v1.Images.Export:input_type -> berth.images.v1.ExportRequest
-	8, // 6: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
-	2, // 7: berth.images.v1.Images.Import:output_type -> berth.images.v1.ImportResponse
-	4, // 8: berth.images.v1.Images.Export:output_type -> berth.images.v1.ExportChunk
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	9, // 2: berth.images.v1.PullRequest.labels:type_name -> berth.images.v1.PullRequest.LabelsEntry
+	7, // 3: berth.images.v1.PullProgress.layers:type_name -> berth.images.v1.LayerProgress
+	5, // 4: berth.images.v1.Images.Pull:input_type -> berth.images.v1.PullRequest
+	0, // 5: berth.images.v1.Images.Import:input_type -> berth.images.v1.ImportChunk
+	3, // 6: berth.images.v1.Images.Export:input_type -> berth.images.v1.ExportRequest
+	8, // 7: berth.images.v1.Images.Pull:output_type -> berth.images.v1.PullProgress
+	2, // 8: berth.images.v1.Images.Import:output_type -> berth.images.v1.ImportResponse
+	4, // 9: berth.images.v1.Images.Export:output_type -> berth.images.v1.ExportChunk
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_berth_images_v1_images_proto_init() }
@@ -696,7 +736,7 @@ func file_berth_images_v1_images_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_images_v1_images_proto_rawDesc), len(file_berth_images_v1_images_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -8,9 +8,11 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"berth.dev/pkg/batch"
 	"berth.dev/pkg/lease"
 )
 
@@ -80,7 +82,7 @@ func (r *Router) lookup(method string) *Backend {
 // forwarded metadata: what containerd clients send that daemons read.
 var forwardKeys = []string{"containerd-namespace", "containerd-lease", "grpc-timeout"}
 
-func outgoing(ctx context.Context) context.Context {
+func outgoing(ctx context.Context, method string) context.Context {
 	in, _ := metadata.FromIncomingContext(ctx)
 	out := metadata.MD{}
 	for _, k := range forwardKeys {
@@ -92,6 +94,9 @@ func outgoing(ctx context.Context) context.Context {
 	// not forwarded.
 	if id, ok := ClientID(ctx); ok {
 		out.Set(lease.ClientMetadata, id)
+	}
+	if batched[method] {
+		batch.Request(out)
 	}
 	return metadata.NewOutgoingContext(ctx, out)
 }
@@ -121,13 +126,13 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 		}
 		return nil
 	}
-	cs, err := b.Conn.NewStream(outgoing(ctx), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
+	cs, err := b.Conn.NewStream(outgoing(ctx, method), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		return unavailable(b, err)
 	}
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- pumpToBackend(ss, cs) }()
-	if err := pumpToClient(cs, ss); err != nil {
+	if err := pumpToClient(cs, ss, batched[method]); err != nil {
 		return unavailable(b, err)
 	}
 	// The backend finished; a client still sending gets its answer anyway.
@@ -157,7 +162,9 @@ func send(s interface{ SendMsg(any) error }, f *frame) error {
 	return err
 }
 
-func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
+// pumpToClient sends the backend's messages on, unpacking batches when
+// unpack is set.
+func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream, unpack bool) error {
 	md, err := cs.Header()
 	if err != nil {
 		return err
@@ -176,10 +183,43 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream) error {
 			}
 			return err
 		}
-		if err := send(ss, f); err != nil {
+		if unpack {
+			err = sendUnpacked(ss, f)
+		} else {
+			err = send(ss, f)
+		}
+		if err != nil {
 			return err
 		}
 	}
+}
+
+// sendUnpacked sends each message the batch f packs as a frame of its own
+// (f itself when it is no batch). The frames are views of one buffer,
+// which gRPC returns to its pool once the last is written: nothing is
+// copied unless gRPC received f in pieces.
+func sendUnpacked(ss grpc.ServerStream, f *frame) error {
+	buf := f.payload.MaterializeToBuffer(mem.DefaultBufferPool())
+	f.payload.Free()
+	f.payload = nil
+	msgs, ok := batch.Split(buf.ReadOnlyData())
+	if !ok {
+		return send(ss, &frame{payload: mem.BufferSlice{buf}})
+	}
+	rest := buf
+	for i, m := range msgs {
+		part := rest
+		if i < len(msgs)-1 {
+			part, rest = mem.SplitUnsafe(rest, len(m))
+		}
+		if err := send(ss, &frame{payload: mem.BufferSlice{part}}); err != nil {
+			if i < len(msgs)-1 {
+				rest.Free()
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // unavailable names the daemon when it could not be reached, so an operator

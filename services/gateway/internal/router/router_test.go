@@ -26,6 +26,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"berth.dev/pkg/batch"
 	"berth.dev/pkg/grpcclient"
 	"berth.dev/pkg/grpcserver"
 	"berth.dev/pkg/namespace"
@@ -61,11 +62,16 @@ type fixture struct {
 	client                   *grpc.ClientConn
 }
 
-func startBackend(t testing.TB, sock string) func() {
+// startBackend serves the test services, and those extra registers, on
+// sock.
+func startBackend(t testing.TB, sock string, extra ...func(*grpc.Server)) func() {
 	srv := grpcserver.New(zap.NewNop())
 	versionapi.RegisterVersionServer(srv, backendServer{})
 	eventsapi.RegisterEventsServer(srv, backendServer{})
 	contentapi.RegisterContentServer(srv, contentServer{})
+	for _, register := range extra {
+		register(srv)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { grpcserver.Serve(ctx, srv, sock); close(done) }()
@@ -86,13 +92,13 @@ func waitSocket(t testing.TB, sock string) {
 	}
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB, extra ...func(*grpc.Server)) *fixture {
 	dir := t.TempDir()
 	f := &fixture{backendSock: filepath.Join(dir, "backend.sock"), gatewaySock: filepath.Join(dir, "gw.sock")}
-	f.stopBackend = startBackend(t, f.backendSock)
+	f.stopBackend = startBackend(t, f.backendSock, extra...)
 	t.Cleanup(func() { f.stopBackend() })
 	b, err := Dial("testd", f.backendSock, "containerd.services.version.v1.Version", "containerd.services.events.v1.",
-		"containerd.services.content.v1.Content")
+		"containerd.services.content.v1.Content", "containerd.services.containers.v1.Containers")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,11 +210,17 @@ func TestBackendDownIsUnavailableNamingItThenRecovers(t *testing.T) {
 }
 
 func TestMetadataForwardedIsFiltered(t *testing.T) {
-	in := metadata.Pairs("containerd-namespace", "a", "containerd-lease", "l", "authorization", "secret", ":authority", "x")
-	ctx := outgoing(metadata.NewIncomingContext(context.Background(), in))
+	in := metadata.Pairs("containerd-namespace", "a", "containerd-lease", "l", "authorization", "secret", ":authority", "x", batch.Metadata, "1")
+	ctx := outgoing(metadata.NewIncomingContext(context.Background(), in), "/containerd.services.content.v1.Content/List")
 	out, _ := metadata.FromOutgoingContext(ctx)
 	if len(out) != 2 || out.Get("containerd-lease")[0] != "l" {
 		t.Fatalf("forwarded metadata %v", out)
+	}
+	// Batches are asked for by the gateway alone, of the methods it unpacks.
+	ctx = outgoing(metadata.NewIncomingContext(context.Background(), in), "/containerd.services.containers.v1.Containers/ListStream")
+	out, _ = metadata.FromOutgoingContext(ctx)
+	if len(out) != 3 || out.Get(batch.Metadata)[0] != "1" {
+		t.Fatalf("forwarded metadata of ListStream %v", out)
 	}
 }
 

@@ -15,6 +15,13 @@ var Owners = []struct {
 	{"taskd", []string{"containerd.services.containers.v1.Containers", "containerd.services.tasks.v1.Tasks", "berth.tasks."}},
 }
 
+// batched lists the server-streaming methods whose daemon packs several
+// messages to a frame when the gateway asks (package batch); the gateway
+// unpacks them, so its client receives them one by one as from containerd.
+var batched = map[string]bool{
+	"/containerd.services.containers.v1.Containers/ListStream": true,
+}
+
 // readOnly lists method-name prefixes that never create anything. Any other
 // forwarded call makes its namespace exist, as a first write does in
 // containerd.

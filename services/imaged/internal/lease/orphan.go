@@ -104,25 +104,29 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 	for _, c := range clients {
 		gone[c] = true
 	}
+	var keys []string
+	if err := s.db.View(func(txn *badger.Txn) error {
+		keys = store.Keys(txn, ownerPrefix)
+		return nil
+	}); err != nil {
+		return false, err
+	}
+	// Each lease's mark is its own write: a node with more leases than a
+	// transaction takes has them marked in several.
 	marked := false
-	err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
-		for _, k := range store.Keys(txn, ownerPrefix) {
-			o, err := getOwner(txn, k)
-			if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
-				if err != nil {
-					return err
-				}
-				continue
-			}
-			if !gone[o.Client] && (boot == "" || strings.HasPrefix(o.Client, boot+".")) {
-				continue
-			}
-			o.Orphaned = now.UnixNano()
-			if err := putOwner(txn, k, o); err != nil {
-				return err
-			}
-			marked = true
+	err := store.UpdateInBatches(context.Background(), s.db, keys, func(txn *badger.Txn, k string) error {
+		o, err := getOwner(txn, k)
+		if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
+			return err
 		}
+		if !gone[o.Client] && (boot == "" || strings.HasPrefix(o.Client, boot+".")) {
+			return nil
+		}
+		o.Orphaned = now.UnixNano()
+		if err := putOwner(txn, k, o); err != nil {
+			return err
+		}
+		marked = true
 		return nil
 	})
 	return marked, err
@@ -141,29 +145,52 @@ func (s *Store) GracePeriod() time.Duration {
 // before marking, so what those leases held is then collected.
 func (s *Store) EndOrphans(now time.Time) (int, error) {
 	grace := s.GracePeriod()
-	ended := 0
-	err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
+	orphaned := func(txn *badger.Txn, k string) (bool, error) {
+		o, err := getOwner(txn, k)
+		if err != nil || o == nil {
+			return false, err
+		}
+		return o.Orphaned != 0 && now.Sub(time.Unix(0, o.Orphaned)) >= grace, nil
+	}
+	var ending []string
+	if err := s.db.View(func(txn *badger.Txn) error {
 		for _, k := range store.Keys(txn, ownerPrefix) {
-			o, err := getOwner(txn, k)
+			end, err := orphaned(txn, k)
 			if err != nil {
 				return err
 			}
-			if o == nil || o.Orphaned == 0 || now.Sub(time.Unix(0, o.Orphaned)) < grace {
-				continue
+			if end {
+				ending = append(ending, k)
 			}
-			ns, id, ok := strings.Cut(strings.TrimPrefix(k, ownerPrefix), "/")
-			if !ok {
-				continue
-			}
-			if err := deleteLease(txn, ns, id); err != nil && !errdefs.IsNotFound(err) {
-				return err
-			}
-			if err := txn.Delete([]byte(k)); err != nil {
-				return err
-			}
-			ended++
 		}
 		return nil
-	})
-	return ended, err
+	}); err != nil {
+		return 0, err
+	}
+	// One lease at a time, each checked again in the transaction that
+	// ends it: a client that came back meanwhile keeps its lease.
+	ended := 0
+	for _, k := range ending {
+		ns, id, ok := strings.Cut(strings.TrimPrefix(k, ownerPrefix), "/")
+		if !ok {
+			continue
+		}
+		err := deleteLease(context.Background(), s.db, ns, id, func(txn *badger.Txn) (bool, error) { return orphaned(txn, k) })
+		switch {
+		case errors.Is(err, errKept):
+		case errdefs.IsNotFound(err):
+			// The owner record outlived its lease: it goes alone.
+			if err := store.Update(context.Background(), s.db, func(txn *badger.Txn) error {
+				return txn.Delete([]byte(k))
+			}); err != nil {
+				return ended, err
+			}
+			ended++
+		case err != nil:
+			return ended, err
+		default:
+			ended++
+		}
+	}
+	return ended, nil
 }

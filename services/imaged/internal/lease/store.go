@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -88,26 +89,36 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
-		if err := deleteLease(txn, ns, id); err != nil {
-			return fmt.Errorf("lease %q: %w", id, err)
+	if err := deleteLease(ctx, s.db, ns, id, nil); err != nil {
+		return fmt.Errorf("lease %q: %w", id, err)
+	}
+	return nil
+}
+
+// deleteLease removes a lease's holds, then its record and owner: in one
+// transaction unless it holds more than one can take. ok, when set, is
+// asked in the transaction removing the record whether the lease is still
+// to end; a false answer keeps the lease (with its holds, unless they
+// needed transactions of their own) and deleteLease reports errKept.
+func deleteLease(ctx context.Context, db *badger.DB, ns, id string, ok func(txn *badger.Txn) (bool, error)) error {
+	return store.DeleteAllThen(ctx, db, resPrefix(ns, id), func(txn *badger.Txn) error {
+		if ok != nil {
+			if end, err := ok(txn); err != nil || !end {
+				if err == nil {
+					err = errKept
+				}
+				return err
+			}
+		}
+		if err := store.Delete(txn, key(ns, id)); err != nil {
+			return err
 		}
 		return txn.Delete([]byte(ownerKey(ns, id)))
 	})
 }
 
-// deleteLease removes a lease record and its holds.
-func deleteLease(txn *badger.Txn, ns, id string) error {
-	if err := store.Delete(txn, key(ns, id)); err != nil {
-		return err
-	}
-	for _, k := range store.Keys(txn, resPrefix(ns, id)) {
-		if err := txn.Delete([]byte(k)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// errKept is a lease a removal found it should keep after all.
+var errKept = errors.New("lease kept")
 
 // List returns leases matching filters (id, labels).
 func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
@@ -124,15 +135,17 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Lease, error) {
 	})
 }
 
-// AddResource makes a lease hold a resource.
-func (s *Store) AddResource(ctx context.Context, id string, r *api.Resource) error {
+// AddResource makes a lease hold resources, in one transaction.
+func (s *Store) AddResource(ctx context.Context, id string, rs ...*api.Resource) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
 		return err
 	}
 	return store.Update(ctx, s.db, func(txn *badger.Txn) error {
-		if err := addResource(txn, ns, id, r); err != nil {
-			return err
+		for _, r := range rs {
+			if err := addResource(txn, ns, id, r); err != nil {
+				return err
+			}
 		}
 		return touch(ctx, txn, ns, id)
 	})
@@ -147,7 +160,14 @@ func addResource(txn *badger.Txn, ns, id string, r *api.Resource) error {
 	} else if !ok {
 		return fmt.Errorf("lease %q: %w", id, errdefs.ErrNotFound)
 	}
-	return txn.Set([]byte(resKey(ns, id, r)), nil)
+	k := []byte(resKey(ns, id, r))
+	// A resource held already is not written again: a transaction that
+	// writes nothing commits without a sync (a pull holds a snapshot,
+	// then snapshotd holds it again as the pull commits it).
+	if ok, err := store.Exists(txn, string(k)); err != nil || ok {
+		return err
+	}
+	return txn.Set(k, nil)
 }
 
 // HoldFromContext adds a resource to the lease the request carries, if any,

@@ -78,3 +78,27 @@ func TestExpired(t *testing.T) {
 		}
 	}
 }
+
+// Holding a resource the lease holds already writes nothing: no commit, so
+// no synced write.
+func TestAddResourceHeldAlreadyWritesNothing(t *testing.T) {
+	s := newStore(t)
+	ctx := namespace.WithNamespace(context.Background(), "a")
+	if _, err := s.Create(ctx, "l1", nil); err != nil {
+		t.Fatal(err)
+	}
+	r := &api.Resource{Type: "snapshots/overlayfs", ID: "sha256:abc"}
+	if err := s.AddResource(ctx, "l1", r); err != nil {
+		t.Fatal(err)
+	}
+	before := s.db.MaxVersion()
+	if err := s.AddResource(ctx, "l1", r); err != nil {
+		t.Fatal(err)
+	}
+	if after := s.db.MaxVersion(); after != before {
+		t.Fatalf("a second hold committed a write: version %d, then %d", before, after)
+	}
+	if res, err := s.ListResources(ctx, "l1"); err != nil || len(res) != 1 {
+		t.Fatalf("resources: %v %v", res, err)
+	}
+}

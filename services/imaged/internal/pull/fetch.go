@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"berth.dev/pkg/log"
+	"berth.dev/pkg/snapshotdclient"
 	imagesv1 "berth.dev/proto/berth/images/v1"
 )
 
@@ -59,10 +61,8 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 		prog.layers = append(prog.layers, &imagesv1.LayerProgress{Digest: d.String(), Size: size, State: stateWaiting})
 	}
 	prog.p.Status = "downloading"
+	prog.config = cfgName.String()
 	prog.mu.Unlock()
-	if err := p.write(ctx, cfgName.String(), int64(len(cfgRaw)), bytes.NewReader(cfgRaw), nil); err != nil {
-		return nil, err
-	}
 
 	limit := int(req.MaxConcurrentDownloads)
 	if limit <= 0 {
@@ -83,7 +83,35 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 			feeds[i] = make(chan *os.File, 1)
 		}
 	}
+	chains := chainIDs(cfg.RootFS.DiffIDs)
+	keys := make([]string, len(chains))
+	for i, c := range chains {
+		keys[i] = "extract-" + randomID() + " " + c
+	}
+	if err := p.holdAll(ctx, src.digests(mdgst, cfgName, descs), snapshotter(req.Snapshotter), append(slices.Clone(chains), keys...)); err != nil {
+		return nil, err
+	}
 	g, gctx := errgroup.WithContext(ctx)
+	// The config, manifest and indexes are written with the labels that
+	// keep the image's content and snapshots from collection while the
+	// layers download: the pull's lease holds it all until the image
+	// record exists, so the order of these writes matters to nobody, and
+	// their synced writes overlap the download instead of following it.
+	cfgLabels := map[string]string{}
+	if !req.SkipUnpack && len(chains) > 0 {
+		// The snapshot the unpack commits last, named before it exists: a
+		// failed unpack leaves a label naming nothing, which the collector
+		// passes over and the next pull's unpack fills.
+		cfgLabels["containerd.io/gc.ref.snapshot."+snapshotter(req.Snapshotter)] = chains[len(chains)-1]
+	}
+	g.Go(func() error {
+		return p.write(gctx, cfgName.String(), int64(len(cfgRaw)), bytes.NewReader(cfgRaw), cfgLabels)
+	})
+	var target *types.Descriptor
+	g.Go(func() (err error) {
+		target, err = p.writeManifests(gctx, src, manifest, string(mediaType), mdgst, cfgName, descs)
+		return err
+	})
 	for i, l := range layers {
 		downloaded[i] = make(chan struct{})
 		var feed chan *os.File
@@ -97,24 +125,23 @@ func (p *Puller) fetchAndUnpack(ctx context.Context, src *source, req *imagesv1.
 				return gctx.Err()
 			}
 			defer func() { <-sem }()
-			if err := p.download(gctx, src.blobs, l, descs[i], prog, i, feed); err != nil {
+			lbls := map[string]string{"containerd.io/uncompressed": cfg.RootFS.DiffIDs[i].String()}
+			if err := p.download(gctx, src.blobs, l, descs[i], lbls, prog, i, feed); err != nil {
 				return err
 			}
 			close(downloaded[i])
 			return nil
 		})
 	}
-	var top string
 	if !req.SkipUnpack {
-		g.Go(func() (err error) {
-			top, err = p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, downloaded, feeds, prog)
-			return err
+		g.Go(func() error {
+			return p.unpack(gctx, snapshotter(req.Snapshotter), descs, cfg.RootFS.DiffIDs, chains, keys, downloaded, feeds, prog)
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return p.label(ctx, src, manifest, string(mediaType), mdgst, cfgName, descs, cfg.RootFS.DiffIDs, snapshotter(req.Snapshotter), top)
+	return target, nil
 }
 
 func snapshotter(s string) string {
@@ -128,17 +155,17 @@ func snapshotter(s string) string {
 // from the first byte is also streamed into a pipe whose reading end goes
 // to the feed; the feed is closed when the download ends, empty when
 // nothing was streamed.
-func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, d *types.Descriptor, prog *progress, i int, feed chan<- *os.File) error {
+func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, d *types.Descriptor, lbls map[string]string, prog *progress, i int, feed chan<- *os.File) error {
 	if feed != nil {
 		defer close(feed)
 	}
 	if err := p.holdContent(ctx, d.Digest); err != nil {
 		return err
 	}
-	if _, err := p.Content.Info(ctx, d.Digest); err == nil {
+	if info, err := p.Content.Info(ctx, d.Digest); err == nil {
 		prog.layer(i, stateExists)
 		prog.add(i, d.Size)
-		return nil
+		return p.ensureLabels(ctx, info, lbls)
 	}
 	prog.layer(i, stateDownloading)
 	open := func(offset int64) (io.ReadCloser, int64, error) {
@@ -171,7 +198,7 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 			io.Closer
 		}{body, closer}, from, nil
 	}
-	if err := p.writeFrom(ctx, d.Digest, d.Size, open, nil); err != nil {
+	if err := p.writeFrom(ctx, d.Digest, d.Size, open, lbls); err != nil {
 		return err
 	}
 	prog.layer(i, stateDownloaded)
@@ -191,18 +218,19 @@ func chainIDs(diffIDs []v1.Hash) []string {
 	return out
 }
 
-// unpack turns the layers into committed snapshots and returns the top
-// chain id. On overlayfs each layer is applied into a snapshot of its own,
-// several at once (streamed while it downloads when it has a feed, else
-// from the content store once downloaded), and committed onto the layer
-// below once that one is and its own download is verified; one sync of
-// the filesystem then covers them all. Elsewhere layers are applied in
-// order on their parents.
-func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, downloaded []chan struct{}, feeds []chan *os.File, prog *progress) (string, error) {
-	chains := chainIDs(diffIDs)
+// unpack turns the layers into committed snapshots named by chains (the
+// last holds the whole image), each prepared under its key. On overlayfs each layer is applied into a
+// snapshot of its own, several at once (streamed while it downloads when
+// it has a feed, else from the content store once downloaded), and
+// committed onto the layer below once that one is and its own download is
+// verified; a small layer streamed in is fsynced file by file as it is
+// applied, and one sync of the filesystem then covers the others.
+// Elsewhere layers are applied in order on their parents.
+func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descriptor, diffIDs []v1.Hash, chains, keys []string, downloaded []chan struct{}, feeds []chan *os.File, prog *progress) error {
 	parallel := sn == "overlayfs"
 	type applied struct {
 		key    string // empty when the snapshot already existed
+		synced bool   // the apply made the layer durable itself
 		err    error
 		ready  chan struct{}
 		parent string
@@ -287,7 +315,7 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			r.err = wait(downloaded[i])
 			return
 		}
-		r.key = "extract-" + randomID() + " " + chains[i]
+		r.key = keys[i]
 		// Prepared to the end even when the pull gives up meanwhile: a
 		// call cancelled in flight may still create the snapshot, which
 		// would then be left behind unknown.
@@ -305,11 +333,13 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 			}
 		}
 		prog.layer(i, stateUnpacking)
-		// Parallel applies skip their own sync: one sync follows them all.
+		// Parallel applies skip a sync of the filesystem of their own: a
+		// small streamed layer is fsynced as it is applied, and one sync
+		// follows the others.
 		syncFS := !parallel && i == len(descs)-1
 		var out *types.Descriptor
 		if stream != nil {
-			out, err = p.Snapshots.ApplyStream(ctx, descs[i], mounts, stream, syncFS, parallel)
+			out, r.synced, err = p.Snapshots.ApplyStream(ctx, descs[i], mounts, stream, snapshotdclient.SyncFew, parallel)
 			stream = nil
 			if err == nil {
 				// What was applied counts only once its bytes are verified.
@@ -330,7 +360,10 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 	}
 	parent := ""
 	var firstErr error
-	committed := false
+	// unsynced: a layer this pull committed is not on disk yet; found: a
+	// layer's snapshot was there already, committed by another pull or a
+	// client's unpack that may not have synced it yet.
+	unsynced, found, committed := false, false, false
 	for i := range descs {
 		if !parallel {
 			apply(i, parent)
@@ -345,8 +378,11 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 				p.discard(ctx, sn, r.key)
 				r.key, r.err = "", nil
 			}
-			committed = committed || r.err == nil
+			mine := r.err == nil && r.key != ""
+			committed = committed || mine
+			unsynced = unsynced || (mine && !r.synced)
 		}
+		found = found || (r.err == nil && r.key == "")
 		if r.err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("unpack layer %s: %w", descs[i].Digest, r.err)
 		}
@@ -360,15 +396,18 @@ func (p *Puller) unpack(ctx context.Context, sn string, descs []*types.Descripto
 		parent = chains[i]
 	}
 	if firstErr != nil {
-		return "", firstErr
+		return firstErr
 	}
-	if parallel && committed {
-		// The image must be durable before it is recorded.
+	// The image must be durable before it is recorded. A pull that
+	// committed a layer also syncs those it found, as it always did: it
+	// cannot tell whether their writer synced them yet. One that found
+	// them all leaves them to their writers.
+	if parallel && (unsynced || (committed && found)) {
 		if err := p.Snapshots.SyncFilesystem(ctx); err != nil {
-			return "", fmt.Errorf("sync unpacked layers: %w", err)
+			return fmt.Errorf("sync unpacked layers: %w", err)
 		}
 	}
-	return parent, nil
+	return nil
 }
 
 // discard removes a snapshot the pull prepared and will not commit. It
@@ -405,28 +444,16 @@ const discardTimeout = 30 * time.Second
 // contention.
 const unpackConcurrency = 3
 
-// label writes the manifest and index and the labels that keep the image's
-// content and snapshots from garbage collection.
-func (p *Puller) label(ctx context.Context, src *source, manifest []byte, mediaType string, mdgst, cfg v1.Hash,
-	descs []*types.Descriptor, diffIDs []v1.Hash, sn, top string) (*types.Descriptor, error) {
-	for i, d := range descs {
-		if err := p.setLabels(ctx, d.Digest, map[string]string{"containerd.io/uncompressed": diffIDs[i].String()}); err != nil {
-			return nil, err
-		}
-	}
-	if top != "" {
-		if err := p.setLabels(ctx, cfg.String(), map[string]string{"containerd.io/gc.ref.snapshot." + sn: top}); err != nil {
-			return nil, err
-		}
-	}
+// writeManifests writes the manifest and the indexes above it, each with
+// the labels that lead the collector from it to what it names, and
+// returns the descriptor the image record points at.
+func (p *Puller) writeManifests(ctx context.Context, src *source, manifest []byte, mediaType string, mdgst, cfg v1.Hash,
+	descs []*types.Descriptor) (*types.Descriptor, error) {
 	mlabels := map[string]string{"containerd.io/gc.ref.content.config": cfg.String()}
 	for i, d := range descs {
 		mlabels["containerd.io/gc.ref.content.l."+strconv.Itoa(i)] = d.Digest
 	}
 	if err := p.write(ctx, mdgst.String(), int64(len(manifest)), bytes.NewReader(manifest), mlabels); err != nil {
-		return nil, err
-	}
-	if err := p.setLabels(ctx, mdgst.String(), mlabels); err != nil {
 		return nil, err
 	}
 	target := &types.Descriptor{MediaType: mediaType, Digest: mdgst.String(), Size: int64(len(manifest))}
@@ -443,15 +470,15 @@ func (p *Puller) label(ctx context.Context, src *source, manifest []byte, mediaT
 		if err := p.write(ctx, d.Digest.String(), d.Size, bytes.NewReader(lv.raw), ilabels); err != nil {
 			return nil, err
 		}
-		if err := p.setLabels(ctx, d.Digest.String(), ilabels); err != nil {
-			return nil, err
-		}
 		target = &types.Descriptor{MediaType: string(d.MediaType), Digest: d.Digest.String(), Size: d.Size}
 	}
 	return target, nil
 }
 
 func (p *Puller) setLabels(ctx context.Context, dgst string, lbls map[string]string) error {
+	if len(lbls) == 0 {
+		return nil // no paths would replace every label
+	}
 	var paths []string
 	for k := range lbls {
 		paths = append(paths, "labels."+k)

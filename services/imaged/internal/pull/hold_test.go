@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/opencontainers/go-digest"
 	"go.uber.org/zap"
 
@@ -47,6 +48,11 @@ func TestPullHoldsBlobsFoundPresent(t *testing.T) {
 }
 
 func newLeasingPuller(t *testing.T) *Puller {
+	p, _ := newLeasingPullerDB(t)
+	return p
+}
+
+func newLeasingPullerDB(t *testing.T) (*Puller, *badger.DB) {
 	db, err := store.Open(t.TempDir(), zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +63,7 @@ func newLeasingPuller(t *testing.T) *Puller {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Puller{Content: cs, Leases: leasestore.New(db)}
+	return &Puller{Content: cs, Leases: leasestore.New(db)}, db
 }
 
 // The leases of pulls a previous process ran end at start; a client's
@@ -77,5 +83,42 @@ func TestEndInterruptedEndsOnlyPullLeases(t *testing.T) {
 	ls, err := p.Leases.List(ctx)
 	if err != nil || len(ls) != 1 || ls[0].ID != "a-client" {
 		t.Fatalf("after EndInterrupted: %v, %v; want only the client's lease", ls, err)
+	}
+}
+
+// holdAll puts every blob and snapshot under the pull's lease in one write;
+// the holds each step takes again before it looks then write nothing.
+func TestHoldAllIsOneWrite(t *testing.T) {
+	p, db := newLeasingPullerDB(t)
+	ctx := namespace.WithNamespace(context.Background(), "test")
+	lctx, release, err := p.hold(ctx, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	blobs := []string{digest.FromString("manifest").String(), digest.FromString("config").String()}
+	snaps := []string{digest.FromString("chain").String(), "extract-1 " + digest.FromString("chain").String()}
+	if err := p.holdAll(lctx, blobs, "overlayfs", snaps); err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := p.Leases.List(ctx)
+	res, err := p.Leases.ListResources(ctx, ls[0].ID)
+	if err != nil || len(res) != 4 {
+		t.Fatalf("the lease holds %v (%v), want 2 blobs and 2 snapshots", res, err)
+	}
+	for _, r := range res {
+		if r.Type != "content" && r.Type != "snapshots/overlayfs" {
+			t.Fatalf("resource %v", r)
+		}
+	}
+	before := db.MaxVersion()
+	if err := p.holdContent(lctx, blobs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.holdSnapshot(lctx, "overlayfs", snaps[0]); err != nil {
+		t.Fatal(err)
+	}
+	if after := db.MaxVersion(); after != before {
+		t.Fatalf("holding again wrote: version %d, then %d", before, after)
 	}
 }

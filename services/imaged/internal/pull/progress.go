@@ -22,11 +22,20 @@ type progress struct {
 	mu     sync.Mutex
 	p      imagesv1.PullProgress
 	layers []*imagesv1.LayerProgress
+	// config is the image's config digest, reported once it is recorded.
+	config string
 }
 
 func (p *progress) setStatus(s string) {
 	p.mu.Lock()
 	p.p.Status = s
+	p.mu.Unlock()
+}
+
+// done reports the recorded image.
+func (p *progress) done(target string) {
+	p.mu.Lock()
+	p.p.Status, p.p.TargetDigest, p.p.ConfigDigest = "done", target, p.config
 	p.mu.Unlock()
 }
 
@@ -45,7 +54,7 @@ func (p *progress) add(i int, n int64) {
 func (p *progress) snapshot() *imagesv1.PullProgress {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := &imagesv1.PullProgress{Name: p.p.Name, Status: p.p.Status, TargetDigest: p.p.TargetDigest}
+	out := &imagesv1.PullProgress{Name: p.p.Name, Status: p.p.Status, TargetDigest: p.p.TargetDigest, ConfigDigest: p.p.ConfigDigest}
 	for _, l := range p.layers {
 		out.Layers = append(out.Layers, &imagesv1.LayerProgress{Digest: l.Digest, Size: l.Size, Offset: l.Offset, State: l.State})
 	}

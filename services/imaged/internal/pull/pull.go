@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
+	contentapi "github.com/containerd/containerd/api/services/content/v1"
 	imagesapi "github.com/containerd/containerd/api/services/images/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
@@ -54,6 +57,10 @@ type Puller struct {
 // source is a resolved image.
 type source struct {
 	name string // the image record's name, docker.io/library/busybox:1
+	// repo is the name's repository (docker.io/library/busybox), digested
+	// says the reference names a digest rather than a tag.
+	repo     string
+	digested bool
 	// indexes are those the registry answered with on the way to the
 	// manifest, outermost first.
 	indexes []indexLevel
@@ -111,44 +118,85 @@ func (p *Puller) PullWith(ctx context.Context, req *imagesv1.PullRequest, opts O
 	}
 	prog := &progress{}
 	prog.setStatus("resolving")
-	src, err := p.resolve(ctx, req.Ref, plat, opts)
-	if err != nil {
-		return err
-	}
-	prog.p.Name = src.name
-	if opts.Resolved != nil {
-		opts.Resolved(src.name, src.target())
-	}
-	ctx, release, err := p.hold(ctx, ns)
+	src, ctx, release, err := p.resolveHeld(ctx, ns, req.Ref, plat, opts)
 	if err != nil {
 		return err
 	}
 	defer release()
+	prog.p.Name = src.name
+	if opts.Resolved != nil {
+		opts.Resolved(src.name, src.target())
+	}
 
 	done := make(chan struct{})
 	reported := make(chan error, 1)
 	go func() { reported <- reportLoop(prog, report, done) }()
 	target, err := p.fetchAndUnpack(ctx, src, req, prog)
 	if err == nil {
-		prog.p.TargetDigest = target.Digest
 		names := opts.Names
 		if len(names) == 0 {
 			names = []string{src.name}
 		}
-		for _, n := range names {
-			if err = p.record(ctx, n, target, opts.Labels); err != nil {
-				break
-			}
+		if req.DigestNames {
+			names = append(names, src.digestNames(target, prog.config)...)
 		}
+		labels, merge := opts.Labels, false
+		if len(req.Labels) > 0 {
+			labels, merge = req.Labels, true
+		}
+		err = p.recordAll(ctx, names, target, labels, merge)
 	}
 	if err == nil {
-		prog.setStatus("done")
+		prog.done(target.Digest)
 	}
 	close(done)
 	if rerr := <-reported; err == nil {
 		err = rerr
 	}
 	return err
+}
+
+// resolveHeld resolves ref while it creates the pull's lease (two round
+// trips that need nothing of each other), and returns a context writing
+// under the lease and the lease's release, which is the caller's unless
+// it fails.
+func (p *Puller) resolveHeld(ctx context.Context, ns, ref string, plat v1.Platform, opts Options) (*source, context.Context, func(), error) {
+	held := make(chan struct{})
+	var (
+		hctx    context.Context
+		release func()
+		herr    error
+	)
+	go func() {
+		defer close(held)
+		hctx, release, herr = p.hold(ctx, ns)
+	}()
+	src, err := p.resolve(ctx, ref, plat, opts)
+	<-held
+	if err == nil {
+		err = herr
+	}
+	if err != nil {
+		if herr == nil {
+			release()
+		}
+		return nil, nil, nil, err
+	}
+	return src, hctx, release, nil
+}
+
+// digests are those of the blobs the pull writes: the indexes, the
+// manifest, the config and the layers.
+func (s *source) digests(manifest, config v1.Hash, layers []*types.Descriptor) []string {
+	out := make([]string, 0, len(s.indexes)+2+len(layers))
+	for _, lv := range s.indexes {
+		out = append(out, lv.dsc.Digest.String())
+	}
+	out = append(out, manifest.String(), config.String())
+	for _, l := range layers {
+		out = append(out, l.Digest)
+	}
+	return out
 }
 
 // target is the descriptor the image record points at: the index when
@@ -217,7 +265,7 @@ func (p *Puller) Store(ctx context.Context, name string, img v1.Image, snapshott
 	if err != nil {
 		return err
 	}
-	return p.record(ctx, name, target, labels)
+	return p.record(ctx, name, target, labels, false)
 }
 
 func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done <-chan struct{}) error {
@@ -235,19 +283,56 @@ func reportLoop(prog *progress, report func(*imagesv1.PullProgress) error, done 
 	}
 }
 
-func (p *Puller) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string) error {
+// digestNames are the names the CRI gives an image besides the
+// reference's: its config digest, and its repository digest when the
+// reference names a tag (a digest reference is that name already).
+func (s *source) digestNames(target *types.Descriptor, config string) []string {
+	names := []string{config}
+	if !s.digested {
+		names = append(names, s.repo+"@"+target.Digest)
+	}
+	return names
+}
+
+// recordAll writes the image's records, each its own transaction, at once:
+// the store syncs them together.
+func (p *Puller) recordAll(ctx context.Context, names []string, target *types.Descriptor, labels map[string]string, merge bool) error {
+	if len(names) == 1 {
+		return p.record(ctx, names[0], target, labels, merge)
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = p.record(ctx, n, target, labels, merge)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// record makes name point at target with labels, creating the record or
+// updating the one there; merge keeps the labels of an existing record
+// that labels does not name, else labels replace them.
+func (p *Puller) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string, merge bool) error {
 	img := &imagesapi.Image{Name: name, Target: target, Labels: labels}
-	if _, err := p.Images.Create(ctx, img); errdefs.IsAlreadyExists(err) {
-		paths := []string{"target"}
-		if len(labels) > 0 {
-			paths = append(paths, "labels")
-		}
-		_, err = p.Images.Update(ctx, img, paths)
-		return err
-	} else if err != nil {
+	_, err := p.Images.Create(ctx, img)
+	if !errdefs.IsAlreadyExists(err) {
 		return err
 	}
-	return nil
+	paths := []string{"target"}
+	switch {
+	case merge:
+		for k := range labels {
+			paths = append(paths, "labels."+k)
+		}
+	case len(labels) > 0:
+		paths = append(paths, "labels")
+	}
+	_, err = p.Images.Update(ctx, img, paths)
+	return err
 }
 
 // ParsePlatform parses os/arch[/variant]; empty means the node's.
@@ -272,7 +357,7 @@ func (p *Puller) resolve(ctx context.Context, ref string, plat v1.Platform, opts
 	if err != nil {
 		return nil, err
 	}
-	src := &source{name: recordName}
+	src := &source{name: recordName, repo: host + "/" + parsed.Context().RepositoryStr(), digested: sep(parsed) == "@"}
 	dir := p.ConfigDir
 	if opts.ConfigDir != "" {
 		dir = opts.ConfigDir
@@ -403,13 +488,14 @@ func (p *Puller) write(ctx context.Context, dgst string, size int64, r io.Reader
 // it returns, when it cannot seek).
 type opener func(offset int64) (io.ReadCloser, int64, error)
 
-// writeFrom stores a blob, resuming an ingest an interrupted pull left.
+// writeFrom stores a blob with lbls (added when the blob was already
+// there), resuming an ingest an interrupted pull left.
 func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open opener, lbls map[string]string) error {
 	if err := p.holdContent(ctx, dgst); err != nil {
 		return err
 	}
-	if _, err := p.Content.Info(ctx, dgst); err == nil {
-		return nil
+	if info, err := p.Content.Info(ctx, dgst); err == nil {
+		return p.ensureLabels(ctx, info, lbls)
 	}
 	w, err := p.Content.Writer(ctx, "pull-"+dgst, size, dgst)
 	for errdefs.IsUnavailable(err) {
@@ -421,8 +507,8 @@ func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open op
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if _, err := p.Content.Info(ctx, dgst); err == nil {
-			return nil
+		if info, err := p.Content.Info(ctx, dgst); err == nil {
+			return p.ensureLabels(ctx, info, lbls)
 		}
 		w, err = p.Content.Writer(ctx, "pull-"+dgst, size, dgst)
 	}
@@ -433,8 +519,10 @@ func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open op
 	have := w.Status().Offset
 	if have == size {
 		// Interrupted between the last byte and the commit.
-		if err := w.Commit(ctx, size, dgst, lbls); err == nil || errdefs.IsAlreadyExists(err) {
+		if err := w.Commit(ctx, size, dgst, lbls); err == nil {
 			return nil
+		} else if errdefs.IsAlreadyExists(err) {
+			return p.setLabels(ctx, dgst, lbls)
 		}
 	}
 	if have >= size {
@@ -457,8 +545,21 @@ func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open op
 	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
 		return fmt.Errorf("download %s: %w", dgst, err)
 	}
-	if err := w.Commit(ctx, size, dgst, lbls); err != nil && !errdefs.IsAlreadyExists(err) {
+	if err := w.Commit(ctx, size, dgst, lbls); errdefs.IsAlreadyExists(err) {
+		return p.setLabels(ctx, dgst, lbls)
+	} else if err != nil {
 		return err
+	}
+	return nil
+}
+
+// ensureLabels adds those of lbls a blob found in the store lacks: one
+// write when the blob is another pull's and none when it has them all.
+func (p *Puller) ensureLabels(ctx context.Context, info *contentapi.Info, lbls map[string]string) error {
+	for k, v := range lbls {
+		if info.Labels[k] != v {
+			return p.setLabels(ctx, info.Digest, lbls)
+		}
 	}
 	return nil
 }

@@ -123,3 +123,22 @@ func TestWriteFromCommitsCompleteIngest(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A blob is written with its labels, and one already there gains those it
+// lacks and keeps its others (the pull labels blobs another pull wrote).
+func TestWriteLabelsNewAndExistingBlobs(t *testing.T) {
+	p := newPuller(t)
+	ctx := namespace.WithNamespace(context.Background(), "test")
+	data := []byte("config")
+	dgst := digest.FromBytes(data).String()
+	if err := p.write(ctx, dgst, int64(len(data)), bytes.NewReader(data), map[string]string{"a": "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.write(ctx, dgst, int64(len(data)), bytes.NewReader(data), map[string]string{"b": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := p.Content.Info(ctx, dgst)
+	if err != nil || info.Labels["a"] != "1" || info.Labels["b"] != "2" {
+		t.Fatalf("labels %v: %v", info.GetLabels(), err)
+	}
+}

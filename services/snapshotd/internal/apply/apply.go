@@ -37,6 +37,12 @@ type Options struct {
 	// still unpacking, for an apply a sync follows: that sync then waits
 	// only for the tail instead of the whole layer.
 	WriteBack bool
+	// SyncFew makes a layer that wrote only regular files and directories,
+	// at most SyncFew of them counting the directories above them, durable
+	// before Apply returns by an fsync of each (Result.Synced); any other
+	// layer is left to a sync of the filesystem by the caller. Zero never
+	// syncs.
+	SyncFew int
 }
 
 // Result describes an applied layer.
@@ -44,6 +50,8 @@ type Result struct {
 	// DiffID is the digest of the uncompressed tar.
 	DiffID digest.Digest
 	Size   int64
+	// Synced says the layer is on disk (Options.SyncFew).
+	Synced bool
 }
 
 // Apply unpacks the (compressed) layer r into root.
@@ -59,7 +67,7 @@ func Apply(root string, r io.Reader, opts Options) (*Result, error) {
 	}
 	h := sha256.New()
 	counted := &countingReader{r: io.TeeReader(src, h)}
-	a := &applier{root: root, opts: opts, dirTimes: map[string]time.Time{}}
+	a := &applier{root: root, opts: opts, dirTimes: map[string]time.Time{}, written: newWritten(root, opts.SyncFew)}
 	tr := tar.NewReader(counted)
 	for {
 		hdr, err := tr.Next()
@@ -81,7 +89,11 @@ func Apply(root string, r io.Reader, opts Options) (*Result, error) {
 		return nil, layerError(err)
 	}
 	a.finish()
-	return &Result{DiffID: digest.NewDigest(digest.SHA256, h), Size: counted.n}, nil
+	synced, err := a.written.sync()
+	if err != nil {
+		return nil, err
+	}
+	return &Result{DiffID: digest.NewDigest(digest.SHA256, h), Size: counted.n, Synced: synced}, nil
 }
 
 func layerError(err error) error {
@@ -106,6 +118,7 @@ type applier struct {
 	root     string
 	opts     Options
 	dirTimes map[string]time.Time
+	written  *written
 }
 
 // resolve returns the host path for name: its parent resolved inside the
@@ -148,14 +161,17 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		if err := os.Mkdir(path, 0o755); err != nil && !os.IsExist(err) {
 			return err
 		}
+		a.written.add(path)
 	case tar.TypeReg, tar.TypeRegA:
 		if err := writeFile(path, r, hdr.Size, a.opts.WriteBack); err != nil {
 			return err
 		}
+		a.written.add(path)
 	case tar.TypeSymlink:
 		if err := os.Symlink(hdr.Linkname, path); err != nil {
 			return err
 		}
+		a.written.giveUp()
 	case tar.TypeLink:
 		target, err := securejoin.SecureJoin(a.root, filepath.Clean("/"+hdr.Linkname))
 		if err != nil {
@@ -164,6 +180,8 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		if fi, err := os.Lstat(target); err != nil || fi.IsDir() {
 			return fmt.Errorf("hardlink to %q: target missing or a directory: %w", hdr.Linkname, errdefs.ErrInvalidArgument)
 		}
+		// The new name and the file's link count.
+		a.written.add(path)
 		return os.Link(target, path)
 	case tar.TypeChar, tar.TypeBlock:
 		if !a.opts.AllowDevices {
@@ -176,10 +194,12 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		if err := unix.Mknod(path, mode|uint32(hdr.Mode&0o7777), int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
 			return err
 		}
+		a.written.giveUp()
 	case tar.TypeFifo:
 		if err := unix.Mkfifo(path, uint32(hdr.Mode&0o7777)); err != nil {
 			return err
 		}
+		a.written.giveUp()
 	case tar.TypeXGlobalHeader:
 		return nil
 	default:

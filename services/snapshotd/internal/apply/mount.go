@@ -3,6 +3,7 @@ package apply
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
@@ -67,4 +68,17 @@ func Sync(dir string) error {
 	}
 	defer unix.Close(fd)
 	return unix.Syncfs(fd)
+}
+
+// SyncAbove fsyncs the n directories above dir, so that dir's name, and
+// theirs, survive a crash once dir itself is synced.
+func SyncAbove(dir string, n int) error {
+	p := filepath.Clean(dir)
+	for i := 0; i < n; i++ {
+		p = filepath.Dir(p)
+		if err := syncPath(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -19,6 +19,7 @@ func (a *applier) whiteout(name, base string) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
+		a.written.add(dir)
 		if a.opts.Overlay {
 			return unix.Lsetxattr(dir, "trusted.overlay.opaque", []byte("y"), 0)
 		}
@@ -37,7 +38,10 @@ func (a *applier) whiteout(name, base string) error {
 	if err := os.RemoveAll(target); err != nil {
 		return err
 	}
+	a.written.add(dir)
 	if a.opts.Overlay {
+		// fsync cannot reach a device node.
+		a.written.giveUp()
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}

@@ -101,7 +101,16 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 	// Streamed applies are Berth's own pull's, which syncs before it
 	// records the image: start their write-out as they unpack.
 	opts.WriteBack = true
+	if req.SyncFew && len(req.Mounts) == 1 && req.Mounts[0].Type == "bind" {
+		// Written in place, in a snapshot's own directory (an overlay
+		// mount's writes land elsewhere, which SyncAbove would miss).
+		opts.SyncFew = syncFewLimit
+	}
 	res, err := apply.Apply(target, bufio.NewReaderSize(layer, 1<<20), opts)
+	if err == nil && res.Synced {
+		// The snapshot's own directories, which Prepare created unsynced.
+		err = apply.SyncAbove(target, snapshotDirDepth)
+	}
 	if err == nil && req.Sync {
 		err = apply.Sync(target)
 	}
@@ -112,8 +121,22 @@ func (s *StreamApply) apply(ctx context.Context, c *net.UnixConn) (*snapshotdcli
 		return nil, fmt.Errorf("apply layer %s: %w", req.Digest, err)
 	}
 	log.G(ctx).Debug("applied streamed layer", zap.String("digest", req.Digest), zap.String("diff_id", res.DiffID.String()), zap.Int64("size", res.Size))
-	return &snapshotdclient.StreamApplyResponse{DiffID: res.DiffID.String(), Size: res.Size}, nil
+	return &snapshotdclient.StreamApplyResponse{DiffID: res.DiffID.String(), Size: res.Size, Synced: res.Synced || req.Sync}, nil
 }
+
+// syncFewLimit bounds the files and directories a streamed layer asked to
+// be made durable on its own (SyncFew) may write: each is an fsync, and a
+// journalling filesystem commits once for the first and flushes its cache
+// for each, so past a few dozen one sync of the filesystem is cheaper. A
+// layer that small (a configuration, a binary, an application's files) is
+// then durable without writing out whatever else is dirty on the
+// filesystem.
+const syncFewLimit = 64
+
+// snapshotDirDepth is how many directories above a snapshot's fs
+// directory Prepare may have created or named anew:
+// snapshots/<snapshotter>/<id>/fs.
+const snapshotDirDepth = 3
 
 // readRequest reads the request and the layer's descriptor sent with it.
 func readRequest(c *net.UnixConn) (*snapshotdclient.StreamApplyRequest, *os.File, error) {

@@ -75,6 +75,15 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Container, error
 		func(c *api.Container) filters.Adaptor { return adaptor{c} })
 }
 
+// ListEncoded calls fn with the encoding (an api.Container's) of each
+// container List would return, in the same order, decoding records only to
+// match filters. encoded is valid only during fn, which must not wait on
+// anything: the store's read transaction is open.
+func (s *Store) ListEncoded(ctx context.Context, fn func(encoded []byte), fs ...string) error {
+	return store.EachEncodedFiltered(ctx, s.db, Prefix, func() *api.Container { return &api.Container{} }, fs,
+		func(c *api.Container) filters.Adaptor { return adaptor{c} }, fn)
+}
+
 type adaptor struct{ c *api.Container }
 
 func (a adaptor) Field(path []string) (string, bool) {

@@ -14,7 +14,7 @@ import (
 	"berth.dev/pkg/store/storetest"
 )
 
-func newStore(t *testing.T) (*Store, *events.Outbox) {
+func newStore(t testing.TB) (*Store, *events.Outbox) {
 	t.Helper()
 	db, ob := storetest.OpenWithOutbox(t, "taskd")
 	return New(db, ob), ob

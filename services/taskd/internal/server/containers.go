@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	"berth.dev/pkg/batch"
 	"berth.dev/services/taskd/internal/container"
 )
 
@@ -38,6 +39,9 @@ func (s *Containers) List(ctx context.Context, req *api.ListContainersRequest) (
 }
 
 func (s *Containers) ListStream(req *api.ListContainersRequest, ss api.Containers_ListStreamServer) error {
+	if batch.Requested(ss.Context()) {
+		return s.listBatched(req, ss)
+	}
 	cs, err := s.Store.List(ss.Context(), req.Filters...)
 	if err != nil {
 		return err
@@ -77,4 +81,29 @@ func (s *Containers) Delete(ctx context.Context, req *api.DeleteContainerRequest
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+// listBatched answers the gateway, which unpacks the batches for its
+// client: the records go out as stored, a few dozen frames for hundreds of
+// containers, and none is decoded and encoded again. The first batch leaves
+// while the store is still read; the reading goes on to the end without
+// waiting for the sending, so a slow reader does not hold the store's
+// transaction open.
+func (s *Containers) listBatched(req *api.ListContainersRequest, ss grpc.ServerStream) error {
+	q := batch.NewQueue()
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		q.Close(s.Store.ListEncoded(ss.Context(), q.Add, req.Filters...))
+	}()
+	defer func() { <-read }()
+	for {
+		b, err := q.Next()
+		if b == nil {
+			return err
+		}
+		if err := ss.SendMsg(batch.Message(b)); err != nil {
+			return err
+		}
+	}
 }

@@ -2,13 +2,9 @@ package images
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
-	imagesapi "github.com/containerd/containerd/api/services/images/v1"
-	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -43,78 +39,28 @@ func (s *Service) Ensure(ctx context.Context, ref string, auth *runtimeapi.AuthC
 }
 
 // pull pulls ref, records it under the CRI's names and returns its id.
+// imaged writes every name with the pull's own record (the reference, the
+// config digest and the repository digest, as containerd's CRI names a
+// pulled image) and answers with the id: the CRI adds no round trip.
 func (s *Service) pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) (string, error) {
 	named, err := reference.ParseDockerRef(ref)
 	if err != nil {
 		return "", fmt.Errorf("image reference %q: %v: %w", ref, err, errdefs.ErrInvalidArgument)
 	}
-	ctx = nsContext(ctx)
-	progress, err := s.imaged.Pull(ctx, &imagesv1.PullRequest{Ref: named.String(), Snapshotter: s.cfg.Snapshotter, Auth: registryAuth(auth)})
-	if err != nil {
-		return "", fmt.Errorf("pull %s: %w", named, err)
-	}
-	if progress == nil || progress.Name == "" {
-		return "", fmt.Errorf("pull %s ended without naming the image: %w", named, errdefs.ErrUnknown)
-	}
-	record, err := s.imaged.Image(ctx, progress.Name)
-	if err != nil {
-		return "", fmt.Errorf("pulled image %s: %w", progress.Name, err)
-	}
-	t, err := s.resolveTarget(ctx, descriptor(record))
-	if err != nil {
-		return "", err
-	}
-	names := []string{record.Name, t.id}
-	if _, digested := named.(reference.Canonical); !digested {
-		names = append(names, named.Name()+"@"+record.Target.Digest)
-	}
 	labels := map[string]string{ManagedLabel: "managed"}
 	if s.pinned(named.String()) {
 		labels[PinnedLabel] = "pinned"
 	}
-	// Each name is its own record: they are written at once.
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.record(ctx, name, record.Target, labels, name == record.Name)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return "", err
-	}
-	return t.id, nil
-}
-
-// record makes name point at target with labels, as a new record or by
-// updating an old one (a tag that moved to a new image, or the record the
-// pull made). likely says the record probably exists (the pull's own): it
-// is then updated first, others created first, one call each as a rule.
-func (s *Service) record(ctx context.Context, name string, target *types.Descriptor, labels map[string]string, likely bool) error {
-	img := &imagesapi.Image{Name: name, Target: target, Labels: labels}
-	paths := []string{"target"}
-	for k := range labels {
-		paths = append(paths, "labels."+k)
-	}
-	var err error
-	if likely {
-		_, err = s.imaged.UpdateImage(ctx, img, paths...)
-		if errdefs.IsNotFound(err) {
-			_, err = s.imaged.CreateImage(ctx, img)
-		}
-	} else {
-		_, err = s.imaged.CreateImage(ctx, img)
-		if errors.Is(err, errdefs.ErrAlreadyExists) {
-			_, err = s.imaged.UpdateImage(ctx, img, paths...)
-		}
-	}
+	ctx = nsContext(ctx)
+	progress, err := s.imaged.Pull(ctx, &imagesv1.PullRequest{Ref: named.String(), Snapshotter: s.cfg.Snapshotter,
+		Auth: registryAuth(auth), Labels: labels, DigestNames: true})
 	if err != nil {
-		return fmt.Errorf("record image %s: %w", name, err)
+		return "", fmt.Errorf("pull %s: %w", named, err)
 	}
-	return nil
+	if progress.GetConfigDigest() == "" {
+		return "", fmt.Errorf("pull %s ended without naming the image's config: %w", named, errdefs.ErrUnknown)
+	}
+	return progress.ConfigDigest, nil
 }
 
 func (s *Service) pinned(ref string) bool {

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	api "github.com/containerd/containerd/api/services/containers/v1"
+	"github.com/containerd/errdefs"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"berth.dev/pkg/batch"
+	"berth.dev/pkg/grpcclient"
+	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/namespace"
+	"berth.dev/pkg/store/storetest"
+	"berth.dev/services/taskd/internal/container"
+)
+
+// containersClient serves a store with n containers of 2 kB specs and
+// returns a client of it.
+func containersClient(t *testing.T, n int) api.ContainersClient {
+	cs := container.New(storetest.OpenWithOutbox(t, "taskd"))
+	ctx := namespace.WithNamespace(context.Background(), "ns")
+	for i := 0; i < n; i++ {
+		c := &api.Container{ID: fmt.Sprintf("c%03d", i), Runtime: &api.Container_Runtime{Name: "io.containerd.runc.v2"},
+			Labels: map[string]string{"even": fmt.Sprint(i%2 == 0)},
+			Spec:   &anypb.Any{TypeUrl: "spec", Value: []byte(strings.Repeat("s", 2000))}}
+		if _, err := cs.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := grpcserver.New(zap.NewNop())
+	(&Containers{Store: cs}).Register(srv)
+	sock := filepath.Join(t.TempDir(), "taskd.sock")
+	// Listening before the first call, which would otherwise race the
+	// server's start and fail without waiting.
+	l, err := grpcserver.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l) //nolint:errcheck // ends with Stop
+	t.Cleanup(srv.Stop)
+	cc, err := grpcclient.Dial(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return api.NewContainersClient(cc)
+}
+
+// A batch reads as a ListContainersResponse: its messages are field 1,
+// repeated.
+func receiveBatches(ss grpc.ClientStream) ([]*api.Container, int, error) {
+	var out []*api.Container
+	frames := 0
+	for {
+		var m api.ListContainersResponse
+		if err := ss.RecvMsg(&m); errors.Is(err, io.EOF) {
+			return out, frames, nil
+		} else if err != nil {
+			return out, frames, err
+		}
+		frames++
+		out = append(out, m.Containers...)
+	}
+}
+
+func TestListStreamBatchedIsList(t *testing.T) {
+	client := containersClient(t, 300)
+	ctx := namespace.WithNamespace(context.Background(), "ns")
+	for _, fs := range [][]string{nil, {"labels.even==true"}, {"id==none"}} {
+		want, err := client.List(ctx, &api.ListContainersRequest{Filters: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := metadata.AppendToOutgoingContext(ctx, batch.Metadata, "1")
+		ss, err := client.ListStream(asked, &api.ListContainersRequest{Filters: fs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, frames, err := receiveBatches(ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want.Containers) {
+			t.Fatalf("filters %q: %d containers in batches, List gives %d", fs, len(got), len(want.Containers))
+		}
+		for i := range got {
+			if !proto.Equal(got[i], want.Containers[i]) {
+				t.Fatalf("filters %q: container %d is %v, List gives %v", fs, i, got[i].ID, want.Containers[i].ID)
+			}
+		}
+		if len(got) > 20 && frames*10 > len(got) {
+			t.Fatalf("filters %q: %d containers in %d frames", fs, len(got), frames)
+		}
+	}
+
+	// Unasked, a container a message.
+	ss, err := client.ListStream(ctx, &api.ListContainersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, frames, err := receiveBatches(ss)
+	if err != nil || frames != 300 {
+		t.Fatalf("unbatched: %d frames, %v", frames, err)
+	}
+}
+
+func TestListStreamBatchedErrors(t *testing.T) {
+	client := containersClient(t, 3)
+	asked := metadata.AppendToOutgoingContext(namespace.WithNamespace(context.Background(), "ns"), batch.Metadata, "1")
+	ss, err := client.ListStream(asked, &api.ListContainersRequest{Filters: []string{"id=="}})
+	if err == nil {
+		_, _, err = receiveBatches(ss)
+	}
+	if !errdefs.IsInvalidArgument(err) {
+		t.Fatalf("bad filter: %v, want InvalidArgument", err)
+	}
+	ss, err = client.ListStream(metadata.AppendToOutgoingContext(context.Background(), batch.Metadata, "1"), &api.ListContainersRequest{})
+	if err == nil {
+		_, _, err = receiveBatches(ss)
+	}
+	if !errdefs.IsFailedPrecondition(err) {
+		t.Fatalf("no namespace: %v, want FailedPrecondition", err)
+	}
+}
