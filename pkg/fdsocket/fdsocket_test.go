@@ -1,11 +1,15 @@
 package fdsocket
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/containerd/errdefs"
 )
 
 func pair(t *testing.T) (*net.UnixConn, *net.UnixConn) {
@@ -61,5 +65,18 @@ func TestReceiveWithoutFile(t *testing.T) {
 	a.Write([]byte("not json"))
 	if _, err := Receive(b, &msg); err == nil {
 		t.Fatal("garbage accepted")
+	}
+}
+
+func TestErrorKindsSurviveTheSocket(t *testing.T) {
+	for _, want := range []error{errdefs.ErrNotFound, errdefs.ErrAlreadyExists, errdefs.ErrResourceExhausted, errdefs.ErrOutOfRange, errdefs.ErrAborted} {
+		err := fmt.Errorf("ingest x: %w", want)
+		got := KindError(err.Error(), ErrorKind(err))
+		if !errors.Is(got, want) || got.Error() != err.Error() {
+			t.Fatalf("%v came back as %v", err, got)
+		}
+	}
+	if got := KindError("plain", ErrorKind(errors.New("plain"))); ErrorKind(got) != "" || got.Error() != "plain" {
+		t.Fatalf("an error of no class came back as %v", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"berth.dev/pkg/bus/embedded"
 	"berth.dev/pkg/config"
 	"berth.dev/pkg/daemon"
+	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/namespace"
 	adminv1 "berth.dev/proto/berth/admin/v1"
 	"berth.dev/services/gateway/internal/cri"
@@ -92,6 +93,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	})
 	rt.TrackClients(clients)
 	rt.SetRestartGrace(cfg.RestartGrace)
+	rt.WriteContentAt(imagedclient.IngestSocket(cfg.Socket("imaged")))
 	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })
 	broadcaster := eventstream.New()
 	d.Go(func() error { return broadcaster.Run(ctx, d.Bus) })

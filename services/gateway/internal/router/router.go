@@ -29,6 +29,9 @@ type Router struct {
 	clients *Clients
 	// grace is how long a call waits for a daemon that is not connected.
 	grace atomic.Int64
+	// ingestSocket, when set, is imaged's ingest socket: content Writes
+	// are served through it (see WriteContentAt).
+	ingestSocket string
 }
 
 // New returns a router over backends. onCall may be nil.
@@ -127,6 +130,12 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 		}
 	}
 	b.awaitReady(ctx, time.Duration(r.grace.Load()))
+	if method == contentWrite && r.ingestSocket != "" {
+		if err := r.writeContent(ctx, ss); err != nil {
+			return unavailable(b, err)
+		}
+		return nil
+	}
 	switch shapeOf(method) {
 	case unary:
 		return forwardUnary(outgoing(ctx, method), ss, b, method)

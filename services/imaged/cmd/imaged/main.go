@@ -110,6 +110,11 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		return err
 	}
 	d.Go(func() error { return (&server.BlobFiles{Store: blobs}).Serve(ctx, blobSocket) })
+	ingestSocket, err := grpcserver.Listen(imagedclient.IngestSocket(cfg.Socket("imaged")))
+	if err != nil {
+		return err
+	}
+	d.Go(func() error { return (&server.IngestFiles{Store: blobs}).Serve(ctx, ingestSocket) })
 	return d.Serve(ctx, srv, server.Admin{DB: d.DB, Leases: leases, GC: collector}, cfg.MetricsAddr)
 }
 

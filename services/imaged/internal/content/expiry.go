@@ -84,6 +84,8 @@ func (w *Writer) expire(now time.Time, timeout time.Duration) bool {
 	}
 	w.expired = fmt.Errorf("ingest %s expired: nothing was written to it for %s: %w", w.meta.Ref, timeout, errdefs.ErrAborted)
 	close(w.done)
+	// What the writer held is dropped with the ingest; its goroutine ends.
+	w.out.Abort()
 	w.f.Close()
 	return true
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/containerd/errdefs"
+	"github.com/opencontainers/go-digest"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -64,4 +65,50 @@ func TestWriterOpenedOntoFullDiskLeavesNoIngest(t *testing.T) {
 		t.Fatalf("a write opened once there is room: %v", err)
 	}
 	w.Close()
+}
+
+// A blob larger than the room left fails with ResourceExhausted whether
+// its chunks went to the disk directly or through the page cache, at the
+// write or at the latest at the commit, and is not recorded.
+func TestBlobLargerThanTheRoomLeftIsResourceExhausted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	root := t.TempDir()
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=4m,mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+	db, err := store.Open(t.TempDir(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ob, err := events.NewOutbox(db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(root, db, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("too large "), 800000) // 8 MB
+	dgst := digest.FromBytes(data)
+	w, err := s.Writer(ctx, "too-large", int64(len(data)), dgst.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for p := data; len(p) > 0 && err == nil; p = p[min(len(p), 100000):] {
+		_, err = w.Write(p[:min(len(p), 100000)])
+	}
+	if err == nil {
+		err = w.Commit(ctx, int64(len(data)), dgst.String(), nil)
+	}
+	if !errdefs.IsResourceExhausted(err) {
+		t.Fatalf("a blob larger than the room left: %v, want ResourceExhausted", err)
+	}
+	if _, err := s.Info(ctx, dgst.String()); !errdefs.IsNotFound(err) {
+		t.Fatalf("the blob that did not fit is recorded: %v", err)
+	}
 }

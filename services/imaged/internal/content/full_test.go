@@ -7,13 +7,21 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
+
+	"berth.dev/pkg/directio"
 )
 
 // A write that finds the filesystem full is ResourceExhausted (/dev/full
-// answers every write with ENOSPC), and nothing of it is visible.
+// answers every write with ENOSPC), and nothing of it is visible: at the
+// write when it reaches the file, at the commit for bytes the writer held
+// for its next direct write.
 func TestWriteOntoFullDiskIsResourceExhausted(t *testing.T) {
+	t.Run("write", func(t *testing.T) { testFullDisk(t, make([]byte, directio.ChunkSize+16), false) })
+	t.Run("commit", func(t *testing.T) { testFullDisk(t, []byte("no room for this"), true) })
+}
+
+func testFullDisk(t *testing.T, data []byte, atCommit bool) {
 	s := newStore(t)
-	data := []byte("no room for this")
 	dgst := digest.FromBytes(data)
 	w, err := s.Writer(ctx, "full", int64(len(data)), dgst.String())
 	if err != nil {
@@ -25,8 +33,12 @@ func TestWriteOntoFullDiskIsResourceExhausted(t *testing.T) {
 		t.Skipf("no /dev/full: %v", err)
 	}
 	w.f.Close()
-	w.f = devFull
-	if _, err := w.Write(data); !errdefs.IsResourceExhausted(err) {
+	w.f, w.out = devFull, directio.NewWriter(devFull, 0)
+	_, err = w.Write(data)
+	if atCommit && err == nil {
+		err = w.Commit(ctx, int64(len(data)), dgst.String(), nil)
+	}
+	if !errdefs.IsResourceExhausted(err) {
 		t.Fatalf("write onto a full disk: %v, want ResourceExhausted", err)
 	}
 	if _, err := s.Info(ctx, dgst.String()); !errdefs.IsNotFound(err) {

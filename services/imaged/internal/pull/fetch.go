@@ -184,7 +184,7 @@ func (p *Puller) download(ctx context.Context, blobs *rangeFetcher, l v1.Layer, 
 		// Never more than the descriptor's size: the digest check at the
 		// commit catches a short or wrong blob, this a registry that
 		// would not stop.
-		var body io.Reader = &counter{r: io.LimitReader(rc, d.Size-from), p: prog, i: i}
+		var body io.Reader = &counter{r: io.LimitReader(filler{rc}, d.Size-from), p: prog, i: i}
 		var closer io.Closer = rc
 		if feed != nil && from == 0 {
 			if t, err := newTee(ctx, body, rc); err == nil {

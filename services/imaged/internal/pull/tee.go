@@ -64,3 +64,25 @@ func (t *tee) Close() error {
 	t.closePipe()
 	return t.rc.Close()
 }
+
+// fillMin is the least a download read gathers before it goes on: the
+// network hands over what arrived since the last read (often far less),
+// and every piece would otherwise cost a write into the pipe and a
+// wake-up of snapshotd reading it, a write into the ingest and a hash
+// call.
+const fillMin = 512 << 10
+
+// filler reads until it has fillMin bytes (or p is full, or r ends).
+type filler struct{ r io.Reader }
+
+func (f filler) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && n < fillMin {
+		m, err := f.r.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

@@ -15,6 +15,8 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"berth.dev/pkg/directio"
 )
 
 const (
@@ -161,7 +163,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		}
 		a.written.add(path)
 	case tar.TypeReg, tar.TypeRegA:
-		if err := writeFile(path, r, a.opts.WriteBack); err != nil {
+		if err := writeFile(path, r, hdr.Size, a.opts.WriteBack); err != nil {
 			return err
 		}
 		a.written.add(path)
@@ -206,12 +208,23 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	return a.attributes(path, hdr)
 }
 
-func writeFile(path string, r io.Reader, writeBack bool) error {
+// directMin is the size from which a file is written around the page
+// cache (see package directio): below it the few direct writes would not
+// pay for switching the file in and out of direct mode.
+const directMin = directio.ChunkSize
+
+func writeFile(path string, r io.Reader, size int64, writeBack bool) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err
 	}
-	if writeBack {
+	if size >= directMin {
+		w := directio.NewWriter(f, 0)
+		_, err = w.ReadFrom(r)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+	} else if writeBack {
 		w := &writeBacker{f: f}
 		_, err = io.Copy(w, r)
 		w.flush()
