@@ -117,7 +117,12 @@ func (r *run) uncollected() []string {
 	} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			out = append(out, strings.TrimPrefix(filepath.Join(dir, e.Name()), r.st.Root+"/"))
+			left := strings.TrimPrefix(filepath.Join(dir, e.Name()), r.st.Root+"/")
+			// An ingest is a defect of its own: see known.
+			if strings.HasSuffix(dir, "ingest") {
+				left = "ingest-outlives-lease|" + left
+			}
+			out = append(out, left)
 		}
 	}
 	return out
