@@ -4,6 +4,7 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -118,9 +119,10 @@ func (r *run) uncollected() []string {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
 			left := strings.TrimPrefix(filepath.Join(dir, e.Name()), r.st.Root+"/")
-			// An ingest is a defect of its own: see known.
-			if strings.HasSuffix(dir, "ingest") {
-				left = "ingest-outlives-lease|" + left
+			// A partial download of imaged's own pull stays for a retry
+			// to resume until the ingest timeout: see known.
+			if strings.HasSuffix(dir, "ingest") && ingestRef(filepath.Join(dir, e.Name()))[:5] == "pull-" {
+				left = "pull-ingest-kept|" + left
 			}
 			out = append(out, left)
 		}
@@ -142,4 +144,15 @@ func selectFaults(list string) []fault {
 		}
 	}
 	return out
+}
+
+// ingestRef reads the ref an ingest directory was opened with (padded so
+// that a prefix can be compared).
+func ingestRef(dir string) string {
+	var m struct {
+		Ref string `json:"ref"`
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "meta.json"))
+	json.Unmarshal(b, &m)
+	return m.Ref + "     "
 }

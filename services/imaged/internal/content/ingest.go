@@ -25,6 +25,7 @@ import (
 	"berth.dev/pkg/directio"
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/labels"
+	"berth.dev/pkg/lease"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/store"
 )
@@ -36,6 +37,10 @@ type ingestMeta struct {
 	Total     int64         `json:"total,omitempty"`
 	Expected  digest.Digest `json:"expected,omitempty"`
 	StartedAt time.Time     `json:"startedAt"`
+	// Lease is the lease its latest writer opened it under: the ingest
+	// goes when that lease has ended (RemoveIngestsOfEndedLeases), as
+	// containerd's collector removes a lease's ingests.
+	Lease string `json:"lease,omitempty"`
 }
 
 // Writer is an open ingest, held by one writer until Close, or until it
@@ -95,7 +100,11 @@ func (s *Store) Writer(ctx context.Context, ref string, total int64, expected st
 	h := &held{ns: ns}
 	s.locks[dir] = h
 	s.mu.Unlock()
-	w, err := s.openIngest(dir, ingestMeta{Namespace: ns, Ref: ref, Total: total, Expected: exp, StartedAt: time.Now()})
+	var l string
+	if ctx.Value(clientWriteKey{}) != nil {
+		l, _ = lease.FromContext(ctx)
+	}
+	w, err := s.openIngest(dir, ingestMeta{Namespace: ns, Ref: ref, Total: total, Expected: exp, StartedAt: time.Now(), Lease: l})
 	if err != nil {
 		s.unlock(dir, h)
 		return nil, err

@@ -322,6 +322,9 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 			log.G(ctx).Debug("collected content", zap.String("namespace", ns), zap.String("digest", d.String()))
 		}
 	}
+	if n := c.Content.RemoveIngestsOfEndedLeases(ns, c.leaseEnded(ns)); n > 0 {
+		log.G(ctx).Debug("collected ingests of ended leases", zap.String("namespace", ns), zap.Int("count", n))
+	}
 	if c.Snapshots != nil {
 		// Content is collected either way; snapshots wait for a sweep
 		// that can see every reference.
@@ -333,6 +336,19 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 		}
 	}
 	return nil
+}
+
+// leaseEnded reports whether a lease of ns is gone, read when asked: a
+// lease created after the mark still holds its ingests.
+func (c *Collector) leaseEnded(ns string) func(string) bool {
+	return func(id string) bool {
+		var exists bool
+		err := c.DB.View(func(txn *badger.Txn) (err error) {
+			exists, err = store.Exists(txn, lease.Prefix(ns)+id)
+			return err
+		})
+		return err == nil && !exists
+	}
 }
 
 // stillReferenced is asked in the transaction deleting an unmarked blob:

@@ -8,6 +8,8 @@ import (
 	api "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"berth.dev/services/imaged/internal/content"
 )
 
 // Write is containerd's ingest protocol: the first message names the ref
@@ -27,7 +29,7 @@ func (s *Content) Write(ss api.Content_WriteServer) error {
 			return fmt.Errorf("content %s: %w", req.Expected, errdefs.ErrAlreadyExists)
 		}
 	}
-	w, err := s.Store.Writer(ctx, req.Ref, req.Total, req.Expected)
+	w, err := s.Store.Writer(content.ClientWrite(ctx), req.Ref, req.Total, req.Expected)
 	if err != nil {
 		return err
 	}

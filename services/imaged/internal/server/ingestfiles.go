@@ -112,7 +112,7 @@ func (s *IngestFiles) open(ctx context.Context, open *imagedclient.IngestOpen) (
 			return nil, fmt.Errorf("content %s: %w", open.Expected, errdefs.ErrAlreadyExists)
 		}
 	}
-	return s.Store.Writer(ctx, open.Ref, open.Total, open.Expected)
+	return s.Store.Writer(content.ClientWrite(ctx), open.Ref, open.Total, open.Expected)
 }
 
 // serve takes the session's operations in order until the gateway ends it
