@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"sync"
 
 	"github.com/containerd/errdefs"
 	"go.uber.org/zap"
@@ -25,25 +24,7 @@ type BlobFiles struct {
 
 // Serve accepts on l until ctx ends.
 func (s *BlobFiles) Serve(ctx context.Context, l net.Listener) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
-	defer stop()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			s.handle(ctx, c.(*net.UnixConn))
-		}()
-	}
+	return fdsocket.Serve(ctx, l, s.handle)
 }
 
 func (s *BlobFiles) handle(ctx context.Context, c *net.UnixConn) {

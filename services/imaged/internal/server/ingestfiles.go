@@ -30,29 +30,12 @@ type IngestFiles struct {
 
 // Serve accepts on l until ctx ends.
 func (s *IngestFiles) Serve(ctx context.Context, l net.Listener) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
-	defer stop()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			cctx, cancel := context.WithCancel(ctx)
-			defer cancel()
-			stop := context.AfterFunc(cctx, func() { c.Close() })
-			defer stop()
-			s.handle(cctx, c.(*net.UnixConn))
-		}()
-	}
+	return fdsocket.Serve(ctx, l, func(ctx context.Context, c *net.UnixConn) {
+		// A session blocks reading the gateway: it ends with imaged.
+		stop := context.AfterFunc(ctx, func() { c.Close() })
+		defer stop()
+		s.handle(ctx, c)
+	})
 }
 
 func (s *IngestFiles) handle(ctx context.Context, c *net.UnixConn) {

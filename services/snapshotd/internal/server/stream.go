@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"sync"
 
 	"github.com/containerd/errdefs"
 	"go.uber.org/zap"
@@ -35,25 +34,7 @@ type StreamApply struct {
 
 // Serve accepts on l until ctx ends, and waits for the applies under way.
 func (s *StreamApply) Serve(ctx context.Context, l net.Listener) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	stop := context.AfterFunc(ctx, func() { l.Close() })
-	defer stop()
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.Close()
-			s.handle(ctx, c.(*net.UnixConn))
-		}()
-	}
+	return fdsocket.Serve(ctx, l, s.handle)
 }
 
 func (s *StreamApply) handle(ctx context.Context, c *net.UnixConn) {
