@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/containerd/console"
 	runc "github.com/containerd/go-runc"
@@ -41,6 +42,11 @@ type stdio struct {
 	inMu      sync.Mutex
 	stdin     io.Writer // what attached clients write to; nil once closed
 	stdinPipe io.Closer
+	// stdinHold is the shim's own write end of a client's stdin fifo: the
+	// copy into the process sees EOF only once it is closed (CloseIO) and
+	// the client's end is too, so input already in the fifo is delivered
+	// first, as containerd's shim does.
+	stdinHold *os.File
 }
 
 func newStdio(paths Stdio, ids processIDs) (_ *stdio, err error) {
@@ -140,11 +146,21 @@ func (s *stdio) startStdin(w io.Writer, c io.Closer) {
 		s.stdin, s.stdinPipe = w, c
 		s.inMu.Unlock()
 	case inFifo:
+		// Opening the read end without blocking lets the shim open its own
+		// write end at once; a fifo open for reading accepts it.
+		f, err := os.OpenFile(s.in.path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			return
+		}
+		hold, err := os.OpenFile(s.in.path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
+		if err != nil {
+			f.Close()
+			return
+		}
+		s.inMu.Lock()
+		s.stdinHold = hold
+		s.inMu.Unlock()
 		go func() {
-			f, err := os.OpenFile(s.in.path, os.O_RDONLY, 0)
-			if err != nil {
-				return
-			}
 			defer f.Close()
 			io.Copy(w, f)
 			if c != nil {
@@ -175,6 +191,12 @@ func (s *stdio) closeStdin() {
 	s.inMu.Lock()
 	defer s.inMu.Unlock()
 	s.stdin = nil
+	if s.stdinHold != nil {
+		// The copy closes the process's stdin once the fifo is drained.
+		s.stdinHold.Close()
+		s.stdinHold = nil
+		return
+	}
 	if s.stdinPipe != nil {
 		s.stdinPipe.Close()
 		s.stdinPipe = nil

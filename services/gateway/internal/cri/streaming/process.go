@@ -80,10 +80,27 @@ func (s *Server) execute(ctx context.Context, containerID string, o execOptions)
 			log.G(ctx).Warn("delete exec", zap.String("id", containerID), zap.String("exec", execID), zap.Error(err))
 		}
 	}()
-	copied := pio.copy(o.stdin, o.stdout, o.stderr)
+	// The end of the client's input closes the process's stdin through
+	// CloseIO, once the process has started: the shim holds the fifo open
+	// until then, so that input already in it is delivered first.
+	started := make(chan struct{})
+	endStdin := func() {
+		select {
+		case <-started:
+		case <-ctx.Done():
+			return
+		}
+		cctx, cancel := context.WithTimeout(nsContext(context.WithoutCancel(ctx)), 10*time.Second)
+		defer cancel()
+		if err := s.tasks.CloseStdin(cctx, containerID, execID); err != nil && !errdefs.IsNotFound(err) {
+			log.G(ctx).Warn("close exec stdin", zap.String("id", containerID), zap.String("exec", execID), zap.Error(err))
+		}
+	}
+	copied := pio.copy(o.stdin, o.stdout, o.stderr, endStdin)
 	if err := s.tasks.Start(ctx, containerID, execID); err != nil {
 		return 0, fmt.Errorf("start exec in container %q: %w", containerID, err)
 	}
+	close(started)
 	if o.tty && o.resize != nil {
 		go s.resizeLoop(ctx, containerID, execID, o.resize)
 	}
@@ -216,12 +233,12 @@ func openFifos(ctx context.Context, dir string, stdin, stderr bool) (*processIO,
 
 // copy moves stdin in and output out; the channel closes when the output
 // streams reached their end (the process and its children closed them).
-func (p *processIO) copy(stdin io.Reader, stdout, stderr io.Writer) <-chan struct{} {
+func (p *processIO) copy(stdin io.Reader, stdout, stderr io.Writer, endStdin func()) <-chan struct{} {
 	if p.files[0] != nil {
 		go func() {
 			io.Copy(p.files[0], stdin)
-			// The shim sees EOF and closes the process's stdin.
 			p.files[0].Close()
+			endStdin()
 		}()
 	}
 	var wg sync.WaitGroup

@@ -65,7 +65,8 @@ func TestProcessIOCopies(t *testing.T) {
 	}
 	t.Cleanup(pio.close)
 	var stdout, stderr bytes.Buffer
-	done := pio.copy(strings.NewReader("input"), &stdout, &stderr)
+	ended := make(chan struct{})
+	done := pio.copy(strings.NewReader("input"), &stdout, &stderr, func() { close(ended) })
 	in, err := os.OpenFile(filepath.Join(dir, "stdin"), os.O_RDONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +76,8 @@ func TestProcessIOCopies(t *testing.T) {
 	if err != nil || string(got) != "input" {
 		t.Fatalf("stdin carried %q, %v", got, err)
 	}
+	// The end of the input is reported, for CloseIO.
+	<-ended
 	for name, text := range map[string]string{"stdout": "out", "stderr": "err"} {
 		f, err := os.OpenFile(filepath.Join(dir, name), os.O_WRONLY, 0)
 		if err != nil {
