@@ -10,11 +10,9 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
-	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
-	"berth.dev/pkg/events"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 )
 
 // A write opened on a full content filesystem fails with ResourceExhausted
@@ -22,27 +20,7 @@ import (
 // not be written) nor remove it before the ingest timeout, and the chaos
 // run found it after every collection.
 func TestWriterOpenedOntoFullDiskLeavesNoIngest(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	root := t.TempDir()
-	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=256k,mode=0700"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(root, db, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, root := storeOnTmpfs(t, "256k")
 	filler := filepath.Join(root, "filler")
 	f, err := os.Create(filler)
 	if err != nil {
@@ -71,27 +49,7 @@ func TestWriterOpenedOntoFullDiskLeavesNoIngest(t *testing.T) {
 // its chunks went to the disk directly or through the page cache, at the
 // write or at the latest at the commit, and is not recorded.
 func TestBlobLargerThanTheRoomLeftIsResourceExhausted(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	root := t.TempDir()
-	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=4m,mode=0700"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(root, db, ob)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := storeOnTmpfs(t, "4m")
 	data := bytes.Repeat([]byte("too large "), 800000) // 8 MB
 	dgst := digest.FromBytes(data)
 	w, err := s.Writer(ctx, "too-large", int64(len(data)), dgst.String())
@@ -111,4 +69,24 @@ func TestBlobLargerThanTheRoomLeftIsResourceExhausted(t *testing.T) {
 	if _, err := s.Info(ctx, dgst.String()); !errdefs.IsNotFound(err) {
 		t.Fatalf("the blob that did not fit is recorded: %v", err)
 	}
+}
+
+// storeOnTmpfs opens a content store on a tmpfs of the given size, which
+// the test unmounts when it ends.
+func storeOnTmpfs(t *testing.T, size string) (*Store, string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	root := t.TempDir()
+	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(root, unix.MNT_DETACH) })
+	db, ob := storetest.OpenWithOutbox(t, "test")
+	s, err := New(root, db, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, root
 }
