@@ -11,27 +11,17 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
-	"go.uber.org/zap"
 
-	"berth.dev/pkg/events"
 	"berth.dev/pkg/imagedclient"
 	"berth.dev/pkg/namespace"
-	"berth.dev/pkg/store"
+	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/imaged/internal/content"
 )
 
 // ingestServer serves an ingest socket over a fresh content store.
 func ingestServer(t *testing.T) (*content.Store, string) {
 	t.Helper()
-	db, err := store.Open(t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	ob, err := events.NewOutbox(db, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, ob := storetest.OpenWithOutbox(t, "test")
 	cs, err := content.New(t.TempDir(), db, ob)
 	if err != nil {
 		t.Fatal(err)
