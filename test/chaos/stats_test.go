@@ -17,9 +17,6 @@ var known = map[string]string{
 		"client's delete of it failed because imaged or the gateway was down at that moment and the client is still connected " +
 		"(containerd keeps it too); one its client created just before the gateway restarted and never used is kept, like " +
 		"`ctr leases create`'s, until it expires",
-	"pull-ingest-kept": "a partial download of imaged's own pull, interrupted (imaged killed, the registry gone) and never pulled " +
-		"again, stays for a retry to resume until the ingest timeout (BERTH_IMAGED_INGEST_TIMEOUT, 30 minutes) removes it; a " +
-		"client's ingest goes with its lease",
 }
 
 // stats are a run's figures.
