@@ -23,6 +23,12 @@ type ClientTracker interface {
 	ClientsGone(ctx context.Context, boot string, clients []string) error
 }
 
+// LeaseAnswerer is implemented by the daemon holding leases (imaged): it
+// learns whether the answer to a client's lease create reached the client.
+type LeaseAnswerer interface {
+	LeaseAnswer(ctx context.Context, ns, id, client string, answered bool) error
+}
+
 type adminServer struct {
 	adminv1.UnimplementedAdminServer
 	daemon string
@@ -56,6 +62,18 @@ func (s *adminServer) ClientsGone(ctx context.Context, req *adminv1.ClientsGoneR
 		}
 	}
 	return &adminv1.ClientsGoneResponse{}, nil
+}
+
+func (s *adminServer) LeaseAnswer(ctx context.Context, req *adminv1.LeaseAnswerRequest) (*adminv1.LeaseAnswerResponse, error) {
+	if t, ok := s.admin.(LeaseAnswerer); ok {
+		if err := namespace.Validate(req.Namespace); err != nil {
+			return nil, err
+		}
+		if err := t.LeaseAnswer(ctx, req.Namespace, req.Id, req.Client, req.Answered); err != nil {
+			return nil, err
+		}
+	}
+	return &adminv1.LeaseAnswerResponse{}, nil
 }
 
 // GRPCPlugin describes a containerd gRPC service plugin, the entry

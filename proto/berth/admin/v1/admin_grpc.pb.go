@@ -25,6 +25,7 @@ const (
 	Admin_Plugins_FullMethodName        = "/berth.admin.v1.Admin/Plugins"
 	Admin_NamespaceUsage_FullMethodName = "/berth.admin.v1.Admin/NamespaceUsage"
 	Admin_ClientsGone_FullMethodName    = "/berth.admin.v1.Admin/ClientsGone"
+	Admin_LeaseAnswer_FullMethodName    = "/berth.admin.v1.Admin/LeaseAnswer"
 )
 
 // AdminClient is the client API for Admin service.
@@ -40,6 +41,13 @@ type AdminClient interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(ctx context.Context, in *ClientsGoneRequest, opts ...grpc.CallOption) (*ClientsGoneResponse, error)
+	// LeaseAnswer tells a daemon whether a client's leases Create reached
+	// its client: answered before the gateway sends a successful answer on,
+	// not answered when the create failed in a way that leaves open whether
+	// the lease was made (the daemon was killed, the call was cut). imaged
+	// ends a lease whose answer did not reach its client, since nothing
+	// knows it; daemons holding no leases answer OK.
+	LeaseAnswer(ctx context.Context, in *LeaseAnswerRequest, opts ...grpc.CallOption) (*LeaseAnswerResponse, error)
 }
 
 type adminClient struct {
@@ -80,6 +88,16 @@ func (c *adminClient) ClientsGone(ctx context.Context, in *ClientsGoneRequest, o
 	return out, nil
 }
 
+func (c *adminClient) LeaseAnswer(ctx context.Context, in *LeaseAnswerRequest, opts ...grpc.CallOption) (*LeaseAnswerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaseAnswerResponse)
+	err := c.cc.Invoke(ctx, Admin_LeaseAnswer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -93,6 +111,13 @@ type AdminServer interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error)
+	// LeaseAnswer tells a daemon whether a client's leases Create reached
+	// its client: answered before the gateway sends a successful answer on,
+	// not answered when the create failed in a way that leaves open whether
+	// the lease was made (the daemon was killed, the call was cut). imaged
+	// ends a lease whose answer did not reach its client, since nothing
+	// knows it; daemons holding no leases answer OK.
+	LeaseAnswer(context.Context, *LeaseAnswerRequest) (*LeaseAnswerResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -111,6 +136,9 @@ func (UnimplementedAdminServer) NamespaceUsage(context.Context, *NamespaceUsageR
 }
 func (UnimplementedAdminServer) ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClientsGone not implemented")
+}
+func (UnimplementedAdminServer) LeaseAnswer(context.Context, *LeaseAnswerRequest) (*LeaseAnswerResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LeaseAnswer not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -187,6 +215,24 @@ func _Admin_ClientsGone_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_LeaseAnswer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaseAnswerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).LeaseAnswer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_LeaseAnswer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).LeaseAnswer(ctx, req.(*LeaseAnswerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -205,6 +251,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClientsGone",
 			Handler:    _Admin_ClientsGone_Handler,
+		},
+		{
+			MethodName: "LeaseAnswer",
+			Handler:    _Admin_LeaseAnswer_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

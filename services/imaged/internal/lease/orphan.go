@@ -36,6 +36,9 @@ type owner struct {
 	// Orphaned is when the client was reported gone (Unix nanoseconds);
 	// zero while it is there.
 	Orphaned int64 `json:"orphaned,omitempty"`
+	// Run is the imaged run that created the lease: whether the create's
+	// answer reached the client is known (in memory) for its own run only.
+	Run string `json:"run,omitempty"`
 }
 
 const ownerPrefix = "leaseowner/"
@@ -64,12 +67,12 @@ func putOwner(txn *badger.Txn, k string, o *owner) error {
 
 // recordOwner ties a new lease to the client connection of ctx, if the call
 // came through the gateway.
-func recordOwner(ctx context.Context, txn *badger.Txn, ns, id string) error {
+func recordOwner(ctx context.Context, txn *badger.Txn, ns, id, run string) error {
 	client, ok := lease.ClientFromContext(ctx)
 	if !ok {
 		return nil
 	}
-	return putOwner(txn, ownerKey(ns, id), &owner{Client: client})
+	return putOwner(txn, ownerKey(ns, id), &owner{Client: client, Run: run})
 }
 
 // touch records activity under a lease: the creating connection's first
@@ -84,9 +87,11 @@ func touch(ctx context.Context, txn *badger.Txn, ns, id string) error {
 	client, _ := lease.ClientFromContext(ctx)
 	switch {
 	case o.Orphaned != 0:
+		// The client writing now owns the lease and it follows them.
 		o.Orphaned = 0
 		if client != "" {
 			o.Client = client
+			o.Used = true
 		}
 	case !o.Used && client == o.Client:
 		o.Used = true
@@ -97,8 +102,9 @@ func touch(ctx context.Context, txn *badger.Txn, ns, id string) error {
 }
 
 // ClientsGone marks orphaned every lease whose client is among clients or,
-// when boot is set, belongs to a gateway boot other than boot. It reports
-// whether any lease was newly orphaned.
+// when boot is set, belongs to a gateway boot other than boot, if that
+// client wrote under it or never got the answer to its create (see
+// answer.go). It reports whether any lease was newly orphaned.
 func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool, error) {
 	gone := make(map[string]bool, len(clients))
 	for _, c := range clients {
@@ -116,7 +122,7 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 	marked := false
 	err := store.UpdateInBatches(context.Background(), s.db, keys, func(txn *badger.Txn, k string) error {
 		o, err := getOwner(txn, k)
-		if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
+		if err != nil || o == nil || o.Orphaned != 0 || !o.Used && !s.answers.lost(k, o) {
 			return err
 		}
 		if !gone[o.Client] && (boot == "" || strings.HasPrefix(o.Client, boot+".")) {
@@ -176,6 +182,9 @@ func (s *Store) EndOrphans(now time.Time) (int, error) {
 			continue
 		}
 		err := deleteLease(context.Background(), s.db, ns, id, func(txn *badger.Txn) (bool, error) { return orphaned(txn, k) })
+		if err == nil || errdefs.IsNotFound(err) {
+			s.answers.forget(k)
+		}
 		switch {
 		case errors.Is(err, errKept):
 		case errdefs.IsNotFound(err):

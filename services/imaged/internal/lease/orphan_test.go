@@ -58,8 +58,12 @@ func TestOrphanedLeaseEndsAfterGrace(t *testing.T) {
 	if err := s.AddResource(fromClient("a", "boot1.2"), "other-client2", &api.Resource{Type: "content", ID: "sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	// Made to hold things for a while: its client never wrote under it.
+	// Made to hold things for a while: its client got it and never wrote
+	// under it.
 	if _, err := s.Create(ctx, "manual", temporary); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Answered("a", "manual", "boot1.1"); err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()

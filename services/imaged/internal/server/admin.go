@@ -38,6 +38,15 @@ func (a Admin) ClientsGone(ctx context.Context, boot string, clients []string) e
 	return nil
 }
 
+// LeaseAnswer learns from the gateway whether the answer to a client's
+// lease create reached the client (see lease/answer.go).
+func (a Admin) LeaseAnswer(ctx context.Context, ns, id, client string, answered bool) error {
+	if answered {
+		return a.Leases.Answered(ns, id, client)
+	}
+	return a.Leases.DropUnanswered(ctx, ns, id, client)
+}
+
 // Plugins lists what imaged stands for in containerd's plugin terms.
 func (Admin) Plugins() []*adminv1.Plugin {
 	return []*adminv1.Plugin{
