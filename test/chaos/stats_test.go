@@ -12,8 +12,7 @@ import (
 // known are invariant violations whose cause is a known defect in a daemon,
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
-var known = map[string]string{
-}
+var known = map[string]string{}
 
 // stats are a run's figures.
 type stats struct {
