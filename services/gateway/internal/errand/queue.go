@@ -31,6 +31,8 @@ type Errand struct {
 	Drop   bool   `json:"drop,omitempty"`
 	Client string `json:"client,omitempty"`
 	Sync   bool   `json:"sync,omitempty"`
+	// Since is when the errand was recorded (Unix nanoseconds).
+	Since int64 `json:"since,omitempty"`
 }
 
 const prefix = "leaseerrand/"
@@ -39,6 +41,10 @@ func (e Errand) key() string { return prefix + e.Namespace + "/" + e.ID }
 
 // retryEvery paces the tries while imaged does not answer.
 const retryEvery = 500 * time.Millisecond
+
+// giveUpAfter is how long an errand is tried: a day, by when the leases
+// containerd clients create have expired anyway.
+const giveUpAfter = 24 * time.Hour
 
 // tryTimeout bounds one try.
 const tryTimeout = 10 * time.Second
@@ -60,6 +66,9 @@ func New(db *badger.DB, imaged *grpc.ClientConn) *Queue {
 // Add records e and has it run. A later errand for the same lease
 // replaces an earlier one.
 func (q *Queue) Add(ctx context.Context, e Errand) error {
+	if e.Since == 0 {
+		e.Since = time.Now().UnixNano()
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -147,6 +156,11 @@ func (q *Queue) runAll(ctx context.Context) bool {
 	left := false
 	for _, e := range errands {
 		if err := q.try(ctx, e); err != nil {
+			if time.Since(time.Unix(0, e.Since)) > giveUpAfter {
+				log.G(ctx).Warn("gave up a lease errand", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
+				q.done(ctx, e)
+				continue
+			}
 			log.G(ctx).Debug("lease errand not done yet", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
 			left = true
 			continue
