@@ -23,10 +23,10 @@ type ClientTracker interface {
 	ClientsGone(ctx context.Context, boot string, clients []string) error
 }
 
-// LeaseAnswerer is implemented by the daemon holding leases (imaged): it
-// learns whether the answer to a client's lease create reached the client.
-type LeaseAnswerer interface {
-	LeaseAnswer(ctx context.Context, ns, id, client string, answered bool) error
+// LeaseCreateWatcher is implemented by the daemon holding leases (imaged):
+// it learns of a client's lease create that failed for the client.
+type LeaseCreateWatcher interface {
+	LeaseCreateFailed(ctx context.Context, ns, id, client string) error
 }
 
 type adminServer struct {
@@ -64,16 +64,16 @@ func (s *adminServer) ClientsGone(ctx context.Context, req *adminv1.ClientsGoneR
 	return &adminv1.ClientsGoneResponse{}, nil
 }
 
-func (s *adminServer) LeaseAnswer(ctx context.Context, req *adminv1.LeaseAnswerRequest) (*adminv1.LeaseAnswerResponse, error) {
-	if t, ok := s.admin.(LeaseAnswerer); ok {
+func (s *adminServer) LeaseCreateFailed(ctx context.Context, req *adminv1.LeaseCreateFailedRequest) (*adminv1.LeaseCreateFailedResponse, error) {
+	if t, ok := s.admin.(LeaseCreateWatcher); ok {
 		if err := namespace.Validate(req.Namespace); err != nil {
 			return nil, err
 		}
-		if err := t.LeaseAnswer(ctx, req.Namespace, req.Id, req.Client, req.Answered); err != nil {
+		if err := t.LeaseCreateFailed(ctx, req.Namespace, req.Id, req.Client); err != nil {
 			return nil, err
 		}
 	}
-	return &adminv1.LeaseAnswerResponse{}, nil
+	return &adminv1.LeaseCreateFailedResponse{}, nil
 }
 
 // GRPCPlugin describes a containerd gRPC service plugin, the entry

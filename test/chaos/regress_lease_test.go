@@ -5,6 +5,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,22 +83,17 @@ func TestLeaseDeleteImagedMissedIsFinished(t *testing.T) {
 // a client's lease, so the create's answer never reaches the client (imaged
 // is held stopped while the gateway dies, then lets the create through).
 // Nothing knows that lease: it ends once the grace period for departed
-// clients is over. A lease whose create did answer and that its client
-// never used stays, as `ctr leases create`'s does.
+// clients is over.
 func TestLeaseCreateAnswerLostEnds(t *testing.T) {
 	skipKnown(t, "client-lease-leak")
 	st := harness.Start(t, harness.WithEnv("BERTH_IMAGED_ORPHAN_LEASE_GRACE=2s"))
 	client := newClient(t, st)
 	ctx := leaseCtx(t)
 	ns, _ := namespaces.Namespace(ctx)
-	kept, err := client.LeasesService().Create(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
 	imaged := st.Pid("imaged")
 	syscall.Kill(imaged, syscall.SIGSTOP)
 	t.Cleanup(func() { syscall.Kill(imaged, syscall.SIGCONT) })
-	lost := "lost-" + kept.ID
+	lost := fmt.Sprintf("lost-%d", time.Now().UnixNano())
 	created := make(chan error, 1)
 	go func() {
 		_, err := client.LeasesService().Create(ctx, leases.WithID(lost), leases.WithExpiration(24*time.Hour))
@@ -112,6 +108,7 @@ func TestLeaseCreateAnswerLostEnds(t *testing.T) {
 	}
 	syscall.Kill(imaged, syscall.SIGCONT)
 	var there bool
+	var err error
 	if !settles(20*time.Second, 100*time.Millisecond, func() bool { there, err = hasLease(t, st.SocketOf("imaged"), ns, lost); return there }) {
 		t.Fatalf("imaged never made the lease whose create the dead gateway had forwarded (%v): the test did not set up what it checks", err)
 	}
@@ -119,7 +116,41 @@ func TestLeaseCreateAnswerLostEnds(t *testing.T) {
 	if !settles(30*time.Second, 200*time.Millisecond, func() bool { there, err = hasLease(t, st.Socket, ns, lost); return err == nil && !there }) {
 		t.Fatalf("lease %s, whose create never answered its client, is still there 30 s after the gateway came back (%v)", lost, err)
 	}
-	if there, err := hasLease(t, st.Socket, ns, kept.ID); err != nil || !there {
-		t.Fatalf("lease %s, created and answered, was ended (%v)", kept.ID, err)
+}
+
+// TestLeaseDeleteGatewayMissedEnds: a client (containerd's NewContainer
+// whose snapshot prepare failed) deletes its lease while the gateway is
+// down, having written nothing under it; the client stays. Once the
+// gateway is back the lease ends after the grace period. A lease its client
+// made with `ctr leases create` and left behind by closing its connection
+// stays through the restart, as in containerd.
+func TestLeaseDeleteGatewayMissedEnds(t *testing.T) {
+	skipKnown(t, "client-lease-leak")
+	st := harness.Start(t, harness.WithEnv("BERTH_IMAGED_ORPHAN_LEASE_GRACE=2s"))
+	ctx := leaseCtx(t)
+	ns, _ := namespaces.Namespace(ctx)
+	manual := fmt.Sprintf("manual-%d", time.Now().UnixNano())
+	st.MustCtr(t, "-n", ns, "leases", "create", "--id", manual)
+	if !settles(20*time.Second, 100*time.Millisecond, func() bool {
+		return strings.Contains(st.Logs("imaged"), "leases kept: their client left them unused")
+	}) {
+		t.Fatal("imaged never heard that ctr's connection closed")
+	}
+	client := newClient(t, st)
+	l, err := client.LeasesService().Create(ctx, leases.WithRandomID(), leases.WithExpiration(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Kill(t, "gateway")
+	if err := client.LeasesService().Delete(ctx, l); err == nil {
+		t.Fatal("a lease delete succeeded with the gateway down")
+	}
+	st.StartDaemon(t, "gateway")
+	var there bool
+	if !settles(30*time.Second, 200*time.Millisecond, func() bool { there, err = hasLease(t, st.Socket, ns, l.ID); return err == nil && !there }) {
+		t.Fatalf("lease %s, whose client's delete found the gateway down, is still there 30 s after the gateway came back (%v)", l.ID, err)
+	}
+	if there, err := hasLease(t, st.Socket, ns, manual); err != nil || !there {
+		t.Fatalf("lease %s, made by ctr leases create, ended with the gateway's restart (%v)", manual, err)
 	}
 }

@@ -22,10 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_Plugins_FullMethodName        = "/berth.admin.v1.Admin/Plugins"
-	Admin_NamespaceUsage_FullMethodName = "/berth.admin.v1.Admin/NamespaceUsage"
-	Admin_ClientsGone_FullMethodName    = "/berth.admin.v1.Admin/ClientsGone"
-	Admin_LeaseAnswer_FullMethodName    = "/berth.admin.v1.Admin/LeaseAnswer"
+	Admin_Plugins_FullMethodName           = "/berth.admin.v1.Admin/Plugins"
+	Admin_NamespaceUsage_FullMethodName    = "/berth.admin.v1.Admin/NamespaceUsage"
+	Admin_ClientsGone_FullMethodName       = "/berth.admin.v1.Admin/ClientsGone"
+	Admin_LeaseCreateFailed_FullMethodName = "/berth.admin.v1.Admin/LeaseCreateFailed"
 )
 
 // AdminClient is the client API for Admin service.
@@ -41,13 +41,12 @@ type AdminClient interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(ctx context.Context, in *ClientsGoneRequest, opts ...grpc.CallOption) (*ClientsGoneResponse, error)
-	// LeaseAnswer tells a daemon whether a client's leases Create reached
-	// its client: answered before the gateway sends a successful answer on,
-	// not answered when the create failed in a way that leaves open whether
-	// the lease was made (the daemon was killed, the call was cut). imaged
-	// ends a lease whose answer did not reach its client, since nothing
-	// knows it; daemons holding no leases answer OK.
-	LeaseAnswer(ctx context.Context, in *LeaseAnswerRequest, opts ...grpc.CallOption) (*LeaseAnswerResponse, error)
+	// LeaseCreateFailed tells a daemon that a client's leases Create failed
+	// in a way that leaves open whether the lease was made (the daemon was
+	// killed after its commit, the call was cut): the client knows no such
+	// lease, so imaged drops it unless something was written under it.
+	// Daemons holding no leases answer OK.
+	LeaseCreateFailed(ctx context.Context, in *LeaseCreateFailedRequest, opts ...grpc.CallOption) (*LeaseCreateFailedResponse, error)
 }
 
 type adminClient struct {
@@ -88,10 +87,10 @@ func (c *adminClient) ClientsGone(ctx context.Context, in *ClientsGoneRequest, o
 	return out, nil
 }
 
-func (c *adminClient) LeaseAnswer(ctx context.Context, in *LeaseAnswerRequest, opts ...grpc.CallOption) (*LeaseAnswerResponse, error) {
+func (c *adminClient) LeaseCreateFailed(ctx context.Context, in *LeaseCreateFailedRequest, opts ...grpc.CallOption) (*LeaseCreateFailedResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(LeaseAnswerResponse)
-	err := c.cc.Invoke(ctx, Admin_LeaseAnswer_FullMethodName, in, out, cOpts...)
+	out := new(LeaseCreateFailedResponse)
+	err := c.cc.Invoke(ctx, Admin_LeaseCreateFailed_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,13 +110,12 @@ type AdminServer interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error)
-	// LeaseAnswer tells a daemon whether a client's leases Create reached
-	// its client: answered before the gateway sends a successful answer on,
-	// not answered when the create failed in a way that leaves open whether
-	// the lease was made (the daemon was killed, the call was cut). imaged
-	// ends a lease whose answer did not reach its client, since nothing
-	// knows it; daemons holding no leases answer OK.
-	LeaseAnswer(context.Context, *LeaseAnswerRequest) (*LeaseAnswerResponse, error)
+	// LeaseCreateFailed tells a daemon that a client's leases Create failed
+	// in a way that leaves open whether the lease was made (the daemon was
+	// killed after its commit, the call was cut): the client knows no such
+	// lease, so imaged drops it unless something was written under it.
+	// Daemons holding no leases answer OK.
+	LeaseCreateFailed(context.Context, *LeaseCreateFailedRequest) (*LeaseCreateFailedResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -137,8 +135,8 @@ func (UnimplementedAdminServer) NamespaceUsage(context.Context, *NamespaceUsageR
 func (UnimplementedAdminServer) ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClientsGone not implemented")
 }
-func (UnimplementedAdminServer) LeaseAnswer(context.Context, *LeaseAnswerRequest) (*LeaseAnswerResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method LeaseAnswer not implemented")
+func (UnimplementedAdminServer) LeaseCreateFailed(context.Context, *LeaseCreateFailedRequest) (*LeaseCreateFailedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LeaseCreateFailed not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -215,20 +213,20 @@ func _Admin_ClientsGone_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Admin_LeaseAnswer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(LeaseAnswerRequest)
+func _Admin_LeaseCreateFailed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaseCreateFailedRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(AdminServer).LeaseAnswer(ctx, in)
+		return srv.(AdminServer).LeaseCreateFailed(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Admin_LeaseAnswer_FullMethodName,
+		FullMethod: Admin_LeaseCreateFailed_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AdminServer).LeaseAnswer(ctx, req.(*LeaseAnswerRequest))
+		return srv.(AdminServer).LeaseCreateFailed(ctx, req.(*LeaseCreateFailedRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -253,8 +251,8 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _Admin_ClientsGone_Handler,
 		},
 		{
-			MethodName: "LeaseAnswer",
-			Handler:    _Admin_LeaseAnswer_Handler,
+			MethodName: "LeaseCreateFailed",
+			Handler:    _Admin_LeaseCreateFailed_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -175,7 +175,7 @@ func (q *Queue) try(ctx context.Context, e Errand) error {
 	ctx, cancel := context.WithTimeout(namespace.WithNamespace(ctx, e.Namespace), tryTimeout)
 	defer cancel()
 	if e.Drop {
-		_, err := adminv1.NewAdminClient(q.imaged).LeaseAnswer(ctx, &adminv1.LeaseAnswerRequest{Namespace: e.Namespace, Id: e.ID, Client: e.Client})
+		_, err := adminv1.NewAdminClient(q.imaged).LeaseCreateFailed(ctx, &adminv1.LeaseCreateFailedRequest{Namespace: e.Namespace, Id: e.ID, Client: e.Client})
 		return err
 	}
 	_, err := leasesapi.NewLeasesClient(q.imaged).Delete(ctx, &leasesapi.DeleteRequest{ID: e.ID, Sync: e.Sync})

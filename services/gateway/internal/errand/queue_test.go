@@ -60,16 +60,14 @@ func (f *imaged) Delete(ctx context.Context, req *leasesapi.DeleteRequest) (*emp
 	return &emptypb.Empty{}, nil
 }
 
-func (f *imaged) LeaseAnswer(_ context.Context, req *adminv1.LeaseAnswerRequest) (*adminv1.LeaseAnswerResponse, error) {
+func (f *imaged) LeaseCreateFailed(_ context.Context, req *adminv1.LeaseCreateFailedRequest) (*adminv1.LeaseCreateFailedResponse, error) {
 	if f.down() {
 		return nil, status.Error(codes.Unavailable, "down")
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !req.Answered {
-		f.dropped = append(f.dropped, req.Namespace+"/"+req.Id+" "+req.Client)
-	}
-	return &adminv1.LeaseAnswerResponse{}, nil
+	f.dropped = append(f.dropped, req.Namespace+"/"+req.Id+" "+req.Client)
+	return &adminv1.LeaseCreateFailedResponse{}, nil
 }
 
 func (f *imaged) calls() (deleted, dropped []string) {

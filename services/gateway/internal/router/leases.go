@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"time"
 
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
 	"go.uber.org/zap"
@@ -15,7 +14,6 @@ import (
 
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/namespace"
-	adminv1 "berth.dev/proto/berth/admin/v1"
 	"berth.dev/services/gateway/internal/errand"
 )
 
@@ -24,12 +22,8 @@ const leaseDelete = "/containerd.services.leases.v1.Leases/Delete"
 // expireLabel marks a temporary lease, the kind imaged ties to its client.
 const expireLabel = "containerd.io/gc.expire"
 
-// answerTimeout bounds telling imaged that a create's answer goes out.
-const answerTimeout = 5 * time.Second
-
 // FinishLeases has the router keep, in q, the lease calls of clients that
-// imaged could not take (see package errand), and tell imaged which lease
-// creates answered their client.
+// imaged could not take (see package errand).
 func (r *Router) FinishLeases(q *errand.Queue) { r.errands = q }
 
 // uncertain reports whether a failed call may or may not have been applied
@@ -44,11 +38,10 @@ func uncertain(err error) bool {
 }
 
 // forwardLeaseCreate forwards a leases Create. A temporary lease made for
-// a client follows that client (imaged ends it once the client is gone and
-// nothing is written under it), so imaged must know whether the answer
-// reached the client: the gateway tells it before sending a successful
-// answer on, and queues the lease's drop when the create failed in a way
-// that leaves open whether imaged made it. A create without an id gets
+// a client follows that client: when its create fails in a way that
+// leaves open whether imaged made it, the client knows no such lease, and
+// the gateway has imaged drop it (an errand, so that imaged down or the
+// gateway killed meanwhile does not keep it). A create without an id gets
 // one here, as imaged would give it, so that such a lease can be named.
 func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b *Backend) error {
 	req := &leasesapi.CreateRequest{}
@@ -70,24 +63,16 @@ func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b
 	resp := &frame{}
 	var header, trailer metadata.MD
 	err := b.Conn.Invoke(outgoing(ctx, leaseCreate), leaseCreate, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
-	if err == nil && follows {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), answerTimeout)
-		_, err = adminv1.NewAdminClient(b.Conn).LeaseAnswer(actx, &adminv1.LeaseAnswerRequest{Namespace: ns, Id: req.ID, Client: client, Answered: true})
-		cancel()
-		if err != nil {
-			resp.payload.Free()
-		}
+	if len(header) > 0 {
+		ss.SetHeader(header)
 	}
+	ss.SetTrailer(trailer)
 	if err != nil {
 		if follows && uncertain(err) {
 			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Drop: true, Client: client})
 		}
 		return unavailable(b, err)
 	}
-	if len(header) > 0 {
-		ss.SetHeader(header)
-	}
-	ss.SetTrailer(trailer)
 	return send(ss, resp)
 }
 

@@ -31,13 +31,10 @@ type Store struct {
 	// Grace is how long a lease whose client is gone lives on without
 	// activity (DefaultGrace when zero).
 	Grace time.Duration
-	// answers are the creates of this run whose answer reached the client
-	// (see answer.go).
-	answers answers
 }
 
 // New returns the store.
-func New(db *badger.DB) *Store { return &Store{db: db, answers: newAnswers()} }
+func New(db *badger.DB) *Store { return &Store{db: db} }
 
 // Prefix is the record prefix of a namespace's leases.
 func Prefix(ns string) string { return "lease/" + ns + "/" }
@@ -79,7 +76,7 @@ func (s *Store) Create(ctx context.Context, id string, lbls map[string]string) (
 		// clients set on the leases of their pulls and runs) follows its
 		// client; one without an expiry holds until it is deleted.
 		if _, temporary := lbls[ExpireLabel]; temporary {
-			return recordOwner(ctx, txn, ns, id, s.answers.run)
+			return recordOwner(ctx, txn, ns, id)
 		}
 		return nil
 	})
@@ -95,7 +92,6 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := deleteLease(ctx, s.db, ns, id, nil); err != nil {
 		return fmt.Errorf("lease %q: %w", id, err)
 	}
-	s.answers.forget(ownerKey(ns, id))
 	return nil
 }
 
