@@ -24,7 +24,13 @@ import (
 type Listing struct {
 	enc  []byte
 	ends []int // where each entry ends in enc
+	tag  string
 }
+
+// Tag names a listing the Store keeps (pkg/listcache): the same tag is
+// the same listing. It is empty for one made for a call alone (filtered,
+// or read while the namespace was written).
+func (l *Listing) Tag() string { return l.tag }
 
 // Len is the number of containers listed.
 func (l *Listing) Len() int { return len(l.ends) }
@@ -123,7 +129,10 @@ func (s *Store) listing(ns string) (*Listing, error) {
 		return nil, err
 	}
 	if keep {
-		s.listings.put(ns, l, gen)
+		l.tag = s.tags.Next()
+		if !s.listings.put(ns, l, gen) {
+			l.tag = ""
+		}
 	}
 	return l, nil
 }
@@ -152,16 +161,17 @@ func (c *listings) get(ns string) (l *Listing, gen uint64, keep bool) {
 	return c.byNS[ns], c.gen, true
 }
 
-func (c *listings) put(ns string, l *Listing, gen uint64) {
+func (c *listings) put(ns string, l *Listing, gen uint64) (kept bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen || c.writing[ns] > 0 {
-		return
+		return false
 	}
 	if c.byNS == nil {
 		c.byNS = map[string]*Listing{}
 	}
 	c.byNS[ns] = l
+	return true
 }
 
 // writeBegins is called before a write of ns commits; the write calls the

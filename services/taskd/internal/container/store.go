@@ -15,6 +15,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/filters"
 	"berth.dev/pkg/labels"
+	"berth.dev/pkg/listcache"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/store"
 )
@@ -25,12 +26,15 @@ type Store struct {
 	outbox *events.Outbox
 	// listings are the namespaces' listings, kept between lists.
 	listings listings
+	tags     *listcache.Tagger
 	// InUse, when set, refuses deleting a container that has a task.
 	InUse func(ns, id string) bool
 }
 
 // New returns the store.
-func New(db *badger.DB, outbox *events.Outbox) *Store { return &Store{db: db, outbox: outbox} }
+func New(db *badger.DB, outbox *events.Outbox) *Store {
+	return &Store{db: db, outbox: outbox, tags: listcache.NewTagger()}
+}
 
 // Prefix is the record prefix of a namespace.
 func Prefix(ns string) string { return "container/" + ns + "/" }

@@ -8,10 +8,12 @@ import (
 	api "github.com/containerd/containerd/api/services/containers/v1"
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"berth.dev/pkg/batch"
 	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/listcache"
 	"berth.dev/services/taskd/internal/container"
 )
 
@@ -60,7 +62,30 @@ func (s *Containers) listEncoded(ctx context.Context, req *api.ListContainersReq
 	if err != nil {
 		return nil, err
 	}
+	md, unchanged := tagged(ctx, l)
+	if md != nil {
+		if err := grpc.SetHeader(ctx, md); err != nil {
+			return nil, err
+		}
+	}
+	if unchanged {
+		return grpcserver.Encoded(nil), nil
+	}
 	return grpcserver.Encoded(l.Response()), nil
+}
+
+// tagged returns the header telling the gateway, when it keeps listings
+// (pkg/listcache), the tag of l, or that l is the listing it holds: then
+// the answer is empty.
+func tagged(ctx context.Context, l *container.Listing) (md metadata.MD, unchanged bool) {
+	held, ok := listcache.Asked(ctx)
+	if !ok || l.Tag() == "" {
+		return nil, false
+	}
+	if held == l.Tag() {
+		return metadata.Pairs(listcache.Unchanged, "1"), true
+	}
+	return metadata.Pairs(listcache.Tag, l.Tag()), false
 }
 
 // listHandler is the generated List handler, calling listEncoded.
@@ -87,6 +112,15 @@ func (s *Containers) ListStream(req *api.ListContainersRequest, ss api.Container
 	l, err := s.Store.Listing(ss.Context(), req.Filters...)
 	if err != nil {
 		return err
+	}
+	md, unchanged := tagged(ss.Context(), l)
+	if md != nil {
+		if err := ss.SetHeader(md); err != nil {
+			return err
+		}
+	}
+	if unchanged {
+		return nil
 	}
 	if batch.Requested(ss.Context()) {
 		for _, b := range l.Batches(batch.Size) {

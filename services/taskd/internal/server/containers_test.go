@@ -21,6 +21,7 @@ import (
 	"berth.dev/pkg/batch"
 	"berth.dev/pkg/grpcclient"
 	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/listcache"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/store/storetest"
 	"berth.dev/services/taskd/internal/container"
@@ -194,5 +195,71 @@ func TestListStreamBatchedErrors(t *testing.T) {
 	}
 	if !errdefs.IsFailedPrecondition(err) {
 		t.Fatalf("no namespace: %v, want FailedPrecondition", err)
+	}
+}
+
+// Asked by a gateway that keeps listings (pkg/listcache), List and
+// ListStream tag their answer, answer a caller holding the current
+// listing with "unchanged" and nothing else, and a write makes a new tag.
+func TestListTags(t *testing.T) {
+	client, _ := containersClient(t, 30)
+	ctx := namespace.WithNamespace(context.Background(), "ns")
+	list := func(held string, stream bool) (tag string, unchanged bool, n int) {
+		t.Helper()
+		ctx := metadata.AppendToOutgoingContext(ctx, listcache.Held, held)
+		var header metadata.MD
+		if stream {
+			ss, err := client.ListStream(metadata.AppendToOutgoingContext(ctx, batch.Metadata, "1"), &api.ListContainersRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := receiveBatches(ss)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = len(got)
+			if header, err = ss.Header(); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			resp, err := client.List(ctx, &api.ListContainersRequest{}, grpc.Header(&header))
+			if err != nil {
+				t.Fatal(err)
+			}
+			n = len(resp.Containers)
+		}
+		if v := header.Get(listcache.Tag); len(v) > 0 {
+			tag = v[0]
+		}
+		return tag, len(header.Get(listcache.Unchanged)) > 0, n
+	}
+	for _, stream := range []bool{false, true} {
+		tag, unchanged, n := list(listcache.None, stream)
+		if tag == "" || unchanged || n != 30 {
+			t.Fatalf("stream %v, holding none: tag %q, unchanged %v, %d containers", stream, tag, unchanged, n)
+		}
+		if again, unchanged, n := list(tag, stream); again != "" || !unchanged || n != 0 {
+			t.Fatalf("stream %v, holding the listing: tag %q, unchanged %v, %d containers", stream, again, unchanged, n)
+		}
+		if _, err := client.Delete(ctx, &api.DeleteContainerRequest{ID: fmt.Sprintf("c%03d", 29)}); err != nil {
+			t.Fatal(err)
+		}
+		next, unchanged, n := list(tag, stream)
+		if next == "" || next == tag || unchanged || n != 29 {
+			t.Fatalf("stream %v, after a delete: tag %q (was %q), unchanged %v, %d containers", stream, next, tag, unchanged, n)
+		}
+		if _, err := client.Create(ctx, &api.CreateContainerRequest{Container: &api.Container{ID: "c029",
+			Runtime: &api.Container_Runtime{Name: "io.containerd.runc.v2"}, Spec: &anypb.Any{TypeUrl: "spec"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not asked (a client of taskd's socket, a filtered list): no tag.
+	var header metadata.MD
+	if _, err := client.List(ctx, &api.ListContainersRequest{}, grpc.Header(&header)); err != nil || len(header.Get(listcache.Tag)) > 0 {
+		t.Fatalf("unasked: header %v, %v", header, err)
+	}
+	filtered := metadata.AppendToOutgoingContext(ctx, listcache.Held, listcache.None)
+	if _, err := client.List(filtered, &api.ListContainersRequest{Filters: []string{"id==c001"}}, grpc.Header(&header)); err != nil || len(header.Get(listcache.Tag)) > 0 {
+		t.Fatalf("filtered: header %v, %v", header, err)
 	}
 }
