@@ -29,9 +29,11 @@ var listed = map[string]bool{
 // ListContainersResponse, whose entries are each a ListContainerMessage's.
 // Never changed once held: calls send its bytes at once.
 type heldListing struct {
-	tag     string
-	enc     []byte
-	entries [][]byte // sub-slices of enc
+	tag string
+	enc []byte
+	// entries are enc's entries as gRPC sends them, made once: a list
+	// sends each without an allocation of its own.
+	entries []mem.BufferSlice
 }
 
 // heldListings are the listings held, by namespace.
@@ -69,7 +71,11 @@ func newHeld(tag string, enc []byte) *heldListing {
 	if !ok && len(enc) > 0 {
 		return nil
 	}
-	return &heldListing{tag: tag, enc: enc, entries: entries}
+	h := &heldListing{tag: tag, enc: enc, entries: make([]mem.BufferSlice, len(entries))}
+	for i, e := range entries {
+		h.entries[i] = bufferOf(e)
+	}
+	return h
 }
 
 func bufferOf(b []byte) mem.BufferSlice {
@@ -180,8 +186,11 @@ func (r *Router) listStream(ctx context.Context, ss grpc.ServerStream, b *Backen
 			return unavailable(b, err)
 		}
 		ss.SetTrailer(cs.Trailer())
+		// gRPC reads the buffers without changing them, nor the slices,
+		// and frees them (SliceBuffers: a no-op) once written.
 		for _, e := range held.entries {
-			if err := send(ss, &frame{payload: bufferOf(e)}); err != nil {
+			f.payload = e
+			if err := send(ss, f); err != nil {
 				return err
 			}
 		}
