@@ -3,9 +3,11 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/metadata"
@@ -181,7 +183,7 @@ func (r *Router) listStream(ctx context.Context, ss grpc.ServerStream, b *Backen
 			ss.SetTrailer(cs.Trailer())
 			if err == nil {
 				f.payload.Free()
-				return unavailable(b, errors.New("taskd sent a listing it said was unchanged"))
+				return fmt.Errorf("%s sent a listing after saying it was unchanged: %w", b.Name, errdefs.ErrInternal)
 			}
 			return unavailable(b, err)
 		}
