@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"syscall"
+	"time"
 
 	api "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/errdefs"
@@ -27,8 +29,10 @@ const contentWrite = "/containerd.services.content.v1.Content/Write"
 // imaged's ingest socket: it writes each WRITE message's data straight
 // into the ingest's data file imaged hands it, instead of forwarding the
 // messages as gRPC frames (a client-side pull's every byte crossed two
-// gRPC hops). imaged hashes what is written, answers STAT, and verifies
-// and commits the blob.
+// gRPC hops). The gateway hashes the data as it writes it, from the state
+// imaged opened the ingest with, and hands imaged the hash with its
+// reports, so imaged neither reads the data back nor is woken for every
+// message; imaged answers STAT, and verifies and commits the blob.
 func (r *Router) WriteContentAt(socket string) { r.ingestSocket = socket }
 
 // writeContent serves containerd's ingest protocol: WRITE messages are
@@ -51,7 +55,7 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 		return err
 	}
 	defer in.Close()
-	w := &ingestWriter{in: in, offset: in.Opened.Offset, total: req.Total, expected: req.Expected}
+	w := &ingestWriter{in: in, h: in.Hash(), offset: in.Opened.Offset, total: req.Total, expected: req.Expected, reported: time.Now()}
 	msgs, recvErr := receiveWrites(ctx, ss)
 	for {
 		resp, err := w.handle(m)
@@ -115,11 +119,45 @@ func receiveWrite(ss grpc.ServerStream) (*writeMessage, error) {
 
 // ingestWriter is the gateway's side of one open ingest.
 type ingestWriter struct {
-	in        *imagedclient.Ingest
-	offset    int64
-	total     int64
-	expected  string
-	committed bool
+	in *imagedclient.Ingest
+	// h hashes the data up to offset; nil when imaged sent no state to
+	// start from (every write is then reported for imaged to hash).
+	h      hash.Hash
+	offset int64
+	// unreported is how much of the data up to offset imaged was not yet
+	// told of, since reported.
+	unreported int64
+	reported   time.Time
+	total      int64
+	expected   string
+	committed  bool
+}
+
+// Writes are reported to imaged with the hash once this much was written
+// or this long passed since the last report (which keeps the ingest from
+// expiring during a slow upload), and before every operation imaged
+// answers.
+const (
+	reportBytes    = 32 << 20
+	reportInterval = time.Second
+)
+
+// report tells imaged of what was written since the last report.
+func (w *ingestWriter) report() error {
+	if w.unreported == 0 {
+		return nil
+	}
+	n := w.unreported
+	w.unreported, w.reported = 0, time.Now()
+	return w.in.WroteHashed(n, w.h)
+}
+
+// do reports what was written, then sends an operation imaged answers.
+func (w *ingestWriter) do(req *imagedclient.IngestRequest) (*imagedclient.IngestReply, error) {
+	if err := w.report(); err != nil {
+		return nil, err
+	}
+	return w.in.Do(req)
 }
 
 func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error) {
@@ -133,7 +171,7 @@ func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error
 	resp := &api.WriteContentResponse{Action: req.Action}
 	switch req.Action {
 	case api.WriteAction_STAT:
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestStat})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestStat})
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +191,7 @@ func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error
 		// Nothing more goes into the file once it may be the blob.
 		w.committed = true
 		w.in.File.Close()
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit, Size: w.total, Expected: w.expected, Labels: req.Labels})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit, Size: w.total, Expected: w.expected, Labels: req.Labels})
 		if err != nil {
 			return nil, err
 		}
@@ -172,11 +210,14 @@ func (w *ingestWriter) write(m *writeMessage) error {
 		return fmt.Errorf("write at %d must happen at the current offset %d: %w", req.Offset, w.offset, errdefs.ErrOutOfRange)
 	}
 	if req.Offset == 0 && w.offset > 0 {
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestTruncate})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestTruncate})
 		if err != nil {
 			return err
 		}
 		w.offset = st.Offset
+		if w.h != nil {
+			w.h.Reset() // imaged truncates to 0 only
+		}
 	}
 	if m.size() == 0 {
 		return nil
@@ -187,7 +228,17 @@ func (w *ingestWriter) write(m *writeMessage) error {
 	n, err := pwritev(w.in.File, m.data, w.offset)
 	if n > 0 {
 		w.offset += int64(n)
-		if werr := w.in.Wrote(int64(n)); err == nil {
+		var werr error
+		if w.h == nil {
+			werr = w.in.Wrote(int64(n))
+		} else {
+			hashPrefix(w.h, m.data, n)
+			w.unreported += int64(n)
+			if w.unreported >= reportBytes || time.Since(w.reported) >= reportInterval {
+				werr = w.report()
+			}
+		}
+		if err == nil {
 			err = werr
 		}
 	}
@@ -195,6 +246,18 @@ func (w *ingestWriter) write(m *writeMessage) error {
 		return fmt.Errorf("write: the content store is full: %v: %w", err, errdefs.ErrResourceExhausted)
 	}
 	return err
+}
+
+// hashPrefix hashes the first n bytes of bufs: what a write put in the file.
+func hashPrefix(h hash.Hash, bufs [][]byte, n int) {
+	for _, b := range bufs {
+		if n <= 0 {
+			return
+		}
+		b = b[:min(len(b), n)]
+		h.Write(b)
+		n -= len(b)
+	}
 }
 
 func fill(resp *api.WriteContentResponse, st *imagedclient.IngestReply) {
