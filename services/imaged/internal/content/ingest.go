@@ -210,6 +210,46 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, full("ingest "+w.meta.Ref, err)
 }
 
+// ReadFrom appends what r reads until its end, as Write would, but read
+// straight into the buffer the direct write goes out from: a download
+// written with Write was copied from its read buffer into that buffer.
+// What was read is hashed there.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	n, err := w.out.ReadFrom(&hashingReader{w: w, r: r})
+	return n, full("ingest "+w.meta.Ref, err)
+}
+
+// hashingReader hashes and counts what the writer's ReadFrom reads.
+type hashingReader struct {
+	w *Writer
+	r io.Reader
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	w := h.w
+	w.mu.Lock()
+	if err := w.expired; err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	// Through the page cache every read is written before the next one
+	// (see Write): start the write-out of what came since the last one.
+	if written := w.out.Offset(); !w.out.Direct() && written-w.flushed >= writeBackChunk {
+		unix.SyncFileRange(int(w.f.Fd()), w.flushed, written-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = written
+	}
+	w.mu.Unlock()
+	// Unlocked: a download may wait long, and the ingest may expire
+	// meanwhile.
+	n, err := h.r.Read(p)
+	w.mu.Lock()
+	w.h.Write(p[:n])
+	w.offset += int64(n)
+	w.updated = time.Now()
+	w.mu.Unlock()
+	return n, err
+}
+
 // DataFile opens the ingest's data for another writer (the gateway writing
 // a client's content Write), who reports what it wrote with Appended. The
 // file is a descriptor of its own, never switched to direct writes.
