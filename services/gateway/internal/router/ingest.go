@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"os"
 	"syscall"
-	"time"
 
 	api "github.com/containerd/containerd/api/services/content/v1"
 	"github.com/containerd/errdefs"
@@ -55,7 +53,11 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 		return err
 	}
 	defer in.Close()
-	w := &ingestWriter{in: in, h: in.Hash(), offset: in.Opened.Offset, total: req.Total, expected: req.Expected, reported: time.Now()}
+	w := &ingestWriter{in: in, offset: in.Opened.Offset, total: req.Total, expected: req.Expected}
+	if h := in.Hash(); h != nil {
+		w.hs = newHasher(in, h)
+		defer w.hs.close()
+	}
 	msgs, recvErr := receiveWrites(ctx, ss)
 	for {
 		resp, err := w.handle(m)
@@ -120,42 +122,21 @@ func receiveWrite(ss grpc.ServerStream) (*writeMessage, error) {
 // ingestWriter is the gateway's side of one open ingest.
 type ingestWriter struct {
 	in *imagedclient.Ingest
-	// h hashes the data up to offset; nil when imaged sent no state to
+	// hs hashes the data up to offset; nil when imaged sent no state to
 	// start from (every write is then reported for imaged to hash).
-	h      hash.Hash
-	offset int64
-	// unreported is how much of the data up to offset imaged was not yet
-	// told of, since reported.
-	unreported int64
-	reported   time.Time
-	total      int64
-	expected   string
-	committed  bool
-}
-
-// Writes are reported to imaged with the hash once this much was written
-// or this long passed since the last report (which keeps the ingest from
-// expiring during a slow upload), and before every operation imaged
-// answers.
-const (
-	reportBytes    = 32 << 20
-	reportInterval = time.Second
-)
-
-// report tells imaged of what was written since the last report.
-func (w *ingestWriter) report() error {
-	if w.unreported == 0 {
-		return nil
-	}
-	n := w.unreported
-	w.unreported, w.reported = 0, time.Now()
-	return w.in.WroteHashed(n, w.h)
+	hs        *hasher
+	offset    int64
+	total     int64
+	expected  string
+	committed bool
 }
 
 // do reports what was written, then sends an operation imaged answers.
 func (w *ingestWriter) do(req *imagedclient.IngestRequest) (*imagedclient.IngestReply, error) {
-	if err := w.report(); err != nil {
-		return nil, err
+	if w.hs != nil {
+		if err := w.hs.sync(); err != nil {
+			return nil, err
+		}
 	}
 	return w.in.Do(req)
 }
@@ -215,8 +196,8 @@ func (w *ingestWriter) write(m *writeMessage) error {
 			return err
 		}
 		w.offset = st.Offset
-		if w.h != nil {
-			w.h.Reset() // imaged truncates to 0 only
+		if w.hs != nil {
+			w.hs.reset() // imaged truncates to 0 only
 		}
 	}
 	if m.size() == 0 {
@@ -228,17 +209,9 @@ func (w *ingestWriter) write(m *writeMessage) error {
 	n, err := pwritev(w.in.File, m.data, w.offset)
 	if n > 0 {
 		w.offset += int64(n)
-		var werr error
-		if w.h == nil {
-			werr = w.in.Wrote(int64(n))
-		} else {
-			hashPrefix(w.h, m.data, n)
-			w.unreported += int64(n)
-			if w.unreported >= reportBytes || time.Since(w.reported) >= reportInterval {
-				werr = w.report()
-			}
-		}
-		if err == nil {
+		if w.hs != nil {
+			w.hs.add(m, n)
+		} else if werr := w.in.Wrote(int64(n)); err == nil {
 			err = werr
 		}
 	}
@@ -246,18 +219,6 @@ func (w *ingestWriter) write(m *writeMessage) error {
 		return fmt.Errorf("write: the content store is full: %v: %w", err, errdefs.ErrResourceExhausted)
 	}
 	return err
-}
-
-// hashPrefix hashes the first n bytes of bufs: what a write put in the file.
-func hashPrefix(h hash.Hash, bufs [][]byte, n int) {
-	for _, b := range bufs {
-		if n <= 0 {
-			return
-		}
-		b = b[:min(len(b), n)]
-		h.Write(b)
-		n -= len(b)
-	}
 }
 
 func fill(resp *api.WriteContentResponse, st *imagedclient.IngestReply) {
