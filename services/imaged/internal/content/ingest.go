@@ -3,6 +3,8 @@ package content
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -277,6 +279,39 @@ func (w *Writer) Appended(n int64) error {
 	}
 	w.updated = time.Now()
 	return nil
+}
+
+// Hashed takes n bytes another writer wrote at the ingest's offset
+// through DataFile with its sha256 of the data up to them (state, in
+// encoding.BinaryMarshaler's form): the writer hashed the bytes it
+// received as it wrote them, as containerd's writer does, so they are not
+// read back. A state that does not cover exactly the data up to the new
+// offset is refused.
+func (w *Writer) Hashed(n int64, state []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired != nil {
+		return w.expired
+	}
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("ingest %s: hash state: %v: %w", w.meta.Ref, err, errdefs.ErrInvalidArgument)
+	}
+	// The state ends with the length it hashed.
+	if hashed := int64(binary.BigEndian.Uint64(state[len(state)-8:])); n < 0 || hashed != w.offset+n {
+		return fmt.Errorf("ingest %s: hash state covers %d bytes, the data %d: %w", w.meta.Ref, hashed, w.offset+n, errdefs.ErrFailedPrecondition)
+	}
+	w.h = h
+	w.offset += n
+	w.updated = time.Now()
+	return nil
+}
+
+// HashState is the sha256 of what was written so far, in
+// encoding.BinaryMarshaler's form, for a writer that goes on from it (see
+// Hashed).
+func (w *Writer) HashState() ([]byte, error) {
+	return w.h.(encoding.BinaryMarshaler).MarshalBinary()
 }
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
