@@ -16,6 +16,7 @@ import (
 
 	"berth.dev/pkg/batch"
 	"berth.dev/pkg/lease"
+	"berth.dev/services/gateway/internal/errand"
 )
 
 // Router sends each call to its backend.
@@ -32,6 +33,9 @@ type Router struct {
 	// ingestSocket, when set, is imaged's ingest socket: content Writes
 	// are served through it (see WriteContentAt).
 	ingestSocket string
+	// errands, when set, finishes lease calls imaged could not take
+	// (see FinishLeases).
+	errands *errand.Queue
 	// lists are the listings held (listcache.go).
 	lists heldListings
 }
@@ -137,6 +141,14 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 			return unavailable(b, err)
 		}
 		return nil
+	}
+	if r.errands != nil {
+		switch method {
+		case leaseCreate:
+			return r.forwardLeaseCreate(ctx, ss, b)
+		case leaseDelete:
+			return r.forwardLeaseDelete(ctx, ss, b)
+		}
 	}
 	if listed[method] {
 		return r.forwardList(outgoing(ctx, method), ss, b, method)
