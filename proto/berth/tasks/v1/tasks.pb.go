@@ -13,6 +13,7 @@ package tasksv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -68,7 +69,183 @@ func (x AttachResponse_Stream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AttachResponse_Stream.Descriptor instead.
 func (AttachResponse_Stream) EnumDescriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3, 0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6, 0}
+}
+
+type PrepareTaskRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId string                 `protobuf:"bytes,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	// rootfs are the mounts CreateTask will be given, in their order.
+	Rootfs []*Mount `protobuf:"bytes,2,rep,name=rootfs,proto3" json:"rootfs,omitempty"`
+	// spec is the container's OCI spec, as its record has it.
+	Spec *anypb.Any `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// runtime_options are the container's runtime options (runc's), if any.
+	RuntimeOptions *anypb.Any `protobuf:"bytes,4,opt,name=runtime_options,json=runtimeOptions,proto3" json:"runtime_options,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PrepareTaskRequest) Reset() {
+	*x = PrepareTaskRequest{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareTaskRequest) ProtoMessage() {}
+
+func (x *PrepareTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareTaskRequest.ProtoReflect.Descriptor instead.
+func (*PrepareTaskRequest) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PrepareTaskRequest) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+func (x *PrepareTaskRequest) GetRootfs() []*Mount {
+	if x != nil {
+		return x.Rootfs
+	}
+	return nil
+}
+
+func (x *PrepareTaskRequest) GetSpec() *anypb.Any {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PrepareTaskRequest) GetRuntimeOptions() *anypb.Any {
+	if x != nil {
+		return x.RuntimeOptions
+	}
+	return nil
+}
+
+// Mount is containerd.types.Mount.
+type Mount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	Options       []string               `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Mount) Reset() {
+	*x = Mount{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Mount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Mount) ProtoMessage() {}
+
+func (x *Mount) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Mount.ProtoReflect.Descriptor instead.
+func (*Mount) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Mount) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Mount) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Mount) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Mount) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type PrepareTaskResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareTaskResponse) Reset() {
+	*x = PrepareTaskResponse{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareTaskResponse) ProtoMessage() {}
+
+func (x *PrepareTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareTaskResponse.ProtoReflect.Descriptor instead.
+func (*PrepareTaskResponse) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
 }
 
 type ReopenLogRequest struct {
@@ -80,7 +257,7 @@ type ReopenLogRequest struct {
 
 func (x *ReopenLogRequest) Reset() {
 	*x = ReopenLogRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +269,7 @@ func (x *ReopenLogRequest) String() string {
 func (*ReopenLogRequest) ProtoMessage() {}
 
 func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +282,7 @@ func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReopenLogRequest) GetContainerId() string {
@@ -123,7 +300,7 @@ type ReopenLogResponse struct {
 
 func (x *ReopenLogResponse) Reset() {
 	*x = ReopenLogResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +312,7 @@ func (x *ReopenLogResponse) String() string {
 func (*ReopenLogResponse) ProtoMessage() {}
 
 func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +325,7 @@ func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
 func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{4}
 }
 
 type AttachRequest struct {
@@ -168,7 +345,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -180,7 +357,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -193,7 +370,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AttachRequest) GetContainerId() string {
@@ -241,7 +418,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +430,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,7 +443,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AttachResponse) GetStream() AttachResponse_Stream {
@@ -287,7 +464,18 @@ var File_berth_tasks_v1_tasks_proto protoreflect.FileDescriptor
 
 const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
-	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\"5\n" +
+	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\x1a\x19google/protobuf/any.proto\"\xcf\x01\n" +
+	"\x12PrepareTaskRequest\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12-\n" +
+	"\x06rootfs\x18\x02 \x03(\v2\x15.berth.tasks.v1.MountR\x06rootfs\x12(\n" +
+	"\x04spec\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\x04spec\x12=\n" +
+	"\x0fruntime_options\x18\x04 \x01(\v2\x14.google.protobuf.AnyR\x0eruntimeOptions\"e\n" +
+	"\x05Mount\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\aoptions\x18\x04 \x03(\tR\aoptions\"\x15\n" +
+	"\x13PrepareTaskResponse\"5\n" +
 	"\x10ReopenLogRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\"\x13\n" +
 	"\x11ReopenLogResponse\"\x97\x01\n" +
@@ -305,10 +493,11 @@ const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
 	"\x06STDOUT\x10\x00\x12\n" +
 	"\n" +
-	"\x06STDERR\x10\x012\xa6\x01\n" +
+	"\x06STDERR\x10\x012\xfe\x01\n" +
 	"\x05Tasks\x12P\n" +
 	"\tReopenLog\x12 .berth.tasks.v1.ReopenLogRequest\x1a!.berth.tasks.v1.ReopenLogResponse\x12K\n" +
-	"\x06Attach\x12\x1d.berth.tasks.v1.AttachRequest\x1a\x1e.berth.tasks.v1.AttachResponse(\x010\x01B(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
+	"\x06Attach\x12\x1d.berth.tasks.v1.AttachRequest\x1a\x1e.berth.tasks.v1.AttachResponse(\x010\x01\x12V\n" +
+	"\vPrepareTask\x12\".berth.tasks.v1.PrepareTaskRequest\x1a#.berth.tasks.v1.PrepareTaskResponseB(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
 
 var (
 	file_berth_tasks_v1_tasks_proto_rawDescOnce sync.Once
@@ -323,25 +512,34 @@ func file_berth_tasks_v1_tasks_proto_rawDescGZIP() []byte {
 }
 
 var file_berth_tasks_v1_tasks_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_berth_tasks_v1_tasks_proto_goTypes = []any{
-	(AttachResponse_Stream)(0), // 0: berth.tasks.v1.AttachResponse.Stream
-	(*ReopenLogRequest)(nil),   // 1: berth.tasks.v1.ReopenLogRequest
-	(*ReopenLogResponse)(nil),  // 2: berth.tasks.v1.ReopenLogResponse
-	(*AttachRequest)(nil),      // 3: berth.tasks.v1.AttachRequest
-	(*AttachResponse)(nil),     // 4: berth.tasks.v1.AttachResponse
+	(AttachResponse_Stream)(0),  // 0: berth.tasks.v1.AttachResponse.Stream
+	(*PrepareTaskRequest)(nil),  // 1: berth.tasks.v1.PrepareTaskRequest
+	(*Mount)(nil),               // 2: berth.tasks.v1.Mount
+	(*PrepareTaskResponse)(nil), // 3: berth.tasks.v1.PrepareTaskResponse
+	(*ReopenLogRequest)(nil),    // 4: berth.tasks.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),   // 5: berth.tasks.v1.ReopenLogResponse
+	(*AttachRequest)(nil),       // 6: berth.tasks.v1.AttachRequest
+	(*AttachResponse)(nil),      // 7: berth.tasks.v1.AttachResponse
+	(*anypb.Any)(nil),           // 8: google.protobuf.Any
 }
 var file_berth_tasks_v1_tasks_proto_depIdxs = []int32{
-	0, // 0: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
-	1, // 1: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
-	3, // 2: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
-	2, // 3: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
-	4, // 4: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: berth.tasks.v1.PrepareTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
+	8, // 1: berth.tasks.v1.PrepareTaskRequest.spec:type_name -> google.protobuf.Any
+	8, // 2: berth.tasks.v1.PrepareTaskRequest.runtime_options:type_name -> google.protobuf.Any
+	0, // 3: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
+	4, // 4: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
+	6, // 5: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
+	1, // 6: berth.tasks.v1.Tasks.PrepareTask:input_type -> berth.tasks.v1.PrepareTaskRequest
+	5, // 7: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
+	7, // 8: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
+	3, // 9: berth.tasks.v1.Tasks.PrepareTask:output_type -> berth.tasks.v1.PrepareTaskResponse
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_berth_tasks_v1_tasks_proto_init() }
@@ -355,7 +553,7 @@ func file_berth_tasks_v1_tasks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_tasks_v1_tasks_proto_rawDesc), len(file_berth_tasks_v1_tasks_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

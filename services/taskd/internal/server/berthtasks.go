@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -34,6 +35,22 @@ func (s *BerthTasks) ReopenLog(ctx context.Context, req *tasksv1.ReopenLogReques
 		return nil, err
 	}
 	return &tasksv1.ReopenLogResponse{}, nil
+}
+
+// PrepareTask makes ahead what the container's task needs before the
+// runtime's create (taskpkg.Manager.Prepare).
+func (s *BerthTasks) PrepareTask(ctx context.Context, req *tasksv1.PrepareTaskRequest) (*tasksv1.PrepareTaskResponse, error) {
+	if req.ContainerId == "" {
+		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
+	}
+	rootfs := make([]*types.Mount, len(req.Rootfs))
+	for i, m := range req.Rootfs {
+		rootfs[i] = &types.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options}
+	}
+	if err := s.Manager.Prepare(ctx, req.ContainerId, req.Spec, req.RuntimeOptions, rootfs); err != nil {
+		return nil, err
+	}
+	return &tasksv1.PrepareTaskResponse{}, nil
 }
 
 // Attach relays between the caller's stream and the shim's attach
