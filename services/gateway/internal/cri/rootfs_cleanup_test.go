@@ -125,3 +125,43 @@ func TestRemoveContainerKeepsTheRecordWhenTaskdFails(t *testing.T) {
 		t.Fatalf("rootfs removals %v, want %s", snaps.removed, c.ID)
 	}
 }
+
+// TestReconcileDropsContainersTaskdDoesNotHave: a record an earlier run
+// left without a taskd container (its deletion cut short) goes with its
+// rootfs; one taskd has, or one this run just made, stays.
+func TestReconcileDropsContainersTaskdDoesNotHave(t *testing.T) {
+	snaps := &fakeSnaps{}
+	tasks := &fakeTasks{containers: []*containersapi.Container{{ID: hexID('1')}}}
+	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
+	sb := &store.Sandbox{ID: hexID('0'), Name: "pod", State: store.SandboxReady}
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	earlier := s.started.Add(-time.Minute)
+	for _, c := range []*store.Container{
+		{ID: hexID('1'), Name: "known", CreatedAt: earlier},
+		{ID: hexID('2'), Name: "void", CreatedAt: earlier},
+		{ID: hexID('3'), Name: "new", CreatedAt: time.Now()},
+	} {
+		c.SandboxID, c.State = sb.ID, store.ContainerCreated
+		if err := s.Store.AddContainer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.dropVoidContainers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.Container(hexID('2')); !errdefs.IsNotFound(err) {
+		t.Fatalf("the void record stays: %v", err)
+	}
+	for _, id := range []string{hexID('1'), hexID('3')} {
+		if _, err := s.Store.Container(id); err != nil {
+			t.Fatalf("record %s dropped: %v", id[:1], err)
+		}
+	}
+	s.cleanups.Wait()
+	if strings.Join(snaps.removed, ",") != hexID('2') {
+		t.Fatalf("rootfs removals %v, want %s", snaps.removed, hexID('2'))
+	}
+}
