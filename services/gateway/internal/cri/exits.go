@@ -185,6 +185,11 @@ func (s *RuntimeService) dropVoidContainers(ctx context.Context) error {
 		if inTaskd[c.ID] || !c.CreatedAt.Before(s.started) {
 			continue
 		}
+		// taskd's DeleteContainer of the id undoes a preparation of its
+		// task (PrepareTask) that may hold the rootfs mounted.
+		if err := s.Tasks.DeleteContainer(ctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
 		if err := s.Store.DeleteContainer(ctx, c.ID); err != nil {
 			return err
 		}

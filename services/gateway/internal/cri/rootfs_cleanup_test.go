@@ -36,12 +36,13 @@ func (f *fakeSnaps) Remove(_ context.Context, _, key string) error {
 	return nil
 }
 
-// fakeTasks knows the given taskd containers and fails DeleteContainer
-// with deleteErr.
+// fakeTasks knows the given taskd containers, records the ids
+// DeleteContainer is asked for and fails it with deleteErr.
 type fakeTasks struct {
 	Tasks
 	containers []*containersapi.Container
 	deleteErr  error
+	deleted    []string
 }
 
 func (f *fakeTasks) Containers(context.Context) ([]*containersapi.Container, error) {
@@ -52,7 +53,10 @@ func (f *fakeTasks) DeleteTask(context.Context, string) (*tasksapi.DeleteRespons
 	return nil, errdefs.ErrNotFound
 }
 
-func (f *fakeTasks) DeleteContainer(context.Context, string) error { return f.deleteErr }
+func (f *fakeTasks) DeleteContainer(_ context.Context, id string) error {
+	f.deleted = append(f.deleted, id)
+	return f.deleteErr
+}
 
 func newTestService(t *testing.T, tasks Tasks, snaps Snapshots) *RuntimeService {
 	t.Helper()
@@ -159,6 +163,10 @@ func TestReconcileDropsContainersTaskdDoesNotHave(t *testing.T) {
 		if _, err := s.Store.Container(id); err != nil {
 			t.Fatalf("record %s dropped: %v", id[:1], err)
 		}
+	}
+	// taskd's deletion of the id undoes a preparation holding the rootfs.
+	if strings.Join(tasks.deleted, ",") != hexID('2') {
+		t.Fatalf("taskd deletions %v, want %s", tasks.deleted, hexID('2'))
 	}
 	s.cleanups.Wait()
 	if strings.Join(snaps.removed, ",") != hexID('2') {
