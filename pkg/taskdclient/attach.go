@@ -35,6 +35,18 @@ func (c *Client) PrepareTask(ctx context.Context, id string, spec, opts *anypb.A
 	return err
 }
 
+// RunTask creates the task of req's container and starts it in one call
+// (CreateTask, UpdateTask with req's resources if set, Start) and returns
+// the init process's pid. A task whose update or start failed stays
+// created.
+func (c *Client) RunTask(ctx context.Context, req *tasksv1.RunTaskRequest) (uint32, error) {
+	resp, err := tasksv1.NewTasksClient(c.cc).RunTask(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return resp.Pid, nil
+}
+
 // AttachStream is a caller's end of a task's live stdio.
 type AttachStream struct {
 	s tasksv1.Tasks_AttachClient

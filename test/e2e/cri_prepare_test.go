@@ -17,7 +17,7 @@ import (
 // container's shim and mount its rootfs ahead of StartContainer. A
 // container removed without starting leaves no shim, mount or directory;
 // one whose taskd was killed in between is cleaned up by taskd's restart
-// and still starts.
+// and still starts; one whose start fails leaves no task.
 func TestCRIPreparedTaskLeavesNothing(t *testing.T) {
 	net0 := newCRINet(t)
 	s, rs := criStack(t, net0)
@@ -59,6 +59,24 @@ func TestCRIPreparedTaskLeavesNothing(t *testing.T) {
 	}
 	if len(shimPids(t, late)) != 1 || !mounted(t, filepath.Join(bundle, "rootfs")) {
 		t.Fatal("the started container has no shim or rootfs")
+	}
+
+	// A start that fails (taskd creates and starts in one call) reports
+	// why and leaves no task behind.
+	broken, err := rs.CreateContainer(ctx, pod, containerConfig("broken", "/no/such/program"), podCfg)
+	if err != nil {
+		t.Fatalf("CreateContainer: %v", err)
+	}
+	if err := rs.StartContainer(ctx, broken); err == nil {
+		t.Fatal("a container without its program started")
+	}
+	if cs := containerState(t, rs, broken); cs.State != runtimeapi.ContainerState_CONTAINER_EXITED || cs.Reason != "StartError" || cs.ExitCode != 128 {
+		t.Fatalf("failed start: state %v reason %q exit %d", cs.State, cs.Reason, cs.ExitCode)
+	}
+	bundle = filepath.Join(s.State, "shims", "k8s.io", broken)
+	assertNoTaskLeft(t, broken, bundle)
+	if err := rs.RemoveContainer(ctx, broken); err != nil {
+		t.Fatalf("RemoveContainer of the failed container: %v", err)
 	}
 }
 

@@ -69,7 +69,147 @@ func (x AttachResponse_Stream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AttachResponse_Stream.Descriptor instead.
 func (AttachResponse_Stream) EnumDescriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6, 0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{8, 0}
+}
+
+type RunTaskRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId string                 `protobuf:"bytes,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	Rootfs      []*Mount               `protobuf:"bytes,2,rep,name=rootfs,proto3" json:"rootfs,omitempty"`
+	// stdin, stdout, stderr and terminal are CreateTask's.
+	Stdin    string `protobuf:"bytes,3,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Stdout   string `protobuf:"bytes,4,opt,name=stdout,proto3" json:"stdout,omitempty"`
+	Stderr   string `protobuf:"bytes,5,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	Terminal bool   `protobuf:"varint,6,opt,name=terminal,proto3" json:"terminal,omitempty"`
+	// resources, if set, are runtime-spec LinuxResources as JSON, as
+	// containerd's UpdateTask takes them.
+	Resources     *anypb.Any `protobuf:"bytes,7,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunTaskRequest) Reset() {
+	*x = RunTaskRequest{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunTaskRequest) ProtoMessage() {}
+
+func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunTaskRequest.ProtoReflect.Descriptor instead.
+func (*RunTaskRequest) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RunTaskRequest) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetRootfs() []*Mount {
+	if x != nil {
+		return x.Rootfs
+	}
+	return nil
+}
+
+func (x *RunTaskRequest) GetStdin() string {
+	if x != nil {
+		return x.Stdin
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetStdout() string {
+	if x != nil {
+		return x.Stdout
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetStderr() string {
+	if x != nil {
+		return x.Stderr
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetTerminal() bool {
+	if x != nil {
+		return x.Terminal
+	}
+	return false
+}
+
+func (x *RunTaskRequest) GetResources() *anypb.Any {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type RunTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pid is the started init process's.
+	Pid           uint32 `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunTaskResponse) Reset() {
+	*x = RunTaskResponse{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunTaskResponse) ProtoMessage() {}
+
+func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunTaskResponse.ProtoReflect.Descriptor instead.
+func (*RunTaskResponse) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RunTaskResponse) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
 }
 
 type PrepareTaskRequest struct {
@@ -87,7 +227,7 @@ type PrepareTaskRequest struct {
 
 func (x *PrepareTaskRequest) Reset() {
 	*x = PrepareTaskRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -99,7 +239,7 @@ func (x *PrepareTaskRequest) String() string {
 func (*PrepareTaskRequest) ProtoMessage() {}
 
 func (x *PrepareTaskRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -112,7 +252,7 @@ func (x *PrepareTaskRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareTaskRequest.ProtoReflect.Descriptor instead.
 func (*PrepareTaskRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *PrepareTaskRequest) GetContainerId() string {
@@ -156,7 +296,7 @@ type Mount struct {
 
 func (x *Mount) Reset() {
 	*x = Mount{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +308,7 @@ func (x *Mount) String() string {
 func (*Mount) ProtoMessage() {}
 
 func (x *Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +321,7 @@ func (x *Mount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Mount.ProtoReflect.Descriptor instead.
 func (*Mount) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Mount) GetType() string {
@@ -220,7 +360,7 @@ type PrepareTaskResponse struct {
 
 func (x *PrepareTaskResponse) Reset() {
 	*x = PrepareTaskResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -232,7 +372,7 @@ func (x *PrepareTaskResponse) String() string {
 func (*PrepareTaskResponse) ProtoMessage() {}
 
 func (x *PrepareTaskResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -245,7 +385,7 @@ func (x *PrepareTaskResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrepareTaskResponse.ProtoReflect.Descriptor instead.
 func (*PrepareTaskResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{4}
 }
 
 type ReopenLogRequest struct {
@@ -257,7 +397,7 @@ type ReopenLogRequest struct {
 
 func (x *ReopenLogRequest) Reset() {
 	*x = ReopenLogRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +409,7 @@ func (x *ReopenLogRequest) String() string {
 func (*ReopenLogRequest) ProtoMessage() {}
 
 func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +422,7 @@ func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReopenLogRequest) GetContainerId() string {
@@ -300,7 +440,7 @@ type ReopenLogResponse struct {
 
 func (x *ReopenLogResponse) Reset() {
 	*x = ReopenLogResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +452,7 @@ func (x *ReopenLogResponse) String() string {
 func (*ReopenLogResponse) ProtoMessage() {}
 
 func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +465,7 @@ func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
 func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{4}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6}
 }
 
 type AttachRequest struct {
@@ -345,7 +485,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -357,7 +497,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -370,7 +510,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{5}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AttachRequest) GetContainerId() string {
@@ -418,7 +558,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +570,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +583,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AttachResponse) GetStream() AttachResponse_Stream {
@@ -464,7 +604,17 @@ var File_berth_tasks_v1_tasks_proto protoreflect.FileDescriptor
 
 const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
-	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\x1a\x19google/protobuf/any.proto\"\xcf\x01\n" +
+	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\x1a\x19google/protobuf/any.proto\"\xf8\x01\n" +
+	"\x0eRunTaskRequest\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12-\n" +
+	"\x06rootfs\x18\x02 \x03(\v2\x15.berth.tasks.v1.MountR\x06rootfs\x12\x14\n" +
+	"\x05stdin\x18\x03 \x01(\tR\x05stdin\x12\x16\n" +
+	"\x06stdout\x18\x04 \x01(\tR\x06stdout\x12\x16\n" +
+	"\x06stderr\x18\x05 \x01(\tR\x06stderr\x12\x1a\n" +
+	"\bterminal\x18\x06 \x01(\bR\bterminal\x122\n" +
+	"\tresources\x18\a \x01(\v2\x14.google.protobuf.AnyR\tresources\"#\n" +
+	"\x0fRunTaskResponse\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\rR\x03pid\"\xcf\x01\n" +
 	"\x12PrepareTaskRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12-\n" +
 	"\x06rootfs\x18\x02 \x03(\v2\x15.berth.tasks.v1.MountR\x06rootfs\x12(\n" +
@@ -493,11 +643,12 @@ const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
 	"\x06STDOUT\x10\x00\x12\n" +
 	"\n" +
-	"\x06STDERR\x10\x012\xfe\x01\n" +
+	"\x06STDERR\x10\x012\xca\x02\n" +
 	"\x05Tasks\x12P\n" +
 	"\tReopenLog\x12 .berth.tasks.v1.ReopenLogRequest\x1a!.berth.tasks.v1.ReopenLogResponse\x12K\n" +
 	"\x06Attach\x12\x1d.berth.tasks.v1.AttachRequest\x1a\x1e.berth.tasks.v1.AttachResponse(\x010\x01\x12V\n" +
-	"\vPrepareTask\x12\".berth.tasks.v1.PrepareTaskRequest\x1a#.berth.tasks.v1.PrepareTaskResponseB(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
+	"\vPrepareTask\x12\".berth.tasks.v1.PrepareTaskRequest\x1a#.berth.tasks.v1.PrepareTaskResponse\x12J\n" +
+	"\aRunTask\x12\x1e.berth.tasks.v1.RunTaskRequest\x1a\x1f.berth.tasks.v1.RunTaskResponseB(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
 
 var (
 	file_berth_tasks_v1_tasks_proto_rawDescOnce sync.Once
@@ -512,34 +663,40 @@ func file_berth_tasks_v1_tasks_proto_rawDescGZIP() []byte {
 }
 
 var file_berth_tasks_v1_tasks_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_berth_tasks_v1_tasks_proto_goTypes = []any{
 	(AttachResponse_Stream)(0),  // 0: berth.tasks.v1.AttachResponse.Stream
-	(*PrepareTaskRequest)(nil),  // 1: berth.tasks.v1.PrepareTaskRequest
-	(*Mount)(nil),               // 2: berth.tasks.v1.Mount
-	(*PrepareTaskResponse)(nil), // 3: berth.tasks.v1.PrepareTaskResponse
-	(*ReopenLogRequest)(nil),    // 4: berth.tasks.v1.ReopenLogRequest
-	(*ReopenLogResponse)(nil),   // 5: berth.tasks.v1.ReopenLogResponse
-	(*AttachRequest)(nil),       // 6: berth.tasks.v1.AttachRequest
-	(*AttachResponse)(nil),      // 7: berth.tasks.v1.AttachResponse
-	(*anypb.Any)(nil),           // 8: google.protobuf.Any
+	(*RunTaskRequest)(nil),      // 1: berth.tasks.v1.RunTaskRequest
+	(*RunTaskResponse)(nil),     // 2: berth.tasks.v1.RunTaskResponse
+	(*PrepareTaskRequest)(nil),  // 3: berth.tasks.v1.PrepareTaskRequest
+	(*Mount)(nil),               // 4: berth.tasks.v1.Mount
+	(*PrepareTaskResponse)(nil), // 5: berth.tasks.v1.PrepareTaskResponse
+	(*ReopenLogRequest)(nil),    // 6: berth.tasks.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),   // 7: berth.tasks.v1.ReopenLogResponse
+	(*AttachRequest)(nil),       // 8: berth.tasks.v1.AttachRequest
+	(*AttachResponse)(nil),      // 9: berth.tasks.v1.AttachResponse
+	(*anypb.Any)(nil),           // 10: google.protobuf.Any
 }
 var file_berth_tasks_v1_tasks_proto_depIdxs = []int32{
-	2, // 0: berth.tasks.v1.PrepareTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
-	8, // 1: berth.tasks.v1.PrepareTaskRequest.spec:type_name -> google.protobuf.Any
-	8, // 2: berth.tasks.v1.PrepareTaskRequest.runtime_options:type_name -> google.protobuf.Any
-	0, // 3: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
-	4, // 4: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
-	6, // 5: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
-	1, // 6: berth.tasks.v1.Tasks.PrepareTask:input_type -> berth.tasks.v1.PrepareTaskRequest
-	5, // 7: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
-	7, // 8: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
-	3, // 9: berth.tasks.v1.Tasks.PrepareTask:output_type -> berth.tasks.v1.PrepareTaskResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4,  // 0: berth.tasks.v1.RunTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
+	10, // 1: berth.tasks.v1.RunTaskRequest.resources:type_name -> google.protobuf.Any
+	4,  // 2: berth.tasks.v1.PrepareTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
+	10, // 3: berth.tasks.v1.PrepareTaskRequest.spec:type_name -> google.protobuf.Any
+	10, // 4: berth.tasks.v1.PrepareTaskRequest.runtime_options:type_name -> google.protobuf.Any
+	0,  // 5: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
+	6,  // 6: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
+	8,  // 7: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
+	3,  // 8: berth.tasks.v1.Tasks.PrepareTask:input_type -> berth.tasks.v1.PrepareTaskRequest
+	1,  // 9: berth.tasks.v1.Tasks.RunTask:input_type -> berth.tasks.v1.RunTaskRequest
+	7,  // 10: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
+	9,  // 11: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
+	5,  // 12: berth.tasks.v1.Tasks.PrepareTask:output_type -> berth.tasks.v1.PrepareTaskResponse
+	2,  // 13: berth.tasks.v1.Tasks.RunTask:output_type -> berth.tasks.v1.RunTaskResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_berth_tasks_v1_tasks_proto_init() }
@@ -553,7 +710,7 @@ func file_berth_tasks_v1_tasks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_tasks_v1_tasks_proto_rawDesc), len(file_berth_tasks_v1_tasks_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

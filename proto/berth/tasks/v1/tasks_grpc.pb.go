@@ -26,6 +26,7 @@ const (
 	Tasks_ReopenLog_FullMethodName   = "/berth.tasks.v1.Tasks/ReopenLog"
 	Tasks_Attach_FullMethodName      = "/berth.tasks.v1.Tasks/Attach"
 	Tasks_PrepareTask_FullMethodName = "/berth.tasks.v1.Tasks/PrepareTask"
+	Tasks_RunTask_FullMethodName     = "/berth.tasks.v1.Tasks/RunTask"
 )
 
 // TasksClient is the client API for Tasks service.
@@ -51,6 +52,12 @@ type TasksClient interface {
 	// id (found or not) undoes it. An id that has a task, or is prepared, is
 	// left as it is.
 	PrepareTask(ctx context.Context, in *PrepareTaskRequest, opts ...grpc.CallOption) (*PrepareTaskResponse, error)
+	// RunTask creates a container's task and starts its init process in one
+	// call, as containerd's CreateTask and Start would one after the other
+	// (their events, a preparation used alike), applying resources between
+	// the two when given. A task whose update or start failed stays created,
+	// for the caller to kill and delete as after a failed Start.
+	RunTask(ctx context.Context, in *RunTaskRequest, opts ...grpc.CallOption) (*RunTaskResponse, error)
 }
 
 type tasksClient struct {
@@ -94,6 +101,16 @@ func (c *tasksClient) PrepareTask(ctx context.Context, in *PrepareTaskRequest, o
 	return out, nil
 }
 
+func (c *tasksClient) RunTask(ctx context.Context, in *RunTaskRequest, opts ...grpc.CallOption) (*RunTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunTaskResponse)
+	err := c.cc.Invoke(ctx, Tasks_RunTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TasksServer is the server API for Tasks service.
 // All implementations must embed UnimplementedTasksServer
 // for forward compatibility.
@@ -117,6 +134,12 @@ type TasksServer interface {
 	// id (found or not) undoes it. An id that has a task, or is prepared, is
 	// left as it is.
 	PrepareTask(context.Context, *PrepareTaskRequest) (*PrepareTaskResponse, error)
+	// RunTask creates a container's task and starts its init process in one
+	// call, as containerd's CreateTask and Start would one after the other
+	// (their events, a preparation used alike), applying resources between
+	// the two when given. A task whose update or start failed stays created,
+	// for the caller to kill and delete as after a failed Start.
+	RunTask(context.Context, *RunTaskRequest) (*RunTaskResponse, error)
 	mustEmbedUnimplementedTasksServer()
 }
 
@@ -135,6 +158,9 @@ func (UnimplementedTasksServer) Attach(grpc.BidiStreamingServer[AttachRequest, A
 }
 func (UnimplementedTasksServer) PrepareTask(context.Context, *PrepareTaskRequest) (*PrepareTaskResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method PrepareTask not implemented")
+}
+func (UnimplementedTasksServer) RunTask(context.Context, *RunTaskRequest) (*RunTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunTask not implemented")
 }
 func (UnimplementedTasksServer) mustEmbedUnimplementedTasksServer() {}
 func (UnimplementedTasksServer) testEmbeddedByValue()               {}
@@ -200,6 +226,24 @@ func _Tasks_PrepareTask_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Tasks_RunTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TasksServer).RunTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tasks_RunTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TasksServer).RunTask(ctx, req.(*RunTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Tasks_ServiceDesc is the grpc.ServiceDesc for Tasks service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -214,6 +258,10 @@ var Tasks_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PrepareTask",
 			Handler:    _Tasks_PrepareTask_Handler,
+		},
+		{
+			MethodName: "RunTask",
+			Handler:    _Tasks_RunTask_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

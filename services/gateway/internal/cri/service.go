@@ -20,6 +20,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"berth.dev/pkg/namespace"
+	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/services/gateway/internal/cri/cni"
 	"berth.dev/services/gateway/internal/cri/store"
 )
@@ -56,6 +57,7 @@ type Tasks interface {
 	DeleteContainer(ctx context.Context, id string) error
 	CreateTask(ctx context.Context, req *tasksapi.CreateTaskRequest) (uint32, error)
 	StartTask(ctx context.Context, id string) (uint32, error)
+	RunTask(ctx context.Context, req *tasksv1.RunTaskRequest) (uint32, error)
 	KillTask(ctx context.Context, id string, signal uint32, all bool) error
 	DeleteTask(ctx context.Context, id string) (*tasksapi.DeleteResponse, error)
 	Task(ctx context.Context, id string) (*task.Process, error)
