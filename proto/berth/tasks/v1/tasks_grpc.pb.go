@@ -45,7 +45,7 @@ type TasksClient interface {
 	// the runtime's create: it starts the task's shim, writes its bundle and
 	// spec and mounts the rootfs, so that a CreateTask of the container only
 	// has the runtime create the init process. It may come before the
-	// container's record (the CRI sends it alongside): CreateTask uses it
+	// container's record (it needs none of it): CreateTask uses it
 	// only if the container's record then has the same spec and runtime
 	// options and the task the same rootfs, and prepares again otherwise.
 	// Nothing of it shows through containerd's API; a DeleteContainer of the
@@ -127,7 +127,7 @@ type TasksServer interface {
 	// the runtime's create: it starts the task's shim, writes its bundle and
 	// spec and mounts the rootfs, so that a CreateTask of the container only
 	// has the runtime create the init process. It may come before the
-	// container's record (the CRI sends it alongside): CreateTask uses it
+	// container's record (it needs none of it): CreateTask uses it
 	// only if the container's record then has the same spec and runtime
 	// options and the task the same rootfs, and prepares again otherwise.
 	// Nothing of it shows through containerd's API; a DeleteContainer of the

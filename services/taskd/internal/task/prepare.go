@@ -36,8 +36,8 @@ type preparation struct {
 
 // Prepare makes ahead what creating the task of container id needs before
 // the runtime's create, from the container's spec and runtime options (the
-// CRI sends them as it records the container, so that starting it waits
-// only for the runtime). It does not need the container's record: Create
+// CRI sends them once it recorded the container, so that starting it waits
+// for little more than the runtime). It does not need the record: Create
 // uses the preparation only if the record has the same spec and options
 // (fits), and a DeleteContainer of id undoes it whether or not the record
 // exists. An id that has a task, is prepared, or whose previous task is
