@@ -23,6 +23,12 @@ type ClientTracker interface {
 	ClientsGone(ctx context.Context, boot string, clients []string) error
 }
 
+// LeaseCreateWatcher is implemented by the daemon holding leases (imaged):
+// it learns of a client's lease create that failed for the client.
+type LeaseCreateWatcher interface {
+	LeaseCreateFailed(ctx context.Context, ns, id, client string) error
+}
+
 type adminServer struct {
 	adminv1.UnimplementedAdminServer
 	daemon string
@@ -56,6 +62,18 @@ func (s *adminServer) ClientsGone(ctx context.Context, req *adminv1.ClientsGoneR
 		}
 	}
 	return &adminv1.ClientsGoneResponse{}, nil
+}
+
+func (s *adminServer) LeaseCreateFailed(ctx context.Context, req *adminv1.LeaseCreateFailedRequest) (*adminv1.LeaseCreateFailedResponse, error) {
+	if t, ok := s.admin.(LeaseCreateWatcher); ok {
+		if err := namespace.Validate(req.Namespace); err != nil {
+			return nil, err
+		}
+		if err := t.LeaseCreateFailed(ctx, req.Namespace, req.Id, req.Client); err != nil {
+			return nil, err
+		}
+	}
+	return &adminv1.LeaseCreateFailedResponse{}, nil
 }
 
 // GRPCPlugin describes a containerd gRPC service plugin, the entry

@@ -49,6 +49,7 @@ const (
 // extra options (for example the gateway's UnknownServiceHandler) are added.
 func New(logger *zap.Logger, extra ...grpc.ServerOption) *grpc.Server {
 	opts := []grpc.ServerOption{
+		encodedCodec(),
 		grpc.MaxRecvMsgSize(MaxMessageSize),
 		grpc.MaxSendMsgSize(MaxMessageSize),
 		grpc.InitialWindowSize(StreamWindow),

@@ -3,6 +3,8 @@ package store
 import (
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -50,11 +52,37 @@ func Open(dir string, logger *zap.Logger, with ...Option) (*badger.DB, error) {
 	for _, o := range with {
 		o(&opts)
 	}
-	db, err := badger.Open(opts)
+	db, err := openWaitingForLock(opts, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	return db, nil
+}
+
+// lockWait is how long Open waits for the database's directory lock.
+var lockWait = 10 * time.Second
+
+// openWaitingForLock opens the database, waiting up to lockWait while
+// another process holds its directory lock. A daemon restarted at once
+// after a crash (systemd's Restart=, a supervisor's kill -9) can find
+// the lock still held for a moment: by its predecessor still being torn
+// down, or by a child forked just before the crash that has not yet
+// exec'd and closed its copy of the lock's descriptor.
+func openWaitingForLock(opts badger.Options, logger *zap.Logger) (*badger.DB, error) {
+	deadline := time.Now().Add(lockWait)
+	warned := false
+	for {
+		db, err := badger.Open(opts)
+		// badger formats the flock error into its message, unwrapped.
+		if err == nil || !strings.Contains(err.Error(), "Cannot acquire directory lock") || time.Now().After(deadline) {
+			return db, err
+		}
+		if !warned {
+			logger.Warn("store locked by another process, waiting", zap.String("dir", opts.Dir), zap.Duration("up_to", lockWait))
+			warned = true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // badgerLogger routes badger's chatter to zap, demoting its info lines to

@@ -61,6 +61,12 @@ func (r *run) finish() {
 	r.removeAll()
 	r.phaseV.Store("collected")
 	r.eventually("gc-kept-unreferenced", r.uncollected)
+	// Partial downloads of imaged's own pulls stay for a retry to resume,
+	// but only until the ingest timeout: once the youngest has outlived
+	// it, nothing may be left.
+	r.awaitIngestTimeout()
+	r.phaseV.Store("ingest-timeout")
+	r.eventually("gc-kept-unreferenced", r.uncollected)
 	r.check()
 }
 
@@ -118,17 +124,55 @@ func (r *run) uncollected() []string {
 	} {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
-			left := strings.TrimPrefix(filepath.Join(dir, e.Name()), r.st.Root+"/")
+			path := filepath.Join(dir, e.Name())
+			left := strings.TrimPrefix(path, r.st.Root+"/")
 			// A partial download of imaged's own pull stays for a retry
-			// to resume until the ingest timeout: see known.
-			if strings.HasSuffix(dir, "ingest") && ingestRef(filepath.Join(dir, e.Name()))[:5] == "pull-" {
-				left = "pull-ingest-kept|" + left
+			// to resume, until the ingest timeout removes it.
+			if strings.HasSuffix(dir, "ingest") && isPullIngest(path) {
+				age := time.Since(lastWrite(path))
+				if age < ingestTimeout+ingestSlack {
+					continue
+				}
+				left = fmt.Sprintf("pull-ingest-kept|%s, nothing written to it for %s (ingest timeout %s)", left, age.Round(time.Second), ingestTimeout)
 			}
 			out = append(out, left)
 		}
 	}
 	return out
 }
+
+// awaitIngestTimeout waits until every partial download of a pull left
+// in the content store has outlived the ingest timeout and imaged's next
+// look at it.
+func (r *run) awaitIngestTimeout() {
+	dir := filepath.Join(contentDir(r.st), "ingest")
+	entries, _ := os.ReadDir(dir)
+	var youngest time.Time
+	for _, e := range entries {
+		path := filepath.Join(dir, e.Name())
+		if w := lastWrite(path); isPullIngest(path) && w.After(youngest) {
+			youngest = w
+		}
+	}
+	if wait := time.Until(youngest.Add(ingestTimeout + ingestSlack)); wait > 0 {
+		fmt.Printf("chaos: waiting %s for pulls' partial downloads to reach the ingest timeout\n", wait.Round(time.Second))
+		time.Sleep(wait)
+	}
+}
+
+// lastWrite is when an ingest was last opened or written to, as imaged
+// judges it.
+func lastWrite(dir string) time.Time {
+	var last time.Time
+	for _, name := range []string{"meta.json", "data", ""} {
+		if st, err := os.Stat(filepath.Join(dir, name)); err == nil && st.ModTime().After(last) {
+			last = st.ModTime()
+		}
+	}
+	return last
+}
+
+func isPullIngest(dir string) bool { return ingestRef(dir)[:5] == "pull-" }
 
 // selectFaults returns the faults named in a comma-separated list, or all.
 func selectFaults(list string) []fault {

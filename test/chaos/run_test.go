@@ -29,6 +29,16 @@ const contentFS = 96 << 20
 // away; shorter than settle, so that a check sees it ended.
 const orphanGrace = 4 * time.Second
 
+// ingestTimeout is how long imaged keeps an ingest nothing writes to (a
+// partial download its pull left for a retry to resume): past the
+// progress timeout, so that a stalled pull's writer does not expire under
+// it, and short enough for the end of a run to see such ingests go.
+const ingestTimeout = 20 * time.Second
+
+// ingestSlack is how long after its timeout an ingest may still be seen:
+// imaged looks every quarter of the timeout.
+const ingestSlack = ingestTimeout/4 + 2*time.Second
+
 // run is one chaos run: a stack, its registry behind a fault proxy, the
 // load's clients and what they expect to see.
 type run struct {
@@ -82,6 +92,8 @@ func newRun(t *testing.T, seed int64) *run {
 	opts := []harness.Option{harness.WithEnv("BERTH_REGISTRY_CONFIG_PATH="+hostsDir(t, r.proxy.addr),
 		// Leases of clients a fault cut off end within a check's settle time.
 		"BERTH_IMAGED_ORPHAN_LEASE_GRACE="+orphanGrace.String(),
+		// Partial downloads kept for a resume go within the run.
+		"BERTH_IMAGED_INGEST_TIMEOUT="+ingestTimeout.String(),
 		// A stalled registry fails the pull well within stallLimit.
 		"BERTH_IMAGED_PULL_PROGRESS_TIMEOUT="+progressTimeout.String())}
 	switch *natsFlag {

@@ -12,15 +12,7 @@ import (
 // known are invariant violations whose cause is a known defect in a daemon,
 // by kind. They are counted and printed but do not fail the run; each names
 // the defect so that a run shows when it is fixed (the count drops to zero).
-var known = map[string]string{
-	"client-lease-leak": "a containerd client's own lease (its Pull's or NewContainer's, expiring after 24 hours) stays when the " +
-		"client's delete of it failed because imaged or the gateway was down at that moment and the client is still connected " +
-		"(containerd keeps it too); one its client created just before the gateway restarted and never used is kept, like " +
-		"`ctr leases create`'s, until it expires",
-	"pull-ingest-kept": "a partial download of imaged's own pull, interrupted (imaged killed, the registry gone) and never pulled " +
-		"again, stays for a retry to resume until the ingest timeout (BERTH_IMAGED_INGEST_TIMEOUT, 30 minutes) removes it; a " +
-		"client's ingest goes with its lease",
-}
+var known = map[string]string{}
 
 // stats are a run's figures.
 type stats struct {

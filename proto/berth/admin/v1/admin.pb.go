@@ -379,6 +379,103 @@ func (*ClientsGoneResponse) Descriptor() ([]byte, []int) {
 	return file_berth_admin_v1_admin_proto_rawDescGZIP(), []int{6}
 }
 
+type LeaseCreateFailedRequest struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Id        string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// client is the creating connection's id (berth-client metadata).
+	Client        string `protobuf:"bytes,3,opt,name=client,proto3" json:"client,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseCreateFailedRequest) Reset() {
+	*x = LeaseCreateFailedRequest{}
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseCreateFailedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseCreateFailedRequest) ProtoMessage() {}
+
+func (x *LeaseCreateFailedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseCreateFailedRequest.ProtoReflect.Descriptor instead.
+func (*LeaseCreateFailedRequest) Descriptor() ([]byte, []int) {
+	return file_berth_admin_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LeaseCreateFailedRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *LeaseCreateFailedRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *LeaseCreateFailedRequest) GetClient() string {
+	if x != nil {
+		return x.Client
+	}
+	return ""
+}
+
+type LeaseCreateFailedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaseCreateFailedResponse) Reset() {
+	*x = LeaseCreateFailedResponse{}
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaseCreateFailedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaseCreateFailedResponse) ProtoMessage() {}
+
+func (x *LeaseCreateFailedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_admin_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaseCreateFailedResponse.ProtoReflect.Descriptor instead.
+func (*LeaseCreateFailedResponse) Descriptor() ([]byte, []int) {
+	return file_berth_admin_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
 var File_berth_admin_v1_admin_proto protoreflect.FileDescriptor
 
 const file_berth_admin_v1_admin_proto_rawDesc = "" +
@@ -406,11 +503,17 @@ const file_berth_admin_v1_admin_proto_rawDesc = "" +
 	"\x12ClientsGoneRequest\x12\x18\n" +
 	"\aclients\x18\x01 \x03(\tR\aclients\x12\x12\n" +
 	"\x04boot\x18\x02 \x01(\tR\x04boot\"\x15\n" +
-	"\x13ClientsGoneResponse2\x8c\x02\n" +
+	"\x13ClientsGoneResponse\"`\n" +
+	"\x18LeaseCreateFailedRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x16\n" +
+	"\x06client\x18\x03 \x01(\tR\x06client\"\x1b\n" +
+	"\x19LeaseCreateFailedResponse2\xf6\x02\n" +
 	"\x05Admin\x12J\n" +
 	"\aPlugins\x12\x1e.berth.admin.v1.PluginsRequest\x1a\x1f.berth.admin.v1.PluginsResponse\x12_\n" +
 	"\x0eNamespaceUsage\x12%.berth.admin.v1.NamespaceUsageRequest\x1a&.berth.admin.v1.NamespaceUsageResponse\x12V\n" +
-	"\vClientsGone\x12\".berth.admin.v1.ClientsGoneRequest\x1a#.berth.admin.v1.ClientsGoneResponseB(Z&berth.dev/proto/berth/admin/v1;adminv1b\x06proto3"
+	"\vClientsGone\x12\".berth.admin.v1.ClientsGoneRequest\x1a#.berth.admin.v1.ClientsGoneResponse\x12h\n" +
+	"\x11LeaseCreateFailed\x12(.berth.admin.v1.LeaseCreateFailedRequest\x1a).berth.admin.v1.LeaseCreateFailedResponseB(Z&berth.dev/proto/berth/admin/v1;adminv1b\x06proto3"
 
 var (
 	file_berth_admin_v1_admin_proto_rawDescOnce sync.Once
@@ -424,28 +527,32 @@ func file_berth_admin_v1_admin_proto_rawDescGZIP() []byte {
 	return file_berth_admin_v1_admin_proto_rawDescData
 }
 
-var file_berth_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_berth_admin_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_berth_admin_v1_admin_proto_goTypes = []any{
-	(*PluginsRequest)(nil),         // 0: berth.admin.v1.PluginsRequest
-	(*Plugin)(nil),                 // 1: berth.admin.v1.Plugin
-	(*PluginsResponse)(nil),        // 2: berth.admin.v1.PluginsResponse
-	(*NamespaceUsageRequest)(nil),  // 3: berth.admin.v1.NamespaceUsageRequest
-	(*NamespaceUsageResponse)(nil), // 4: berth.admin.v1.NamespaceUsageResponse
-	(*ClientsGoneRequest)(nil),     // 5: berth.admin.v1.ClientsGoneRequest
-	(*ClientsGoneResponse)(nil),    // 6: berth.admin.v1.ClientsGoneResponse
-	nil,                            // 7: berth.admin.v1.Plugin.ExportsEntry
+	(*PluginsRequest)(nil),            // 0: berth.admin.v1.PluginsRequest
+	(*Plugin)(nil),                    // 1: berth.admin.v1.Plugin
+	(*PluginsResponse)(nil),           // 2: berth.admin.v1.PluginsResponse
+	(*NamespaceUsageRequest)(nil),     // 3: berth.admin.v1.NamespaceUsageRequest
+	(*NamespaceUsageResponse)(nil),    // 4: berth.admin.v1.NamespaceUsageResponse
+	(*ClientsGoneRequest)(nil),        // 5: berth.admin.v1.ClientsGoneRequest
+	(*ClientsGoneResponse)(nil),       // 6: berth.admin.v1.ClientsGoneResponse
+	(*LeaseCreateFailedRequest)(nil),  // 7: berth.admin.v1.LeaseCreateFailedRequest
+	(*LeaseCreateFailedResponse)(nil), // 8: berth.admin.v1.LeaseCreateFailedResponse
+	nil,                               // 9: berth.admin.v1.Plugin.ExportsEntry
 }
 var file_berth_admin_v1_admin_proto_depIdxs = []int32{
-	7, // 0: berth.admin.v1.Plugin.exports:type_name -> berth.admin.v1.Plugin.ExportsEntry
+	9, // 0: berth.admin.v1.Plugin.exports:type_name -> berth.admin.v1.Plugin.ExportsEntry
 	1, // 1: berth.admin.v1.PluginsResponse.plugins:type_name -> berth.admin.v1.Plugin
 	0, // 2: berth.admin.v1.Admin.Plugins:input_type -> berth.admin.v1.PluginsRequest
 	3, // 3: berth.admin.v1.Admin.NamespaceUsage:input_type -> berth.admin.v1.NamespaceUsageRequest
 	5, // 4: berth.admin.v1.Admin.ClientsGone:input_type -> berth.admin.v1.ClientsGoneRequest
-	2, // 5: berth.admin.v1.Admin.Plugins:output_type -> berth.admin.v1.PluginsResponse
-	4, // 6: berth.admin.v1.Admin.NamespaceUsage:output_type -> berth.admin.v1.NamespaceUsageResponse
-	6, // 7: berth.admin.v1.Admin.ClientsGone:output_type -> berth.admin.v1.ClientsGoneResponse
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
+	7, // 5: berth.admin.v1.Admin.LeaseCreateFailed:input_type -> berth.admin.v1.LeaseCreateFailedRequest
+	2, // 6: berth.admin.v1.Admin.Plugins:output_type -> berth.admin.v1.PluginsResponse
+	4, // 7: berth.admin.v1.Admin.NamespaceUsage:output_type -> berth.admin.v1.NamespaceUsageResponse
+	6, // 8: berth.admin.v1.Admin.ClientsGone:output_type -> berth.admin.v1.ClientsGoneResponse
+	8, // 9: berth.admin.v1.Admin.LeaseCreateFailed:output_type -> berth.admin.v1.LeaseCreateFailedResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
 	2, // [2:2] is the sub-list for extension extendee
 	0, // [0:2] is the sub-list for field type_name
@@ -462,7 +569,7 @@ func file_berth_admin_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_admin_v1_admin_proto_rawDesc), len(file_berth_admin_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,9 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_Plugins_FullMethodName        = "/berth.admin.v1.Admin/Plugins"
-	Admin_NamespaceUsage_FullMethodName = "/berth.admin.v1.Admin/NamespaceUsage"
-	Admin_ClientsGone_FullMethodName    = "/berth.admin.v1.Admin/ClientsGone"
+	Admin_Plugins_FullMethodName           = "/berth.admin.v1.Admin/Plugins"
+	Admin_NamespaceUsage_FullMethodName    = "/berth.admin.v1.Admin/NamespaceUsage"
+	Admin_ClientsGone_FullMethodName       = "/berth.admin.v1.Admin/ClientsGone"
+	Admin_LeaseCreateFailed_FullMethodName = "/berth.admin.v1.Admin/LeaseCreateFailed"
 )
 
 // AdminClient is the client API for Admin service.
@@ -40,6 +41,12 @@ type AdminClient interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(ctx context.Context, in *ClientsGoneRequest, opts ...grpc.CallOption) (*ClientsGoneResponse, error)
+	// LeaseCreateFailed tells a daemon that a client's leases Create failed
+	// in a way that leaves open whether the lease was made (the daemon was
+	// killed after its commit, the call was cut): the client knows no such
+	// lease, so imaged drops it unless something was written under it.
+	// Daemons holding no leases answer OK.
+	LeaseCreateFailed(ctx context.Context, in *LeaseCreateFailedRequest, opts ...grpc.CallOption) (*LeaseCreateFailedResponse, error)
 }
 
 type adminClient struct {
@@ -80,6 +87,16 @@ func (c *adminClient) ClientsGone(ctx context.Context, in *ClientsGoneRequest, o
 	return out, nil
 }
 
+func (c *adminClient) LeaseCreateFailed(ctx context.Context, in *LeaseCreateFailedRequest, opts ...grpc.CallOption) (*LeaseCreateFailedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaseCreateFailedResponse)
+	err := c.cc.Invoke(ctx, Admin_LeaseCreateFailed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AdminServer is the server API for Admin service.
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
@@ -93,6 +110,12 @@ type AdminServer interface {
 	// so what they left behind (imaged: their leases) can be let go after a
 	// grace period. Daemons holding nothing per client answer OK.
 	ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error)
+	// LeaseCreateFailed tells a daemon that a client's leases Create failed
+	// in a way that leaves open whether the lease was made (the daemon was
+	// killed after its commit, the call was cut): the client knows no such
+	// lease, so imaged drops it unless something was written under it.
+	// Daemons holding no leases answer OK.
+	LeaseCreateFailed(context.Context, *LeaseCreateFailedRequest) (*LeaseCreateFailedResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -111,6 +134,9 @@ func (UnimplementedAdminServer) NamespaceUsage(context.Context, *NamespaceUsageR
 }
 func (UnimplementedAdminServer) ClientsGone(context.Context, *ClientsGoneRequest) (*ClientsGoneResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClientsGone not implemented")
+}
+func (UnimplementedAdminServer) LeaseCreateFailed(context.Context, *LeaseCreateFailedRequest) (*LeaseCreateFailedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LeaseCreateFailed not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -187,6 +213,24 @@ func _Admin_ClientsGone_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Admin_LeaseCreateFailed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaseCreateFailedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).LeaseCreateFailed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_LeaseCreateFailed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).LeaseCreateFailed(ctx, req.(*LeaseCreateFailedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Admin_ServiceDesc is the grpc.ServiceDesc for Admin service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -205,6 +249,10 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClientsGone",
 			Handler:    _Admin_ClientsGone_Handler,
+		},
+		{
+			MethodName: "LeaseCreateFailed",
+			Handler:    _Admin_LeaseCreateFailed_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -22,6 +22,7 @@ import (
 	"berth.dev/services/gateway/internal/cri"
 	"berth.dev/services/gateway/internal/cri/streaming"
 	"berth.dev/services/gateway/internal/daemons"
+	"berth.dev/services/gateway/internal/errand"
 	"berth.dev/services/gateway/internal/eventstream"
 	nsstore "berth.dev/services/gateway/internal/namespace"
 	"berth.dev/services/gateway/internal/router"
@@ -92,6 +93,13 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 		set.ClientsGone(ctx, "", ids)
 	})
 	rt.TrackClients(clients)
+	// Lease calls of clients imaged could not take are finished when it
+	// is back, also after a restart of the gateway.
+	if imaged, ok := rt.Backend("imaged"); ok {
+		errands := errand.New(d.DB, imaged.Conn)
+		rt.FinishLeases(errands)
+		d.Go(func() error { return errands.Run(ctx) })
+	}
 	rt.SetRestartGrace(cfg.RestartGrace)
 	rt.WriteContentAt(imagedclient.IngestSocket(cfg.Socket("imaged")))
 	d.Go(func() error { set.ClientsGone(ctx, clients.Boot, nil); return nil })

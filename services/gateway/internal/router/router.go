@@ -16,6 +16,7 @@ import (
 
 	"berth.dev/pkg/batch"
 	"berth.dev/pkg/lease"
+	"berth.dev/services/gateway/internal/errand"
 )
 
 // Router sends each call to its backend.
@@ -32,6 +33,11 @@ type Router struct {
 	// ingestSocket, when set, is imaged's ingest socket: content Writes
 	// are served through it (see WriteContentAt).
 	ingestSocket string
+	// errands, when set, finishes lease calls imaged could not take
+	// (see FinishLeases).
+	errands *errand.Queue
+	// lists are the listings held (listcache.go).
+	lists heldListings
 }
 
 // New returns a router over backends. onCall may be nil.
@@ -136,6 +142,17 @@ func (r *Router) handle(_ any, ss grpc.ServerStream) error {
 		}
 		return nil
 	}
+	if r.errands != nil {
+		switch method {
+		case leaseCreate:
+			return r.forwardLeaseCreate(ctx, ss, b)
+		case leaseDelete:
+			return r.forwardLeaseDelete(ctx, ss, b)
+		}
+	}
+	if listed[method] {
+		return r.forwardList(outgoing(ctx, method), ss, b, method)
+	}
 	switch shapeOf(method) {
 	case unary:
 		return forwardUnary(outgoing(ctx, method), ss, b, method)
@@ -193,6 +210,13 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream, header func(metada
 			return err
 		}
 	}
+	return pumpMessages(cs, ss, unpack, nil)
+}
+
+// pumpMessages forwards the backend's messages and trailer, unpacking
+// batches when unpack is set and, when keep is set, showing it each
+// message received (its bytes valid during the call) before it goes on.
+func pumpMessages(cs grpc.ClientStream, ss grpc.ServerStream, unpack bool, keep func([]byte)) error {
 	f := &frame{}
 	for {
 		if err := cs.RecvMsg(f); err != nil {
@@ -202,8 +226,9 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream, header func(metada
 			}
 			return err
 		}
+		var err error
 		if unpack {
-			err = sendUnpacked(ss, f)
+			err = sendUnpacked(ss, f, keep)
 		} else {
 			err = send(ss, f)
 		}
@@ -217,10 +242,13 @@ func pumpToClient(cs grpc.ClientStream, ss grpc.ServerStream, header func(metada
 // (f itself when it is no batch). The frames are views of one buffer,
 // which gRPC returns to its pool once the last is written: nothing is
 // copied unless gRPC received f in pieces.
-func sendUnpacked(ss grpc.ServerStream, f *frame) error {
+func sendUnpacked(ss grpc.ServerStream, f *frame, keep func([]byte)) error {
 	buf := f.payload.MaterializeToBuffer(mem.DefaultBufferPool())
 	f.payload.Free()
 	f.payload = nil
+	if keep != nil {
+		keep(buf.ReadOnlyData())
+	}
 	msgs, ok := batch.Split(buf.ReadOnlyData())
 	if !ok {
 		return send(ss, &frame{payload: mem.BufferSlice{buf}})

@@ -59,10 +59,16 @@ func shapeOf(method string) shape {
 // processes on both ends: on a busy node that was most of a call's time
 // through the gateway.
 func forwardUnary(ctx context.Context, ss grpc.ServerStream, b *Backend, method string) error {
-	req, resp := &frame{}, &frame{}
+	req := &frame{}
 	if err := ss.RecvMsg(req); err != nil {
 		return err
 	}
+	return forwardUnaryOf(ctx, ss, b, method, req)
+}
+
+// forwardUnaryOf forwards req, received already, as forwardUnary does.
+func forwardUnaryOf(ctx context.Context, ss grpc.ServerStream, b *Backend, method string, req *frame) error {
+	resp := &frame{}
 	var header, trailer metadata.MD
 	err := b.Conn.Invoke(ctx, method, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
 	// gRPC frees what it sent; a request it never took is released here.
@@ -86,6 +92,12 @@ func forwardServerStream(ctx context.Context, ss grpc.ServerStream, b *Backend, 
 	if err := ss.RecvMsg(req); err != nil {
 		return err
 	}
+	return forwardServerStreamOf(ctx, ss, b, method, req)
+}
+
+// forwardServerStreamOf forwards req, received already, as
+// forwardServerStream does.
+func forwardServerStreamOf(ctx context.Context, ss grpc.ServerStream, b *Backend, method string, req *frame) error {
 	cs, err := b.Conn.NewStream(ctx, &grpc.StreamDesc{ServerStreams: true}, method, grpc.ForceCodecV2(codec{}))
 	if err != nil {
 		req.payload.Free()

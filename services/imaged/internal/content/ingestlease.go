@@ -18,14 +18,17 @@ func ClientWrite(ctx context.Context) context.Context {
 	return context.WithValue(ctx, clientWriteKey{}, true)
 }
 
-// RemoveIngestsOfEndedLeases removes the ingests of ns that no writer holds
-// and whose lease (the one their latest writer opened them under) has
-// ended, as asked of ended; it returns how many went. A write interrupted
-// for good (its client gone, or imaged killed during it) leaves its ingest
-// on disk: containerd's collector removes it with its lease, and so does
-// this, instead of the ingest timeout. An ingest opened without a lease
-// is left to that timeout.
-func (s *Store) RemoveIngestsOfEndedLeases(ns string, ended func(lease string) bool) int {
+// RemoveIngestsOfEndedLeases removes the ingests that no writer holds and
+// whose lease (the one their latest writer opened them under) has ended,
+// as asked of ended with the ingest's namespace; it returns how many went.
+// A write interrupted for good (its client gone, or imaged killed during
+// it) leaves its ingest on disk: containerd's collector removes it with
+// its lease, and so does this, instead of the ingest timeout. An ingest
+// opened without a lease is left to that timeout. Every namespace's
+// ingests are judged in one pass: the collector calls it once per
+// collection, so each ingest's meta.json is read once, not once per
+// namespace.
+func (s *Store) RemoveIngestsOfEndedLeases(ended func(ns, lease string) bool) int {
 	dirs, _ := filepath.Glob(filepath.Join(s.root, "ingest", "*"))
 	// The leases are asked without s.mu held; the removal then checks,
 	// under it, that no writer took the ingest and that its lease is
@@ -33,9 +36,12 @@ func (s *Store) RemoveIngestsOfEndedLeases(ns string, ended func(lease string) b
 	// rewrites it).
 	candidates := map[string]string{}
 	for _, dir := range dirs {
-		if m, ok := readIngestMeta(dir); ok && m.Namespace == ns && m.Lease != "" && ended(m.Lease) {
+		if m, ok := readIngestMeta(dir); ok && m.Lease != "" && ended(m.Namespace, m.Lease) {
 			candidates[dir] = m.Lease
 		}
+	}
+	if len(candidates) == 0 {
+		return 0
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

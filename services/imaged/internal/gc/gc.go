@@ -207,6 +207,11 @@ func (c *Collector) Collect(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("collect namespace %s: %w", ns, err))
 		}
 	}
+	// Ingests are judged once for every namespace: each one's metadata is
+	// read once per collection.
+	if n := c.Content.RemoveIngestsOfEndedLeases(c.leaseEnded); n > 0 {
+		log.G(ctx).Debug("collected ingests of ended leases", zap.Int("count", n))
+	}
 	return errors.Join(errs...)
 }
 
@@ -322,9 +327,6 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 			log.G(ctx).Debug("collected content", zap.String("namespace", ns), zap.String("digest", d.String()))
 		}
 	}
-	if n := c.Content.RemoveIngestsOfEndedLeases(ns, c.leaseEnded(ns)); n > 0 {
-		log.G(ctx).Debug("collected ingests of ended leases", zap.String("namespace", ns), zap.Int("count", n))
-	}
 	if c.Snapshots != nil {
 		// Content is collected either way; snapshots wait for a sweep
 		// that can see every reference.
@@ -339,16 +341,14 @@ func (c *Collector) collect(ctx context.Context, ns string) error {
 }
 
 // leaseEnded reports whether a lease of ns is gone, read when asked: a
-// lease created after the mark still holds its ingests.
-func (c *Collector) leaseEnded(ns string) func(string) bool {
-	return func(id string) bool {
-		var exists bool
-		err := c.DB.View(func(txn *badger.Txn) (err error) {
-			exists, err = store.Exists(txn, lease.Prefix(ns)+id)
-			return err
-		})
-		return err == nil && !exists
-	}
+// lease created after the namespaces' marks still holds its ingests.
+func (c *Collector) leaseEnded(ns, id string) bool {
+	var exists bool
+	err := c.DB.View(func(txn *badger.Txn) (err error) {
+		exists, err = store.Exists(txn, lease.Prefix(ns)+id)
+		return err
+	})
+	return err == nil && !exists
 }
 
 // stillReferenced is asked in the transaction deleting an unmarked blob:

@@ -15,12 +15,12 @@ import (
 )
 
 // A temporary lease (one with a gc.expire label) created through the node
-// socket remembers the connection that created it. Once that connection
-// writes under it (a pull's lease does; one made by `ctr leases create` to
-// hold things for a while does not), the lease follows its client: when the
-// gateway reports that connection closed (or restarts and so loses every
-// connection), the lease is marked orphaned; if nothing
-// is written under it for the grace period after that, it ends. An
+// socket remembers the connection that created it, and follows it: when the
+// gateway reports that connection closed after writing under the lease (a
+// pull's lease; one made by `ctr leases create` to hold things for a while
+// is not written under and stays), or restarts while the connection was
+// open and so cuts it off, the lease is marked orphaned; if nothing is
+// written under it for the grace period after that, it ends. An
 // interrupted client-side pull then no longer pins its blobs and snapshots
 // until the lease's gc.expire label (24 hours for ctr) runs out. A client
 // that comes back and writes under the lease within the grace period keeps
@@ -36,6 +36,10 @@ type owner struct {
 	// Orphaned is when the client was reported gone (Unix nanoseconds);
 	// zero while it is there.
 	Orphaned int64 `json:"orphaned,omitempty"`
+	// Departed is set when the client closed its connection without
+	// having written under the lease: it was made to hold things for a
+	// while (`ctr leases create`) and stays until deleted or expired.
+	Departed bool `json:"departed,omitempty"`
 }
 
 const ownerPrefix = "leaseowner/"
@@ -84,9 +88,11 @@ func touch(ctx context.Context, txn *badger.Txn, ns, id string) error {
 	client, _ := lease.ClientFromContext(ctx)
 	switch {
 	case o.Orphaned != 0:
+		// The client writing now owns the lease and it follows them.
 		o.Orphaned = 0
 		if client != "" {
 			o.Client = client
+			o.Used = true
 		}
 	case !o.Used && client == o.Client:
 		o.Used = true
@@ -96,10 +102,27 @@ func touch(ctx context.Context, txn *badger.Txn, ns, id string) error {
 	return putOwner(txn, k, o)
 }
 
-// ClientsGone marks orphaned every lease whose client is among clients or,
-// when boot is set, belongs to a gateway boot other than boot. It reports
-// whether any lease was newly orphaned.
+// ClientsGone marks orphaned every lease whose client is among clients
+// (connections their clients closed) and wrote under it, and, when boot is
+// set, every lease whose client belongs to a gateway boot other than boot
+// and had not closed its connection: a restart of the gateway cut it off
+// in the middle of whatever it was doing (a lease it created and never got
+// the answer to, or whose delete found the gateway down, would otherwise
+// hold until its expiry). A lease its client never wrote under and left
+// behind by closing its connection is marked departed, and kept. It
+// reports whether any lease was newly orphaned.
 func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool, error) {
+	marked, _, err := s.clientsGone(boot, clients, now)
+	return marked, err
+}
+
+// LeftBehind is ClientsGone that also counts the leases newly marked
+// departed.
+func (s *Store) LeftBehind(boot string, clients []string, now time.Time) (orphaned bool, departed int, err error) {
+	return s.clientsGone(boot, clients, now)
+}
+
+func (s *Store) clientsGone(boot string, clients []string, now time.Time) (bool, int, error) {
 	gone := make(map[string]bool, len(clients))
 	for _, c := range clients {
 		gone[c] = true
@@ -109,17 +132,27 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 		keys = store.Keys(txn, ownerPrefix)
 		return nil
 	}); err != nil {
-		return false, err
+		return false, 0, err
 	}
 	// Each lease's mark is its own write: a node with more leases than a
 	// transaction takes has them marked in several.
-	marked := false
+	marked, departed := false, 0
 	err := store.UpdateInBatches(context.Background(), s.db, keys, func(txn *badger.Txn, k string) error {
 		o, err := getOwner(txn, k)
-		if err != nil || o == nil || o.Orphaned != 0 || !o.Used {
+		if err != nil || o == nil || o.Orphaned != 0 || o.Departed {
 			return err
 		}
-		if !gone[o.Client] && (boot == "" || strings.HasPrefix(o.Client, boot+".")) {
+		switch {
+		case gone[o.Client] && !o.Used:
+			o.Departed = true
+			if err := putOwner(txn, k, o); err != nil {
+				return err
+			}
+			departed++
+			return nil
+		case gone[o.Client]:
+		case boot != "" && !strings.HasPrefix(o.Client, boot+"."):
+		default:
 			return nil
 		}
 		o.Orphaned = now.UnixNano()
@@ -129,7 +162,7 @@ func (s *Store) ClientsGone(boot string, clients []string, now time.Time) (bool,
 		marked = true
 		return nil
 	})
-	return marked, err
+	return marked, departed, err
 }
 
 // GracePeriod is how long an orphaned lease lives on without activity.

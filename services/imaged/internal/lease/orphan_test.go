@@ -58,7 +58,8 @@ func TestOrphanedLeaseEndsAfterGrace(t *testing.T) {
 	if err := s.AddResource(fromClient("a", "boot1.2"), "other-client2", &api.Resource{Type: "content", ID: "sha256:abc"}); err != nil {
 		t.Fatal(err)
 	}
-	// Made to hold things for a while: its client never wrote under it.
+	// Made to hold things for a while: its client got it and never wrote
+	// under it.
 	if _, err := s.Create(ctx, "manual", temporary); err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,10 @@ type Admin struct {
 // ClientsGone orphans the leases of node-socket clients that went away and
 // has the collector look again once their grace period is over.
 func (a Admin) ClientsGone(ctx context.Context, boot string, clients []string) error {
-	marked, err := a.Leases.ClientsGone(boot, clients, time.Now())
+	marked, departed, err := a.Leases.LeftBehind(boot, clients, time.Now())
+	if departed > 0 {
+		log.G(ctx).Debug("leases kept: their client left them unused", zap.Int("count", departed))
+	}
 	if err != nil || !marked {
 		return err
 	}
@@ -36,6 +39,12 @@ func (a Admin) ClientsGone(ctx context.Context, boot string, clients []string) e
 	log.G(ctx).Info("leases orphaned: their client is gone", zap.Duration("grace", grace))
 	a.GC.ScheduleAfter(grace + time.Second)
 	return nil
+}
+
+// LeaseCreateFailed drops the lease of a client's create that failed for
+// the client (see lease/failed.go).
+func (a Admin) LeaseCreateFailed(ctx context.Context, ns, id, client string) error {
+	return a.Leases.DropFailedCreate(ctx, ns, id, client)
 }
 
 // Plugins lists what imaged stands for in containerd's plugin terms.

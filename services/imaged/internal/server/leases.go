@@ -31,7 +31,9 @@ func (s *Leases) Create(ctx context.Context, req *api.CreateRequest) (*api.Creat
 }
 
 func (s *Leases) Delete(ctx context.Context, req *api.DeleteRequest) (*emptypb.Empty, error) {
-	err := s.Store.Delete(ctx, req.ID)
+	// A delete asked is a delete meant: the gateway killed or the client
+	// gone while it runs does not leave it half done.
+	err := s.Store.Delete(context.WithoutCancel(ctx), req.ID)
 	if err != nil && !(req.Sync && errdefs.IsNotFound(err)) {
 		return nil, err
 	}

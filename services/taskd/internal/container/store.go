@@ -15,6 +15,7 @@ import (
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/filters"
 	"berth.dev/pkg/labels"
+	"berth.dev/pkg/listcache"
 	"berth.dev/pkg/namespace"
 	"berth.dev/pkg/store"
 )
@@ -23,6 +24,9 @@ import (
 type Store struct {
 	db     *badger.DB
 	outbox *events.Outbox
+	// listings are the namespaces' listings, kept between lists.
+	listings listings
+	tags     *listcache.Tagger
 	// InUse, when set, refuses deleting a container that has a task.
 	InUse func(ns, id string) bool
 	// Deleted, when set, is called once a container's deletion is
@@ -32,7 +36,9 @@ type Store struct {
 }
 
 // New returns the store.
-func New(db *badger.DB, outbox *events.Outbox) *Store { return &Store{db: db, outbox: outbox} }
+func New(db *badger.DB, outbox *events.Outbox) *Store {
+	return &Store{db: db, outbox: outbox, tags: listcache.NewTagger()}
+}
 
 // Prefix is the record prefix of a namespace.
 func Prefix(ns string) string { return "container/" + ns + "/" }
@@ -79,15 +85,6 @@ func (s *Store) List(ctx context.Context, fs ...string) ([]*api.Container, error
 		func(c *api.Container) filters.Adaptor { return adaptor{c} })
 }
 
-// ListEncoded calls fn with the encoding (an api.Container's) of each
-// container List would return, in the same order, decoding records only to
-// match filters. encoded is valid only during fn, which must not wait on
-// anything: the store's read transaction is open.
-func (s *Store) ListEncoded(ctx context.Context, fn func(encoded []byte), fs ...string) error {
-	return store.EachEncodedFiltered(ctx, s.db, Prefix, func() *api.Container { return &api.Container{} }, fs,
-		func(c *api.Container) filters.Adaptor { return adaptor{c} }, fn)
-}
-
 type adaptor struct{ c *api.Container }
 
 func (a adaptor) Field(path []string) (string, bool) {
@@ -119,7 +116,7 @@ func (s *Store) Create(ctx context.Context, c *api.Container) (*api.Container, e
 	}
 	now := timestamppb.Now()
 	c.CreatedAt, c.UpdatedAt = now, now
-	err = s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, ns, func(txn *badger.Txn, rec *events.Recorder) error {
 		if ok, err := store.Exists(txn, key(ns, c.ID)); err != nil {
 			return err
 		} else if ok {
@@ -141,7 +138,7 @@ func (s *Store) Update(ctx context.Context, in *api.Container, paths []string) (
 		return nil, err
 	}
 	out := &api.Container{}
-	err = s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, ns, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := store.Get(txn, key(ns, in.ID), out); err != nil {
 			return fmt.Errorf("container %q: %w", in.ID, err)
 		}
@@ -199,7 +196,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if s.InUse != nil && s.InUse(ns, id) {
 		return fmt.Errorf("container %q has a task; delete it first: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	err = s.durable(ctx, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, ns, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := store.Delete(txn, key(ns, id)); err != nil {
 			return fmt.Errorf("container %q: %w", id, err)
 		}
@@ -215,8 +212,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // durable commits fn's changes and syncs them: taskd's store does not sync
 // each commit (a task is void after a reboot), but a container record
-// outlives one, as in containerd.
-func (s *Store) durable(ctx context.Context, fn func(txn *badger.Txn, rec *events.Recorder) error) error {
+// outlives one, as in containerd. The namespace's cached listing is left
+// out of lists until the write ends.
+func (s *Store) durable(ctx context.Context, ns string, fn func(txn *badger.Txn, rec *events.Recorder) error) error {
+	defer s.listings.writeBegins(ns)()
 	if err := s.outbox.Update(ctx, fn); err != nil {
 		return err
 	}

@@ -3,13 +3,17 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	api "github.com/containerd/containerd/api/services/containers/v1"
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"berth.dev/pkg/batch"
+	"berth.dev/pkg/grpcserver"
+	"berth.dev/pkg/listcache"
 	"berth.dev/services/taskd/internal/container"
 )
 
@@ -19,8 +23,19 @@ type Containers struct {
 	Store *container.Store
 }
 
-// Register adds the service to srv.
-func (s *Containers) Register(srv *grpc.Server) { api.RegisterContainersServer(srv, s) }
+// Register adds the service to srv. List is answered by listEncoded
+// instead of the generated handler, whose answer is a message gRPC would
+// encode: listEncoded's is the cached encoding itself.
+func (s *Containers) Register(srv *grpc.Server) {
+	desc := api.Containers_ServiceDesc
+	desc.Methods = slices.Clone(desc.Methods)
+	for i := range desc.Methods {
+		if desc.Methods[i].MethodName == "List" {
+			desc.Methods[i].Handler = s.listHandler
+		}
+	}
+	srv.RegisterService(&desc, s)
+}
 
 func (s *Containers) Get(ctx context.Context, req *api.GetContainerRequest) (*api.GetContainerResponse, error) {
 	c, err := s.Store.Get(ctx, req.ID)
@@ -30,6 +45,8 @@ func (s *Containers) Get(ctx context.Context, req *api.GetContainerRequest) (*ap
 	return &api.GetContainerResponse{Container: c}, nil
 }
 
+// List answers in-process callers; gRPC's are answered by listEncoded
+// (Register).
 func (s *Containers) List(ctx context.Context, req *api.ListContainersRequest) (*api.ListContainersResponse, error) {
 	cs, err := s.Store.List(ctx, req.Filters...)
 	if err != nil {
@@ -38,16 +55,83 @@ func (s *Containers) List(ctx context.Context, req *api.ListContainersRequest) (
 	return &api.ListContainersResponse{Containers: cs}, nil
 }
 
-func (s *Containers) ListStream(req *api.ListContainersRequest, ss api.Containers_ListStreamServer) error {
-	if batch.Requested(ss.Context()) {
-		return s.listBatched(req, ss)
+// listEncoded answers List with the listing's encoding, a
+// ListContainersResponse's, sent as it is.
+func (s *Containers) listEncoded(ctx context.Context, req *api.ListContainersRequest) (grpcserver.Encoded, error) {
+	l, err := s.Store.Listing(ctx, req.Filters...)
+	if err != nil {
+		return nil, err
 	}
-	cs, err := s.Store.List(ss.Context(), req.Filters...)
+	md, unchanged := tagged(ctx, l)
+	if md != nil {
+		if err := grpc.SetHeader(ctx, md); err != nil {
+			return nil, err
+		}
+	}
+	if unchanged {
+		return grpcserver.Encoded(nil), nil
+	}
+	return grpcserver.Encoded(l.Response()), nil
+}
+
+// tagged returns the header telling the gateway, when it keeps listings
+// (pkg/listcache), the tag of l, or that l is the listing it holds: then
+// the answer is empty.
+func tagged(ctx context.Context, l *container.Listing) (md metadata.MD, unchanged bool) {
+	held, ok := listcache.Asked(ctx)
+	if !ok || l.Tag() == "" {
+		return nil, false
+	}
+	if held == l.Tag() {
+		return metadata.Pairs(listcache.Unchanged, "1"), true
+	}
+	return metadata.Pairs(listcache.Tag, l.Tag()), false
+}
+
+// listHandler is the generated List handler, calling listEncoded.
+func (s *Containers) listHandler(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+	req := &api.ListContainersRequest{}
+	if err := dec(req); err != nil {
+		return nil, err
+	}
+	handler := func(ctx context.Context, req any) (any, error) {
+		return s.listEncoded(ctx, req.(*api.ListContainersRequest))
+	}
+	if interceptor == nil {
+		return handler(ctx, req)
+	}
+	return interceptor(ctx, req, &grpc.UnaryServerInfo{Server: s, FullMethod: "/containerd.services.containers.v1.Containers/List"}, handler)
+}
+
+// ListStream sends the listing's entries, each the encoding of a
+// ListContainerMessage, as they are: one a message, or, for the gateway,
+// which asks for batches (pkg/batch) and splits them for its client
+// without decoding, runs of them a message, a few dozen frames for
+// hundreds of containers.
+func (s *Containers) ListStream(req *api.ListContainersRequest, ss api.Containers_ListStreamServer) error {
+	l, err := s.Store.Listing(ss.Context(), req.Filters...)
 	if err != nil {
 		return err
 	}
-	for _, c := range cs {
-		if err := ss.Send(&api.ListContainerMessage{Container: c}); err != nil {
+	md, unchanged := tagged(ss.Context(), l)
+	if md != nil {
+		if err := ss.SetHeader(md); err != nil {
+			return err
+		}
+	}
+	if unchanged {
+		return nil
+	}
+	if batch.Requested(ss.Context()) {
+		for _, b := range l.Batches(batch.Size) {
+			if err := ss.SendMsg(grpcserver.Encoded(b)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i := range l.Len() {
+		if err := ss.SendMsg(grpcserver.Encoded(l.Entry(i))); err != nil {
 			return err
 		}
 	}
@@ -81,29 +165,4 @@ func (s *Containers) Delete(ctx context.Context, req *api.DeleteContainerRequest
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
-}
-
-// listBatched answers the gateway, which unpacks the batches for its
-// client: the records go out as stored, a few dozen frames for hundreds of
-// containers, and none is decoded and encoded again. The first batch leaves
-// while the store is still read; the reading goes on to the end without
-// waiting for the sending, so a slow reader does not hold the store's
-// transaction open.
-func (s *Containers) listBatched(req *api.ListContainersRequest, ss grpc.ServerStream) error {
-	q := batch.NewQueue()
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		q.Close(s.Store.ListEncoded(ss.Context(), q.Add, req.Filters...))
-	}()
-	defer func() { <-read }()
-	for {
-		b, err := q.Next()
-		if b == nil {
-			return err
-		}
-		if err := ss.SendMsg(batch.Message(b)); err != nil {
-			return err
-		}
-	}
 }

@@ -1,0 +1,106 @@
+package router
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+
+	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"berth.dev/pkg/log"
+	"berth.dev/pkg/namespace"
+	"berth.dev/services/gateway/internal/errand"
+)
+
+const leaseDelete = "/containerd.services.leases.v1.Leases/Delete"
+
+// expireLabel marks a temporary lease, the kind imaged ties to its client.
+const expireLabel = "containerd.io/gc.expire"
+
+// FinishLeases has the router keep, in q, the lease calls of clients that
+// imaged could not take (see package errand).
+func (r *Router) FinishLeases(q *errand.Queue) { r.errands = q }
+
+// uncertain reports whether a failed call may or may not have been applied
+// (imaged down, killed during it, the caller gone): not an answer imaged
+// gave about the request itself.
+func uncertain(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.Unknown, codes.Internal:
+		return true
+	}
+	return false
+}
+
+// forwardLeaseCreate forwards a leases Create. A temporary lease made for
+// a client follows that client: when its create fails in a way that
+// leaves open whether imaged made it, the client knows no such lease, and
+// the gateway has imaged drop it (an errand, so that imaged down or the
+// gateway killed meanwhile does not keep it). A create without an id gets
+// one here, as imaged would give it, so that such a lease can be named.
+func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b *Backend) error {
+	req := &leasesapi.CreateRequest{}
+	if err := ss.RecvMsg(req); err != nil {
+		return err
+	}
+	ns, _ := namespace.FromContext(ctx)
+	client, tracked := ClientID(ctx)
+	_, temporary := req.Labels[expireLabel]
+	follows := tracked && temporary && ns != ""
+	if follows && req.ID == "" {
+		id := make([]byte, 12)
+		rand.Read(id)
+		req.ID = hex.EncodeToString(id)
+	}
+	if follows {
+		r.errands.CancelDrop(ctx, ns, req.ID)
+	}
+	resp := &frame{}
+	var header, trailer metadata.MD
+	err := b.Conn.Invoke(outgoing(ctx, leaseCreate), leaseCreate, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
+	if len(header) > 0 {
+		ss.SetHeader(header)
+	}
+	ss.SetTrailer(trailer)
+	if err != nil {
+		if follows && uncertain(err) {
+			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Drop: true, Client: client})
+		}
+		return unavailable(b, err)
+	}
+	return send(ss, resp)
+}
+
+// forwardLeaseDelete forwards a leases Delete; one imaged could not take
+// is finished once imaged is back.
+func (r *Router) forwardLeaseDelete(ctx context.Context, ss grpc.ServerStream, b *Backend) error {
+	req := &leasesapi.DeleteRequest{}
+	if err := ss.RecvMsg(req); err != nil {
+		return err
+	}
+	resp := &frame{}
+	var header, trailer metadata.MD
+	err := b.Conn.Invoke(outgoing(ctx, leaseDelete), leaseDelete, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
+	if len(header) > 0 {
+		ss.SetHeader(header)
+	}
+	ss.SetTrailer(trailer)
+	if err != nil {
+		if ns, ok := namespace.FromContext(ctx); ok && ns != "" && req.ID != "" && uncertain(err) {
+			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Sync: req.Sync})
+		}
+		return unavailable(b, err)
+	}
+	return send(ss, resp)
+}
+
+func (r *Router) queue(ctx context.Context, e errand.Errand) {
+	if err := r.errands.Add(ctx, e); err != nil {
+		log.G(ctx).Warn("keep a lease call to finish", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Error(err))
+	}
+}
