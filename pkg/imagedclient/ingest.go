@@ -2,8 +2,11 @@ package imagedclient
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"net"
 	"os"
 	"path/filepath"
@@ -38,7 +41,8 @@ type IngestOpen struct {
 // Ingest session operations.
 const (
 	// IngestWrote says N more bytes were written at the ingest's offset;
-	// imaged answers nothing, and hashes them in turn.
+	// imaged answers nothing, and hashes them in turn, or takes the
+	// writer's hash of them (State).
 	IngestWrote = "wrote"
 	// IngestStat, IngestTruncate and IngestCommit are answered once
 	// every earlier IngestWrote is hashed.
@@ -54,6 +58,13 @@ type IngestRequest struct {
 	Size     int64             `json:"size,omitempty"`
 	Expected string            `json:"expected,omitempty"`
 	Labels   map[string]string `json:"labels,omitempty"`
+	// State, with IngestWrote, is the writer's sha256 of the data up to
+	// the new offset (in encoding.BinaryMarshaler's form): imaged takes it
+	// instead of reading the N bytes back and hashing them. The digest
+	// the commit verifies is then of the bytes the writer received, as
+	// containerd's writer hashes what it writes; the writer is the
+	// gateway, which holds the data file open for writing anyway.
+	State []byte `json:"state,omitempty"`
 }
 
 // IngestReply is imaged's answer: the ingest's state, or why not.
@@ -62,7 +73,11 @@ type IngestReply struct {
 	Digest    string    `json:"digest,omitempty"`
 	StartedAt time.Time `json:"started_at"`
 	UpdatedAt time.Time `json:"updated_at"`
-	Error     string    `json:"error,omitempty"`
+	// State, in the answer to the open, is the sha256 of the data up to
+	// Offset (encoding.BinaryMarshaler's form), for a writer that goes
+	// on hashing what it writes (see IngestRequest.State).
+	State []byte `json:"state,omitempty"`
+	Error string `json:"error,omitempty"`
 	// Kind is the errdefs class of Error.
 	Kind string `json:"kind,omitempty"`
 }
@@ -146,6 +161,34 @@ func (in *Ingest) read() {
 // for imaged: a failure shows in the next answer.
 func (in *Ingest) Wrote(n int64) error {
 	if err := in.enc.Encode(&IngestRequest{Op: IngestWrote, N: n}); err != nil {
+		return in.Err()
+	}
+	return nil
+}
+
+// Hash is the sha256 of the data the ingest was opened with, to go on
+// hashing what the caller writes and report it with WroteHashed; nil when
+// imaged sent no state (the caller then reports with Wrote).
+func (in *Ingest) Hash() hash.Hash {
+	if in.Opened == nil || in.Opened.State == nil {
+		return nil
+	}
+	h := sha256.New()
+	if h.(encoding.BinaryUnmarshaler).UnmarshalBinary(in.Opened.State) != nil {
+		return nil
+	}
+	return h
+}
+
+// WroteHashed reports n bytes written at the ingest's offset with h, the
+// hash of all the data up to them (from Hash, written on): imaged takes h
+// instead of reading the bytes back. It does not wait for imaged either.
+func (in *Ingest) WroteHashed(n int64, h hash.Hash) error {
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := in.enc.Encode(&IngestRequest{Op: IngestWrote, N: n, State: state}); err != nil {
 		return in.Err()
 	}
 	return nil

@@ -27,8 +27,10 @@ const contentWrite = "/containerd.services.content.v1.Content/Write"
 // imaged's ingest socket: it writes each WRITE message's data straight
 // into the ingest's data file imaged hands it, instead of forwarding the
 // messages as gRPC frames (a client-side pull's every byte crossed two
-// gRPC hops). imaged hashes what is written, answers STAT, and verifies
-// and commits the blob.
+// gRPC hops). The gateway hashes the data as it writes it, from the state
+// imaged opened the ingest with, and hands imaged the hash with its
+// reports, so imaged neither reads the data back nor is woken for every
+// message; imaged answers STAT, and verifies and commits the blob.
 func (r *Router) WriteContentAt(socket string) { r.ingestSocket = socket }
 
 // writeContent serves containerd's ingest protocol: WRITE messages are
@@ -52,6 +54,10 @@ func (r *Router) writeContent(ctx context.Context, ss grpc.ServerStream) error {
 	}
 	defer in.Close()
 	w := &ingestWriter{in: in, offset: in.Opened.Offset, total: req.Total, expected: req.Expected}
+	if h := in.Hash(); h != nil {
+		w.hs = newHasher(in, h)
+		defer w.hs.close()
+	}
 	msgs, recvErr := receiveWrites(ctx, ss)
 	for {
 		resp, err := w.handle(m)
@@ -115,11 +121,24 @@ func receiveWrite(ss grpc.ServerStream) (*writeMessage, error) {
 
 // ingestWriter is the gateway's side of one open ingest.
 type ingestWriter struct {
-	in        *imagedclient.Ingest
+	in *imagedclient.Ingest
+	// hs hashes the data up to offset; nil when imaged sent no state to
+	// start from (every write is then reported for imaged to hash).
+	hs        *hasher
 	offset    int64
 	total     int64
 	expected  string
 	committed bool
+}
+
+// do reports what was written, then sends an operation imaged answers.
+func (w *ingestWriter) do(req *imagedclient.IngestRequest) (*imagedclient.IngestReply, error) {
+	if w.hs != nil {
+		if err := w.hs.sync(); err != nil {
+			return nil, err
+		}
+	}
+	return w.in.Do(req)
 }
 
 func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error) {
@@ -133,7 +152,7 @@ func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error
 	resp := &api.WriteContentResponse{Action: req.Action}
 	switch req.Action {
 	case api.WriteAction_STAT:
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestStat})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestStat})
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +172,7 @@ func (w *ingestWriter) handle(m *writeMessage) (*api.WriteContentResponse, error
 		// Nothing more goes into the file once it may be the blob.
 		w.committed = true
 		w.in.File.Close()
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit, Size: w.total, Expected: w.expected, Labels: req.Labels})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit, Size: w.total, Expected: w.expected, Labels: req.Labels})
 		if err != nil {
 			return nil, err
 		}
@@ -172,11 +191,14 @@ func (w *ingestWriter) write(m *writeMessage) error {
 		return fmt.Errorf("write at %d must happen at the current offset %d: %w", req.Offset, w.offset, errdefs.ErrOutOfRange)
 	}
 	if req.Offset == 0 && w.offset > 0 {
-		st, err := w.in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestTruncate})
+		st, err := w.do(&imagedclient.IngestRequest{Op: imagedclient.IngestTruncate})
 		if err != nil {
 			return err
 		}
 		w.offset = st.Offset
+		if w.hs != nil {
+			w.hs.reset() // imaged truncates to 0 only
+		}
 	}
 	if m.size() == 0 {
 		return nil
@@ -187,7 +209,9 @@ func (w *ingestWriter) write(m *writeMessage) error {
 	n, err := pwritev(w.in.File, m.data, w.offset)
 	if n > 0 {
 		w.offset += int64(n)
-		if werr := w.in.Wrote(int64(n)); err == nil {
+		if w.hs != nil {
+			w.hs.add(m, n)
+		} else if werr := w.in.Wrote(int64(n)); err == nil {
 			err = werr
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -71,6 +72,7 @@ type fixture struct {
 	stopBackend              func()
 	client                   *grpc.ClientConn
 	router                   *Router
+	backend                  *Backend
 }
 
 // startBackend serves the test services, and those extra registers, on
@@ -115,7 +117,7 @@ func newFixture(t testing.TB, extra ...func(*grpc.Server)) *fixture {
 	}
 	t.Cleanup(func() { b.Close() })
 	r := New(nil, b)
-	f.router = r
+	f.router, f.backend = r, b
 	gw := grpcserver.New(zap.NewNop(), r.ServerOptions()...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -268,6 +270,12 @@ func TestCallWaitsForARestartingDaemon(t *testing.T) {
 	f := newFixture(t)
 	client := versionapi.NewVersionClient(f.client)
 	f.stopBackend()
+	// A call made before the gateway's connection has seen the daemon go
+	// finds it ready and fails, as a call in flight at a crash does; the
+	// grace is for calls made while the daemon is known to be down.
+	for f.backend.Conn.GetState() == connectivity.Ready {
+		time.Sleep(time.Millisecond)
+	}
 	srv := grpcserver.New(zap.NewNop())
 	versionapi.RegisterVersionServer(srv, backendServer{})
 	served := make(chan error, 1)

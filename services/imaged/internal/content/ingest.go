@@ -3,6 +3,8 @@ package content
 import (
 	"context"
 	"crypto/sha256"
+	"encoding"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -208,6 +210,46 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return n, full("ingest "+w.meta.Ref, err)
 }
 
+// ReadFrom appends what r reads until its end, as Write would, but read
+// straight into the buffer the direct write goes out from: a download
+// written with Write was copied from its read buffer into that buffer.
+// What was read is hashed there.
+func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	n, err := w.out.ReadFrom(&hashingReader{w: w, r: r})
+	return n, full("ingest "+w.meta.Ref, err)
+}
+
+// hashingReader hashes and counts what the writer's ReadFrom reads.
+type hashingReader struct {
+	w *Writer
+	r io.Reader
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	w := h.w
+	w.mu.Lock()
+	if err := w.expired; err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	// Through the page cache every read is written before the next one
+	// (see Write): start the write-out of what came since the last one.
+	if written := w.out.Offset(); !w.out.Direct() && written-w.flushed >= writeBackChunk {
+		unix.SyncFileRange(int(w.f.Fd()), w.flushed, written-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = written
+	}
+	w.mu.Unlock()
+	// Unlocked: a download may wait long, and the ingest may expire
+	// meanwhile.
+	n, err := h.r.Read(p)
+	w.mu.Lock()
+	w.h.Write(p[:n])
+	w.offset += int64(n)
+	w.updated = time.Now()
+	w.mu.Unlock()
+	return n, err
+}
+
 // DataFile opens the ingest's data for another writer (the gateway writing
 // a client's content Write), who reports what it wrote with Appended. The
 // file is a descriptor of its own, never switched to direct writes.
@@ -237,6 +279,39 @@ func (w *Writer) Appended(n int64) error {
 	}
 	w.updated = time.Now()
 	return nil
+}
+
+// Hashed takes n bytes another writer wrote at the ingest's offset
+// through DataFile with its sha256 of the data up to them (state, in
+// encoding.BinaryMarshaler's form): the writer hashed the bytes it
+// received as it wrote them, as containerd's writer does, so they are not
+// read back. A state that does not cover exactly the data up to the new
+// offset is refused.
+func (w *Writer) Hashed(n int64, state []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.expired != nil {
+		return w.expired
+	}
+	h := sha256.New()
+	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		return fmt.Errorf("ingest %s: hash state: %v: %w", w.meta.Ref, err, errdefs.ErrInvalidArgument)
+	}
+	// The state ends with the length it hashed.
+	if hashed := int64(binary.BigEndian.Uint64(state[len(state)-8:])); n < 0 || hashed != w.offset+n {
+		return fmt.Errorf("ingest %s: hash state covers %d bytes, the data %d: %w", w.meta.Ref, hashed, w.offset+n, errdefs.ErrFailedPrecondition)
+	}
+	w.h = h
+	w.offset += n
+	w.updated = time.Now()
+	return nil
+}
+
+// HashState is the sha256 of what was written so far, in
+// encoding.BinaryMarshaler's form, for a writer that goes on from it (see
+// Hashed).
+func (w *Writer) HashState() ([]byte, error) {
+	return w.h.(encoding.BinaryMarshaler).MarshalBinary()
 }
 
 var readBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}

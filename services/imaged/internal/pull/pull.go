@@ -541,8 +541,8 @@ func (p *Puller) writeFrom(ctx context.Context, dgst string, size int64, open op
 			return err
 		}
 	}
-	buf := make([]byte, 1<<20)
-	if _, err := io.CopyBuffer(w, rc, buf); err != nil {
+	// Through the writer's ReadFrom: read where it writes from.
+	if _, err := w.ReadFrom(rc); err != nil {
 		return fmt.Errorf("download %s: %w", dgst, err)
 	}
 	if err := w.Commit(ctx, size, dgst, lbls); errdefs.IsAlreadyExists(err) {

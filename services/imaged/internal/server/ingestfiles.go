@@ -22,8 +22,9 @@ import (
 // IngestFiles serves imaged's ingest socket: the gateway opens an ingest
 // for a client's content Write, receives its data file and writes the
 // WRITE messages' data into it itself, one hop less for every byte.
-// imaged still owns the ingest: it hashes what the gateway reports
-// written, answers STAT, truncates, and verifies and commits the blob.
+// imaged still owns the ingest: it takes the gateway's hash of what it
+// reports written (or reads it back and hashes it, for a writer that
+// sends none), answers STAT, truncates, and verifies and commits the blob.
 type IngestFiles struct {
 	Store *content.Store
 }
@@ -58,7 +59,13 @@ func (s *IngestFiles) handle(ctx context.Context, c *net.UnixConn) {
 		fdsocket.Send(c, imagedclient.ErrorReply(err), nil)
 		return
 	}
-	err = fdsocket.Send(c, reply(w), f)
+	r := reply(w)
+	if r.State, err = w.HashState(); err != nil {
+		f.Close()
+		fdsocket.Send(c, imagedclient.ErrorReply(err), nil)
+		return
+	}
+	err = fdsocket.Send(c, r, f)
 	f.Close()
 	if err != nil {
 		log.G(ctx).Warn("send ingest", zap.String("ref", open.Ref), zap.Error(err))
@@ -127,7 +134,9 @@ func (s *IngestFiles) serve(ctx context.Context, c *net.UnixConn, w *content.Wri
 			return // the gateway ended the session (or it expired)
 		}
 		if req.Op == imagedclient.IngestWrote {
-			if failed == nil {
+			if failed == nil && req.State != nil {
+				failed = w.Hashed(req.N, req.State)
+			} else if failed == nil {
 				failed = w.Appended(req.N)
 			}
 			continue

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"hash"
 	"net"
 	"os"
 	"path/filepath"
@@ -195,5 +196,111 @@ func TestIngestSessionEndsWhenTheIngestExpires(t *testing.T) {
 	}
 	if _, err := in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit}); !errdefs.IsAborted(err) {
 		t.Fatalf("commit of an expired ingest: %v, want Aborted", err)
+	}
+}
+
+// A writer that hashes what it writes goes on from the state imaged opened
+// the ingest with, including a resumed one's, and imaged commits under its
+// hash without reading the data back.
+func TestIngestSessionTakesTheWritersHash(t *testing.T) {
+	cs, sock := ingestServer(t)
+	data := bytes.Repeat([]byte("hashed by the gateway "), 50000)
+	dgst := digest.FromBytes(data)
+	open := &imagedclient.IngestOpen{Namespace: "test", Ref: "h1", Total: int64(len(data)), Expected: dgst.String()}
+	in, err := imagedclient.OpenIngest(ingestCtx, sock, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := in.Hash()
+	if h == nil {
+		t.Fatal("imaged sent no hash state")
+	}
+	writeHashed(t, in, h, 0, data[:3000])
+	in.Close()
+	in = reopen(t, sock, open)
+	defer in.Close()
+	h = in.Hash()
+	if in.Opened.Offset != 3000 || h == nil {
+		t.Fatalf("resumed at %d with hash %v, want 3000 and one", in.Opened.Offset, h)
+	}
+	writeHashed(t, in, h, 3000, data[3000:10000])
+	st, err := in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestStat})
+	if err != nil || st.Offset != 10000 || st.Digest != digest.FromBytes(data[:10000]).String() {
+		t.Fatalf("stat: %+v %v", st, err)
+	}
+	writeHashed(t, in, h, 10000, data[10000:])
+	if st, err = in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit}); err != nil || st.Digest != dgst.String() {
+		t.Fatalf("commit: %+v %v", st, err)
+	}
+	if info, err := cs.Info(ingestCtx, dgst.String()); err != nil || info.Size != int64(len(data)) {
+		t.Fatalf("committed blob: %+v %v", info, err)
+	}
+}
+
+// A hash that does not cover exactly the data up to the new offset, or is
+// no sha256 state, ends the session at the next answer.
+func TestIngestSessionRefusesAHashOfOtherData(t *testing.T) {
+	_, sock := ingestServer(t)
+	for _, c := range []struct {
+		name string
+		hash func(h hash.Hash) hash.Hash
+		ok   func(error) bool
+	}{
+		// One byte more than the data.
+		{"other length", func(h hash.Hash) hash.Hash { h.Write([]byte("x")); return h }, errdefs.IsFailedPrecondition},
+		{"no sha256 state", func(h hash.Hash) hash.Hash { return garbageState{h} }, errdefs.IsInvalidArgument},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, err := imagedclient.OpenIngest(ingestCtx, sock, &imagedclient.IngestOpen{Namespace: "test", Ref: "h2-" + c.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			data := []byte("some data")
+			if _, err := in.File.WriteAt(data, 0); err != nil {
+				t.Fatal(err)
+			}
+			h := in.Hash()
+			h.Write(data)
+			if err := in.WroteHashed(int64(len(data)), c.hash(h)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := in.Do(&imagedclient.IngestRequest{Op: imagedclient.IngestCommit}); !c.ok(err) {
+				t.Fatalf("commit under a bad hash: %v", err)
+			}
+		})
+	}
+}
+
+type garbageState struct{ hash.Hash }
+
+func (garbageState) MarshalBinary() ([]byte, error) { return []byte("not a hash state"), nil }
+
+// writeHashed writes data into the session's file at off, hashes it into h
+// and reports both.
+func writeHashed(t *testing.T, in *imagedclient.Ingest, h hash.Hash, off int64, data []byte) {
+	t.Helper()
+	if _, err := in.File.WriteAt(data, off); err != nil {
+		t.Fatal(err)
+	}
+	h.Write(data)
+	if err := in.WroteHashed(int64(len(data)), h); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reopen opens open's ingest again once imaged released it.
+func reopen(t *testing.T, sock string, open *imagedclient.IngestOpen) *imagedclient.Ingest {
+	t.Helper()
+	for {
+		in, err := imagedclient.OpenIngest(ingestCtx, sock, open)
+		if errdefs.IsUnavailable(err) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return in
 	}
 }
