@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	tasksv1 "berth.dev/proto/berth/tasks/v1"
 )
@@ -16,6 +18,33 @@ import (
 func (c *Client) ReopenLog(ctx context.Context, id string) error {
 	_, err := tasksv1.NewTasksClient(c.cc).ReopenLog(ctx, &tasksv1.ReopenLogRequest{ContainerId: id})
 	return err
+}
+
+// PrepareTask has taskd make ahead what the task of container id (in the
+// namespace of ctx) needs before the runtime's create, from the
+// container's spec and runtime options (opts, may be nil): its shim,
+// bundle and rootfs mounted, so that a later CreateTask with the same
+// rootfs only creates the init process. It may be sent before the
+// container is recorded; DeleteContainer of id undoes it.
+func (c *Client) PrepareTask(ctx context.Context, id string, spec, opts *anypb.Any, rootfs []*types.Mount) error {
+	req := &tasksv1.PrepareTaskRequest{ContainerId: id, Spec: spec, RuntimeOptions: opts}
+	for _, m := range rootfs {
+		req.Rootfs = append(req.Rootfs, &tasksv1.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options})
+	}
+	_, err := tasksv1.NewTasksClient(c.cc).PrepareTask(ctx, req)
+	return err
+}
+
+// RunTask creates the task of req's container and starts it in one call
+// (CreateTask, UpdateTask with req's resources if set, Start) and returns
+// the init process's pid. A task whose update or start failed stays
+// created.
+func (c *Client) RunTask(ctx context.Context, req *tasksv1.RunTaskRequest) (uint32, error) {
+	resp, err := tasksv1.NewTasksClient(c.cc).RunTask(ctx, req)
+	if err != nil {
+		return 0, err
+	}
+	return resp.Pid, nil
 }
 
 // AttachStream is a caller's end of a task's live stdio.

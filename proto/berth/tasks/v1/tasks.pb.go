@@ -13,6 +13,7 @@ package tasksv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	anypb "google.golang.org/protobuf/types/known/anypb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -68,7 +69,323 @@ func (x AttachResponse_Stream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AttachResponse_Stream.Descriptor instead.
 func (AttachResponse_Stream) EnumDescriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3, 0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{8, 0}
+}
+
+type RunTaskRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId string                 `protobuf:"bytes,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	Rootfs      []*Mount               `protobuf:"bytes,2,rep,name=rootfs,proto3" json:"rootfs,omitempty"`
+	// stdin, stdout, stderr and terminal are CreateTask's.
+	Stdin    string `protobuf:"bytes,3,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Stdout   string `protobuf:"bytes,4,opt,name=stdout,proto3" json:"stdout,omitempty"`
+	Stderr   string `protobuf:"bytes,5,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	Terminal bool   `protobuf:"varint,6,opt,name=terminal,proto3" json:"terminal,omitempty"`
+	// resources, if set, are runtime-spec LinuxResources as JSON, as
+	// containerd's UpdateTask takes them.
+	Resources     *anypb.Any `protobuf:"bytes,7,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunTaskRequest) Reset() {
+	*x = RunTaskRequest{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunTaskRequest) ProtoMessage() {}
+
+func (x *RunTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunTaskRequest.ProtoReflect.Descriptor instead.
+func (*RunTaskRequest) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *RunTaskRequest) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetRootfs() []*Mount {
+	if x != nil {
+		return x.Rootfs
+	}
+	return nil
+}
+
+func (x *RunTaskRequest) GetStdin() string {
+	if x != nil {
+		return x.Stdin
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetStdout() string {
+	if x != nil {
+		return x.Stdout
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetStderr() string {
+	if x != nil {
+		return x.Stderr
+	}
+	return ""
+}
+
+func (x *RunTaskRequest) GetTerminal() bool {
+	if x != nil {
+		return x.Terminal
+	}
+	return false
+}
+
+func (x *RunTaskRequest) GetResources() *anypb.Any {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type RunTaskResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pid is the started init process's.
+	Pid           uint32 `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunTaskResponse) Reset() {
+	*x = RunTaskResponse{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunTaskResponse) ProtoMessage() {}
+
+func (x *RunTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunTaskResponse.ProtoReflect.Descriptor instead.
+func (*RunTaskResponse) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RunTaskResponse) GetPid() uint32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+type PrepareTaskRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId string                 `protobuf:"bytes,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	// rootfs are the mounts CreateTask will be given, in their order.
+	Rootfs []*Mount `protobuf:"bytes,2,rep,name=rootfs,proto3" json:"rootfs,omitempty"`
+	// spec is the container's OCI spec, as its record has it.
+	Spec *anypb.Any `protobuf:"bytes,3,opt,name=spec,proto3" json:"spec,omitempty"`
+	// runtime_options are the container's runtime options (runc's), if any.
+	RuntimeOptions *anypb.Any `protobuf:"bytes,4,opt,name=runtime_options,json=runtimeOptions,proto3" json:"runtime_options,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *PrepareTaskRequest) Reset() {
+	*x = PrepareTaskRequest{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareTaskRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareTaskRequest) ProtoMessage() {}
+
+func (x *PrepareTaskRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareTaskRequest.ProtoReflect.Descriptor instead.
+func (*PrepareTaskRequest) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PrepareTaskRequest) GetContainerId() string {
+	if x != nil {
+		return x.ContainerId
+	}
+	return ""
+}
+
+func (x *PrepareTaskRequest) GetRootfs() []*Mount {
+	if x != nil {
+		return x.Rootfs
+	}
+	return nil
+}
+
+func (x *PrepareTaskRequest) GetSpec() *anypb.Any {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *PrepareTaskRequest) GetRuntimeOptions() *anypb.Any {
+	if x != nil {
+		return x.RuntimeOptions
+	}
+	return nil
+}
+
+// Mount is containerd.types.Mount.
+type Mount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Source        string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"`
+	Options       []string               `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Mount) Reset() {
+	*x = Mount{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Mount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Mount) ProtoMessage() {}
+
+func (x *Mount) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Mount.ProtoReflect.Descriptor instead.
+func (*Mount) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Mount) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Mount) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Mount) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *Mount) GetOptions() []string {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+type PrepareTaskResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrepareTaskResponse) Reset() {
+	*x = PrepareTaskResponse{}
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrepareTaskResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrepareTaskResponse) ProtoMessage() {}
+
+func (x *PrepareTaskResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrepareTaskResponse.ProtoReflect.Descriptor instead.
+func (*PrepareTaskResponse) Descriptor() ([]byte, []int) {
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{4}
 }
 
 type ReopenLogRequest struct {
@@ -80,7 +397,7 @@ type ReopenLogRequest struct {
 
 func (x *ReopenLogRequest) Reset() {
 	*x = ReopenLogRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -92,7 +409,7 @@ func (x *ReopenLogRequest) String() string {
 func (*ReopenLogRequest) ProtoMessage() {}
 
 func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[0]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -105,7 +422,7 @@ func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{0}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReopenLogRequest) GetContainerId() string {
@@ -123,7 +440,7 @@ type ReopenLogResponse struct {
 
 func (x *ReopenLogResponse) Reset() {
 	*x = ReopenLogResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -135,7 +452,7 @@ func (x *ReopenLogResponse) String() string {
 func (*ReopenLogResponse) ProtoMessage() {}
 
 func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[1]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -148,7 +465,7 @@ func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
 func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{1}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{6}
 }
 
 type AttachRequest struct {
@@ -168,7 +485,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -180,7 +497,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[2]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -193,7 +510,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{2}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AttachRequest) GetContainerId() string {
@@ -241,7 +558,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +570,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[3]
+	mi := &file_berth_tasks_v1_tasks_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,7 +583,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{3}
+	return file_berth_tasks_v1_tasks_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AttachResponse) GetStream() AttachResponse_Stream {
@@ -287,7 +604,28 @@ var File_berth_tasks_v1_tasks_proto protoreflect.FileDescriptor
 
 const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
-	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\"5\n" +
+	"\x1aberth/tasks/v1/tasks.proto\x12\x0eberth.tasks.v1\x1a\x19google/protobuf/any.proto\"\xf8\x01\n" +
+	"\x0eRunTaskRequest\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12-\n" +
+	"\x06rootfs\x18\x02 \x03(\v2\x15.berth.tasks.v1.MountR\x06rootfs\x12\x14\n" +
+	"\x05stdin\x18\x03 \x01(\tR\x05stdin\x12\x16\n" +
+	"\x06stdout\x18\x04 \x01(\tR\x06stdout\x12\x16\n" +
+	"\x06stderr\x18\x05 \x01(\tR\x06stderr\x12\x1a\n" +
+	"\bterminal\x18\x06 \x01(\bR\bterminal\x122\n" +
+	"\tresources\x18\a \x01(\v2\x14.google.protobuf.AnyR\tresources\"#\n" +
+	"\x0fRunTaskResponse\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\rR\x03pid\"\xcf\x01\n" +
+	"\x12PrepareTaskRequest\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12-\n" +
+	"\x06rootfs\x18\x02 \x03(\v2\x15.berth.tasks.v1.MountR\x06rootfs\x12(\n" +
+	"\x04spec\x18\x03 \x01(\v2\x14.google.protobuf.AnyR\x04spec\x12=\n" +
+	"\x0fruntime_options\x18\x04 \x01(\v2\x14.google.protobuf.AnyR\x0eruntimeOptions\"e\n" +
+	"\x05Mount\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x18\n" +
+	"\aoptions\x18\x04 \x03(\tR\aoptions\"\x15\n" +
+	"\x13PrepareTaskResponse\"5\n" +
 	"\x10ReopenLogRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\"\x13\n" +
 	"\x11ReopenLogResponse\"\x97\x01\n" +
@@ -305,10 +643,12 @@ const file_berth_tasks_v1_tasks_proto_rawDesc = "" +
 	"\n" +
 	"\x06STDOUT\x10\x00\x12\n" +
 	"\n" +
-	"\x06STDERR\x10\x012\xa6\x01\n" +
+	"\x06STDERR\x10\x012\xca\x02\n" +
 	"\x05Tasks\x12P\n" +
 	"\tReopenLog\x12 .berth.tasks.v1.ReopenLogRequest\x1a!.berth.tasks.v1.ReopenLogResponse\x12K\n" +
-	"\x06Attach\x12\x1d.berth.tasks.v1.AttachRequest\x1a\x1e.berth.tasks.v1.AttachResponse(\x010\x01B(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
+	"\x06Attach\x12\x1d.berth.tasks.v1.AttachRequest\x1a\x1e.berth.tasks.v1.AttachResponse(\x010\x01\x12V\n" +
+	"\vPrepareTask\x12\".berth.tasks.v1.PrepareTaskRequest\x1a#.berth.tasks.v1.PrepareTaskResponse\x12J\n" +
+	"\aRunTask\x12\x1e.berth.tasks.v1.RunTaskRequest\x1a\x1f.berth.tasks.v1.RunTaskResponseB(Z&berth.dev/proto/berth/tasks/v1;tasksv1b\x06proto3"
 
 var (
 	file_berth_tasks_v1_tasks_proto_rawDescOnce sync.Once
@@ -323,25 +663,40 @@ func file_berth_tasks_v1_tasks_proto_rawDescGZIP() []byte {
 }
 
 var file_berth_tasks_v1_tasks_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_berth_tasks_v1_tasks_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_berth_tasks_v1_tasks_proto_goTypes = []any{
-	(AttachResponse_Stream)(0), // 0: berth.tasks.v1.AttachResponse.Stream
-	(*ReopenLogRequest)(nil),   // 1: berth.tasks.v1.ReopenLogRequest
-	(*ReopenLogResponse)(nil),  // 2: berth.tasks.v1.ReopenLogResponse
-	(*AttachRequest)(nil),      // 3: berth.tasks.v1.AttachRequest
-	(*AttachResponse)(nil),     // 4: berth.tasks.v1.AttachResponse
+	(AttachResponse_Stream)(0),  // 0: berth.tasks.v1.AttachResponse.Stream
+	(*RunTaskRequest)(nil),      // 1: berth.tasks.v1.RunTaskRequest
+	(*RunTaskResponse)(nil),     // 2: berth.tasks.v1.RunTaskResponse
+	(*PrepareTaskRequest)(nil),  // 3: berth.tasks.v1.PrepareTaskRequest
+	(*Mount)(nil),               // 4: berth.tasks.v1.Mount
+	(*PrepareTaskResponse)(nil), // 5: berth.tasks.v1.PrepareTaskResponse
+	(*ReopenLogRequest)(nil),    // 6: berth.tasks.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),   // 7: berth.tasks.v1.ReopenLogResponse
+	(*AttachRequest)(nil),       // 8: berth.tasks.v1.AttachRequest
+	(*AttachResponse)(nil),      // 9: berth.tasks.v1.AttachResponse
+	(*anypb.Any)(nil),           // 10: google.protobuf.Any
 }
 var file_berth_tasks_v1_tasks_proto_depIdxs = []int32{
-	0, // 0: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
-	1, // 1: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
-	3, // 2: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
-	2, // 3: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
-	4, // 4: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
-	3, // [3:5] is the sub-list for method output_type
-	1, // [1:3] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	4,  // 0: berth.tasks.v1.RunTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
+	10, // 1: berth.tasks.v1.RunTaskRequest.resources:type_name -> google.protobuf.Any
+	4,  // 2: berth.tasks.v1.PrepareTaskRequest.rootfs:type_name -> berth.tasks.v1.Mount
+	10, // 3: berth.tasks.v1.PrepareTaskRequest.spec:type_name -> google.protobuf.Any
+	10, // 4: berth.tasks.v1.PrepareTaskRequest.runtime_options:type_name -> google.protobuf.Any
+	0,  // 5: berth.tasks.v1.AttachResponse.stream:type_name -> berth.tasks.v1.AttachResponse.Stream
+	6,  // 6: berth.tasks.v1.Tasks.ReopenLog:input_type -> berth.tasks.v1.ReopenLogRequest
+	8,  // 7: berth.tasks.v1.Tasks.Attach:input_type -> berth.tasks.v1.AttachRequest
+	3,  // 8: berth.tasks.v1.Tasks.PrepareTask:input_type -> berth.tasks.v1.PrepareTaskRequest
+	1,  // 9: berth.tasks.v1.Tasks.RunTask:input_type -> berth.tasks.v1.RunTaskRequest
+	7,  // 10: berth.tasks.v1.Tasks.ReopenLog:output_type -> berth.tasks.v1.ReopenLogResponse
+	9,  // 11: berth.tasks.v1.Tasks.Attach:output_type -> berth.tasks.v1.AttachResponse
+	5,  // 12: berth.tasks.v1.Tasks.PrepareTask:output_type -> berth.tasks.v1.PrepareTaskResponse
+	2,  // 13: berth.tasks.v1.Tasks.RunTask:output_type -> berth.tasks.v1.RunTaskResponse
+	10, // [10:14] is the sub-list for method output_type
+	6,  // [6:10] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_berth_tasks_v1_tasks_proto_init() }
@@ -355,7 +710,7 @@ func file_berth_tasks_v1_tasks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_berth_tasks_v1_tasks_proto_rawDesc), len(file_berth_tasks_v1_tasks_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,8 +23,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Tasks_ReopenLog_FullMethodName = "/berth.tasks.v1.Tasks/ReopenLog"
-	Tasks_Attach_FullMethodName    = "/berth.tasks.v1.Tasks/Attach"
+	Tasks_ReopenLog_FullMethodName   = "/berth.tasks.v1.Tasks/ReopenLog"
+	Tasks_Attach_FullMethodName      = "/berth.tasks.v1.Tasks/Attach"
+	Tasks_PrepareTask_FullMethodName = "/berth.tasks.v1.Tasks/PrepareTask"
+	Tasks_RunTask_FullMethodName     = "/berth.tasks.v1.Tasks/RunTask"
 )
 
 // TasksClient is the client API for Tasks service.
@@ -39,6 +41,23 @@ type TasksClient interface {
 	// Responses carry what the process writes from the moment of attaching.
 	// The stream ends when the process exits or the caller goes away.
 	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AttachRequest, AttachResponse], error)
+	// PrepareTask does ahead what creating a container's task needs before
+	// the runtime's create: it starts the task's shim, writes its bundle and
+	// spec and mounts the rootfs, so that a CreateTask of the container only
+	// has the runtime create the init process. It may come before the
+	// container's record (it needs none of it): CreateTask uses it
+	// only if the container's record then has the same spec and runtime
+	// options and the task the same rootfs, and prepares again otherwise.
+	// Nothing of it shows through containerd's API; a DeleteContainer of the
+	// id (found or not) undoes it. An id that has a task, or is prepared, is
+	// left as it is.
+	PrepareTask(ctx context.Context, in *PrepareTaskRequest, opts ...grpc.CallOption) (*PrepareTaskResponse, error)
+	// RunTask creates a container's task and starts its init process in one
+	// call, as containerd's CreateTask and Start would one after the other
+	// (their events, a preparation used alike), applying resources between
+	// the two when given. A task whose update or start failed stays created,
+	// for the caller to kill and delete as after a failed Start.
+	RunTask(ctx context.Context, in *RunTaskRequest, opts ...grpc.CallOption) (*RunTaskResponse, error)
 }
 
 type tasksClient struct {
@@ -72,6 +91,26 @@ func (c *tasksClient) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Tasks_AttachClient = grpc.BidiStreamingClient[AttachRequest, AttachResponse]
 
+func (c *tasksClient) PrepareTask(ctx context.Context, in *PrepareTaskRequest, opts ...grpc.CallOption) (*PrepareTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PrepareTaskResponse)
+	err := c.cc.Invoke(ctx, Tasks_PrepareTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *tasksClient) RunTask(ctx context.Context, in *RunTaskRequest, opts ...grpc.CallOption) (*RunTaskResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunTaskResponse)
+	err := c.cc.Invoke(ctx, Tasks_RunTask_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TasksServer is the server API for Tasks service.
 // All implementations must embed UnimplementedTasksServer
 // for forward compatibility.
@@ -84,6 +123,23 @@ type TasksServer interface {
 	// Responses carry what the process writes from the moment of attaching.
 	// The stream ends when the process exits or the caller goes away.
 	Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error
+	// PrepareTask does ahead what creating a container's task needs before
+	// the runtime's create: it starts the task's shim, writes its bundle and
+	// spec and mounts the rootfs, so that a CreateTask of the container only
+	// has the runtime create the init process. It may come before the
+	// container's record (it needs none of it): CreateTask uses it
+	// only if the container's record then has the same spec and runtime
+	// options and the task the same rootfs, and prepares again otherwise.
+	// Nothing of it shows through containerd's API; a DeleteContainer of the
+	// id (found or not) undoes it. An id that has a task, or is prepared, is
+	// left as it is.
+	PrepareTask(context.Context, *PrepareTaskRequest) (*PrepareTaskResponse, error)
+	// RunTask creates a container's task and starts its init process in one
+	// call, as containerd's CreateTask and Start would one after the other
+	// (their events, a preparation used alike), applying resources between
+	// the two when given. A task whose update or start failed stays created,
+	// for the caller to kill and delete as after a failed Start.
+	RunTask(context.Context, *RunTaskRequest) (*RunTaskResponse, error)
 	mustEmbedUnimplementedTasksServer()
 }
 
@@ -99,6 +155,12 @@ func (UnimplementedTasksServer) ReopenLog(context.Context, *ReopenLogRequest) (*
 }
 func (UnimplementedTasksServer) Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error {
 	return status.Error(codes.Unimplemented, "method Attach not implemented")
+}
+func (UnimplementedTasksServer) PrepareTask(context.Context, *PrepareTaskRequest) (*PrepareTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PrepareTask not implemented")
+}
+func (UnimplementedTasksServer) RunTask(context.Context, *RunTaskRequest) (*RunTaskResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunTask not implemented")
 }
 func (UnimplementedTasksServer) mustEmbedUnimplementedTasksServer() {}
 func (UnimplementedTasksServer) testEmbeddedByValue()               {}
@@ -146,6 +208,42 @@ func _Tasks_Attach_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Tasks_AttachServer = grpc.BidiStreamingServer[AttachRequest, AttachResponse]
 
+func _Tasks_PrepareTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PrepareTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TasksServer).PrepareTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tasks_PrepareTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TasksServer).PrepareTask(ctx, req.(*PrepareTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Tasks_RunTask_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunTaskRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TasksServer).RunTask(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Tasks_RunTask_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TasksServer).RunTask(ctx, req.(*RunTaskRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Tasks_ServiceDesc is the grpc.ServiceDesc for Tasks service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -156,6 +254,14 @@ var Tasks_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReopenLog",
 			Handler:    _Tasks_ReopenLog_Handler,
+		},
+		{
+			MethodName: "PrepareTask",
+			Handler:    _Tasks_PrepareTask_Handler,
+		},
+		{
+			MethodName: "RunTask",
+			Handler:    _Tasks_RunTask_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -31,7 +31,7 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 		if err := s.stopContainer(ctx, c, 0); err != nil {
 			return err
 		}
-		// The record as the exit left it, to restore on failure below.
+		// The record as the exit left it, for the deleted event.
 		if cur, err := s.Store.Container(c.ID); err == nil {
 			c = cur
 		}
@@ -43,23 +43,24 @@ func (s *RuntimeService) removeContainer(ctx context.Context, c *store.Container
 			return err
 		}
 	}
-	// With the task gone nothing uses the rootfs. Its files go after the
-	// call answers, as containerd's garbage collector deletes a removed
-	// container's snapshot; one a crash leaves behind is swept by
-	// Reconcile.
-	s.removeRootfsLater(dctx, c.ID)
-	// taskd's record and the CRI's go at once; when either fails the CRI's
-	// is put back, so the kubelet's next RemoveContainer finishes the job.
-	err := parallel(func() error {
-		if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete container: %w", err)
-		}
-		return nil
-	}, func() error { return s.Store.DeleteContainer(ctx, c.ID) })
-	if err != nil {
-		s.Store.AddContainer(context.WithoutCancel(ctx), c)
-		return err
+	// A preparation of the task still in flight is undone by taskd's
+	// deletion only once it is made.
+	s.prepared(c.ID)
+	// taskd's deletion is durable before the answer, as containerd's is;
+	// the CRI's record is gone to every caller at once and its deletion is
+	// committed after the answer: a record a crash brings back has no
+	// taskd container and Reconcile drops it. When taskd fails, the CRI's
+	// record stays, so the kubelet's next RemoveContainer finishes the job.
+	if err := s.Tasks.DeleteContainer(dctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+		return fmt.Errorf("delete container: %w", err)
 	}
+	s.Store.DeleteContainerLater(ctx, c.ID)
+	// With the task and the container gone nothing uses the rootfs (taskd
+	// unmounted one it mounted ahead, PrepareTask, as it deleted the
+	// container). Its files go after the call answers, as containerd's
+	// garbage collector deletes a removed container's snapshot; one a
+	// crash leaves behind is swept by Reconcile.
+	s.removeRootfsLater(dctx, c.ID)
 	s.layerUsage.Delete(c.ID)
 	s.tasksGone.Delete(c.ID)
 	s.emitDeleted(ctx, c)

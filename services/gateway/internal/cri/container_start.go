@@ -8,12 +8,12 @@ import (
 	"path/filepath"
 	"time"
 
-	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/services/gateway/internal/cri/spec"
 	"berth.dev/services/gateway/internal/cri/store"
 )
@@ -36,41 +36,47 @@ func (s *RuntimeService) StartContainer(ctx context.Context, req *runtimeapi.Sta
 		return nil, fmt.Errorf("sandbox %s is not ready: %w", sb.ID, errdefs.ErrFailedPrecondition)
 	}
 	cfg := containerConfig(c)
-	taskReq := &tasksapi.CreateTaskRequest{ContainerID: c.ID, Rootfs: fromStoreMounts(c.Rootfs), Terminal: cfg.GetTty()}
+	// taskd creates and starts the task in one call (berth.tasks.v1
+	// RunTask): containerd's CreateTask, UpdateTask for the container's
+	// resources, and Start, with one round trip instead of two or three.
+	run := &tasksv1.RunTaskRequest{ContainerId: c.ID, Rootfs: toTaskdMounts(c.Rootfs), Terminal: cfg.GetTty()}
 	if c.LogPath != "" {
 		if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o755); err != nil {
 			return nil, fmt.Errorf("log directory: %w", err)
 		}
-		taskReq.Stdout = "crilog://" + c.LogPath
-		taskReq.Stderr = taskReq.Stdout
+		run.Stdout = "crilog://" + c.LogPath
+		run.Stderr = run.Stdout
 	}
 	if cfg.GetStdin() {
-		taskReq.Stdin = "attach://"
+		run.Stdin = "attach://"
 		// The shim closes a once stdin when the first attach's input
 		// ends or its client leaves. With a terminal containerd never
 		// closes it that way (kubectl attach -it detaches and comes
 		// back), so neither does Berth.
 		if cfg.GetStdinOnce() && !cfg.GetTty() {
-			taskReq.Stdin += "?once=true"
+			run.Stdin += "?once=true"
 		}
 	}
 	dctx := daemonCtx(context.WithoutCancel(ctx))
-	if _, err := s.Tasks.CreateTask(dctx, taskReq); err != nil {
-		s.recordStartError(dctx, c.ID, err)
-		return nil, fmt.Errorf("create task: %w", err)
-	}
 	if len(c.Resources) > 0 {
-		if err := s.applyResources(dctx, c.ID, c.Resources); err != nil {
-			s.failStart(dctx, c.ID, err)
+		if run.Resources, err = resourcesAny(c.Resources); err != nil {
+			s.recordStartError(dctx, c.ID, err)
 			return nil, err
 		}
 	}
 	unlock := s.locks.lock(c.ID)
 	defer unlock()
-	pid, err := s.Tasks.StartTask(dctx, c.ID)
+	pid, err := s.Tasks.RunTask(dctx, run)
+	if errdefs.IsAlreadyExists(err) {
+		// Another start's task: not this call's to remove.
+		s.recordStartError(dctx, c.ID, err)
+		return nil, err
+	}
 	if err != nil {
+		// A task that was created and failed to update or start is killed
+		// and deleted; one that failed to be created is not there.
 		s.failStart(dctx, c.ID, err)
-		return nil, fmt.Errorf("start task: %w", err)
+		return nil, err
 	}
 	now := time.Now()
 	_, err = s.Store.UpdateContainer(dctx, c.ID, func(rec *store.Container) error {
@@ -109,15 +115,33 @@ func (s *RuntimeService) recordStartError(ctx context.Context, id string, err er
 
 // applyResources hands LinuxContainerResources (protobuf) to the task.
 func (s *RuntimeService) applyResources(ctx context.Context, id string, raw []byte) error {
-	r := &runtimeapi.LinuxContainerResources{}
-	if err := proto.Unmarshal(raw, r); err != nil {
-		return err
-	}
-	b, err := json.Marshal(spec.Resources(r, nil))
+	a, err := resourcesAny(raw)
 	if err != nil {
 		return err
 	}
-	return s.Tasks.UpdateTask(ctx, id, &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", Value: b})
+	return s.Tasks.UpdateTask(ctx, id, a)
+}
+
+// resourcesAny is LinuxContainerResources (protobuf) as taskd takes them:
+// runtime-spec LinuxResources in JSON.
+func resourcesAny(raw []byte) (*anypb.Any, error) {
+	r := &runtimeapi.LinuxContainerResources{}
+	if err := proto.Unmarshal(raw, r); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(spec.Resources(r, nil))
+	if err != nil {
+		return nil, err
+	}
+	return &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources", Value: b}, nil
+}
+
+func toTaskdMounts(ms []store.Mount) []*tasksv1.Mount {
+	out := make([]*tasksv1.Mount, len(ms))
+	for i, m := range ms {
+		out[i] = &tasksv1.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options}
+	}
+	return out
 }
 
 func containerConfig(c *store.Container) *runtimeapi.ContainerConfig {

@@ -121,6 +121,9 @@ func (s *RuntimeService) handleOOM(ctx context.Context, id string) error {
 // happened while the gateway was away and were not yet delivered.
 func (s *RuntimeService) Reconcile(ctx context.Context) error {
 	dctx := daemonCtx(ctx)
+	if err := s.dropVoidContainers(dctx); err != nil {
+		return err
+	}
 	containers, err := s.Store.Containers()
 	if err != nil {
 		return err
@@ -155,6 +158,43 @@ func (s *RuntimeService) Reconcile(ctx context.Context) error {
 	}
 	if err := s.sweepRootfs(dctx); err != nil {
 		log.G(ctx).Warn("sweep orphaned rootfs snapshots", zap.Error(err))
+	}
+	return nil
+}
+
+// dropVoidContainers deletes the records of containers an earlier run made
+// that taskd has no container of: a removal whose record deletion a crash
+// cut short (RemoveContainer commits it after its answer, once taskd's
+// deletion is durable), or a create a crash cut short before taskd
+// recorded the container. Their rootfs snapshots go with them.
+func (s *RuntimeService) dropVoidContainers(ctx context.Context) error {
+	records, err := s.Store.Containers()
+	if err != nil || len(records) == 0 {
+		return err
+	}
+	known, err := s.Tasks.Containers(ctx)
+	if err != nil {
+		return err
+	}
+	inTaskd := map[string]bool{}
+	for _, c := range known {
+		inTaskd[c.ID] = true
+	}
+	for _, c := range records {
+		// A container this run records may reach taskd in a moment.
+		if inTaskd[c.ID] || !c.CreatedAt.Before(s.started) {
+			continue
+		}
+		// taskd's DeleteContainer of the id undoes a preparation of its
+		// task (PrepareTask) that may hold the rootfs mounted.
+		if err := s.Tasks.DeleteContainer(ctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		if err := s.Store.DeleteContainer(ctx, c.ID); err != nil {
+			return err
+		}
+		log.G(ctx).Info("dropped the record of a container taskd does not have", zap.String("id", c.ID))
+		s.removeRootfsLater(ctx, c.ID)
 	}
 	return nil
 }

@@ -36,12 +36,13 @@ func (f *fakeSnaps) Remove(_ context.Context, _, key string) error {
 	return nil
 }
 
-// fakeTasks knows the given taskd containers and fails DeleteContainer
-// with deleteErr.
+// fakeTasks knows the given taskd containers, records the ids
+// DeleteContainer is asked for and fails it with deleteErr.
 type fakeTasks struct {
 	Tasks
 	containers []*containersapi.Container
 	deleteErr  error
+	deleted    []string
 }
 
 func (f *fakeTasks) Containers(context.Context) ([]*containersapi.Container, error) {
@@ -52,7 +53,10 @@ func (f *fakeTasks) DeleteTask(context.Context, string) (*tasksapi.DeleteRespons
 	return nil, errdefs.ErrNotFound
 }
 
-func (f *fakeTasks) DeleteContainer(context.Context, string) error { return f.deleteErr }
+func (f *fakeTasks) DeleteContainer(_ context.Context, id string) error {
+	f.deleted = append(f.deleted, id)
+	return f.deleteErr
+}
 
 func newTestService(t *testing.T, tasks Tasks, snaps Snapshots) *RuntimeService {
 	t.Helper()
@@ -123,5 +127,49 @@ func TestRemoveContainerKeepsTheRecordWhenTaskdFails(t *testing.T) {
 	s.cleanups.Wait()
 	if len(snaps.removed) == 0 || snaps.removed[len(snaps.removed)-1] != c.ID {
 		t.Fatalf("rootfs removals %v, want %s", snaps.removed, c.ID)
+	}
+}
+
+// TestReconcileDropsContainersTaskdDoesNotHave: a record an earlier run
+// left without a taskd container (its deletion cut short) goes with its
+// rootfs; one taskd has, or one this run just made, stays.
+func TestReconcileDropsContainersTaskdDoesNotHave(t *testing.T) {
+	snaps := &fakeSnaps{}
+	tasks := &fakeTasks{containers: []*containersapi.Container{{ID: hexID('1')}}}
+	s := newTestService(t, tasks, snaps)
+	ctx := context.Background()
+	sb := &store.Sandbox{ID: hexID('0'), Name: "pod", State: store.SandboxReady}
+	if err := s.Store.AddSandbox(ctx, sb); err != nil {
+		t.Fatal(err)
+	}
+	earlier := s.started.Add(-time.Minute)
+	for _, c := range []*store.Container{
+		{ID: hexID('1'), Name: "known", CreatedAt: earlier},
+		{ID: hexID('2'), Name: "void", CreatedAt: earlier},
+		{ID: hexID('3'), Name: "new", CreatedAt: time.Now()},
+	} {
+		c.SandboxID, c.State = sb.ID, store.ContainerCreated
+		if err := s.Store.AddContainer(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.dropVoidContainers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.Container(hexID('2')); !errdefs.IsNotFound(err) {
+		t.Fatalf("the void record stays: %v", err)
+	}
+	for _, id := range []string{hexID('1'), hexID('3')} {
+		if _, err := s.Store.Container(id); err != nil {
+			t.Fatalf("record %s dropped: %v", id[:1], err)
+		}
+	}
+	// taskd's deletion of the id undoes a preparation holding the rootfs.
+	if strings.Join(tasks.deleted, ",") != hexID('2') {
+		t.Fatalf("taskd deletions %v, want %s", tasks.deleted, hexID('2'))
+	}
+	s.cleanups.Wait()
+	if strings.Join(snaps.removed, ",") != hexID('2') {
+		t.Fatalf("rootfs removals %v, want %s", snaps.removed, hexID('2'))
 	}
 }

@@ -20,6 +20,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"berth.dev/pkg/namespace"
+	tasksv1 "berth.dev/proto/berth/tasks/v1"
 	"berth.dev/services/gateway/internal/cri/cni"
 	"berth.dev/services/gateway/internal/cri/store"
 )
@@ -56,6 +57,7 @@ type Tasks interface {
 	DeleteContainer(ctx context.Context, id string) error
 	CreateTask(ctx context.Context, req *tasksapi.CreateTaskRequest) (uint32, error)
 	StartTask(ctx context.Context, id string) (uint32, error)
+	RunTask(ctx context.Context, req *tasksv1.RunTaskRequest) (uint32, error)
 	KillTask(ctx context.Context, id string, signal uint32, all bool) error
 	DeleteTask(ctx context.Context, id string) (*tasksapi.DeleteResponse, error)
 	Task(ctx context.Context, id string) (*task.Process, error)
@@ -63,6 +65,7 @@ type Tasks interface {
 	TaskMetrics(ctx context.Context, filters ...string) ([]*types.Metric, error)
 	UpdateTask(ctx context.Context, id string, resources *anypb.Any) error
 	ReopenLog(ctx context.Context, id string) error
+	PrepareTask(ctx context.Context, id string, spec, opts *anypb.Any, rootfs []*types.Mount) error
 	Containers(ctx context.Context) ([]*containersapi.Container, error)
 }
 
@@ -132,6 +135,12 @@ type RuntimeService struct {
 	// cleanups counts rootfs removals still running after their
 	// RemoveContainer answered.
 	cleanups sync.WaitGroup
+	// started is when this gateway began: records older than it were made
+	// by an earlier run.
+	started time.Time
+	// preparing holds, by container id, a channel closed once taskd
+	// answered the preparation of the container's task (prepareTask).
+	preparing sync.Map
 	// tasksGone holds the containers whose exit this gateway recorded and
 	// whose task it deleted, so a later exit event or their removal skips
 	// asking taskd again.
@@ -143,7 +152,8 @@ func New(cfg Config, st *store.Store, tasks Tasks, snaps Snapshots, content Cont
 	if cfg.Snapshotter == "" {
 		cfg.Snapshotter = "overlayfs"
 	}
-	return &RuntimeService{Config: cfg, Store: st, Tasks: tasks, Snapshots: snaps, Content: content, Network: network, events: newBroadcaster()}
+	return &RuntimeService{Config: cfg, Store: st, Tasks: tasks, Snapshots: snaps, Content: content, Network: network, events: newBroadcaster(),
+		started: time.Now()}
 }
 
 // Register adds the service to srv.

@@ -29,6 +29,10 @@ type Store struct {
 	tags     *listcache.Tagger
 	// InUse, when set, refuses deleting a container that has a task.
 	InUse func(ns, id string) bool
+	// Deleted, when set, is called once a container's deletion is
+	// committed, or found nothing to delete, to remove what was made ahead
+	// for its task.
+	Deleted func(ns, id string)
 }
 
 // New returns the store.
@@ -192,12 +196,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if s.InUse != nil && s.InUse(ns, id) {
 		return fmt.Errorf("container %q has a task; delete it first: %w", id, errdefs.ErrFailedPrecondition)
 	}
-	return s.durable(ctx, ns, func(txn *badger.Txn, rec *events.Recorder) error {
+	err = s.durable(ctx, ns, func(txn *badger.Txn, rec *events.Recorder) error {
 		if err := store.Delete(txn, key(ns, id)); err != nil {
 			return fmt.Errorf("container %q: %w", id, err)
 		}
 		return rec.Add(ns, events.TopicContainerDelete, &apievents.ContainerDelete{ID: id})
 	})
+	// A preparation may precede the container's record and stay when the
+	// record is never made: deleting the id undoes it either way.
+	if (err == nil || errdefs.IsNotFound(err)) && s.Deleted != nil {
+		s.Deleted(ns, id)
+	}
+	return err
 }
 
 // durable commits fn's changes and syncs them: taskd's store does not sync

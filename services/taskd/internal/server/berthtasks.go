@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
+	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -16,8 +19,8 @@ import (
 	taskpkg "berth.dev/services/taskd/internal/task"
 )
 
-// BerthTasks serves berth.tasks.v1: log reopening and attaching to a task's
-// live stdio.
+// BerthTasks serves berth.tasks.v1: log reopening, attaching to a task's
+// live stdio, and the CRI's task preparation and one-call create and start.
 type BerthTasks struct {
 	tasksv1.UnimplementedTasksServer
 	Manager *taskpkg.Manager
@@ -34,6 +37,56 @@ func (s *BerthTasks) ReopenLog(ctx context.Context, req *tasksv1.ReopenLogReques
 		return nil, err
 	}
 	return &tasksv1.ReopenLogResponse{}, nil
+}
+
+// PrepareTask makes ahead what the container's task needs before the
+// runtime's create (taskpkg.Manager.Prepare).
+func (s *BerthTasks) PrepareTask(ctx context.Context, req *tasksv1.PrepareTaskRequest) (*tasksv1.PrepareTaskResponse, error) {
+	if req.ContainerId == "" {
+		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if err := s.Manager.Prepare(ctx, req.ContainerId, req.Spec, req.RuntimeOptions, toMounts(req.Rootfs)); err != nil {
+		return nil, err
+	}
+	return &tasksv1.PrepareTaskResponse{}, nil
+}
+
+// RunTask creates the container's task and starts it: containerd's
+// CreateTask, UpdateTask when resources are given, and Start in one call.
+func (s *BerthTasks) RunTask(ctx context.Context, req *tasksv1.RunTaskRequest) (*tasksv1.RunTaskResponse, error) {
+	if req.ContainerId == "" {
+		return nil, fmt.Errorf("container_id is required: %w", errdefs.ErrInvalidArgument)
+	}
+	if r := req.Resources; r != nil && !json.Valid(r.Value) {
+		return nil, fmt.Errorf("resources must be runtime-spec LinuxResources JSON: %w", errdefs.ErrInvalidArgument)
+	}
+	create := &tasksapi.CreateTaskRequest{ContainerID: req.ContainerId, Rootfs: toMounts(req.Rootfs),
+		Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, Terminal: req.Terminal}
+	if _, err := s.Manager.Create(ctx, create); err != nil {
+		return nil, err
+	}
+	if req.Resources != nil {
+		c, err := s.Manager.Shim(ctx, req.ContainerId)
+		if err == nil {
+			err = c.Update(shim.UpdateRequest{Resources: req.Resources.Value})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update task resources: %w", err)
+		}
+	}
+	st, err := s.Manager.Start(ctx, req.ContainerId, "")
+	if err != nil {
+		return nil, fmt.Errorf("start task: %w", err)
+	}
+	return &tasksv1.RunTaskResponse{Pid: uint32(st.Pid)}, nil
+}
+
+func toMounts(ms []*tasksv1.Mount) []*types.Mount {
+	out := make([]*types.Mount, len(ms))
+	for i, m := range ms {
+		out[i] = &types.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options}
+	}
+	return out
 }
 
 // Attach relays between the caller's stream and the shim's attach

@@ -160,6 +160,20 @@ func (c *Client) KillProcess() {
 }
 
 // Close drops the connection; the shim keeps running.
+// Exited says whether a shim taskd started has exited (false for one it
+// reconnected to).
+func (c *Client) Exited() bool {
+	if c.exited == nil {
+		return false
+	}
+	select {
+	case <-c.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 func (c *Client) Close() error {
 	if c.rpc == nil {
 		return nil

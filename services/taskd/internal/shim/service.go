@@ -310,6 +310,13 @@ func (s *Service) Kill(req KillRequest, _ *Empty) error {
 		return syscall.Kill(st.Pid, syscall.Signal(req.Signal))
 	}
 	if err := s.runc.Kill(context.Background(), s.id, req.Signal, &runc.KillOpts{All: req.All}); err != nil {
+		// The process exited while the runtime was asked, and the
+		// runtime's cleanup after the task's deletion may have removed
+		// what it looked for (the cgroup): the process is finished, as a
+		// kill a moment later would be told.
+		if p.state().Status == StatusStopped {
+			return fmt.Errorf("process already finished: not found")
+		}
 		return s.runtimeError(err)
 	}
 	return nil

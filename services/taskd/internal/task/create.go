@@ -66,37 +66,30 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		return nil, err
 	}
 	t.Rootfs = filepath.Join(t.Bundle, "rootfs")
-	if err := os.MkdirAll(t.Rootfs, 0o711); err != nil {
-		return nil, err
+	// A preparation (Prepare) that fits is the shim, bundle and rootfs
+	// this create would make; one that does not is undone first.
+	if p := m.takePrepared(ns, c.ID); p != nil {
+		if p.fits(choice, req.Rootfs, c.Spec.GetValue()) {
+			t.shim = p.shim
+		} else {
+			p.undo()
+		}
+	}
+	if t.shim == nil {
+		if t.shim, err = m.makeBundle(ns, c.ID, t.Bundle, choice, c.Spec, req.Rootfs); err != nil {
+			return nil, err
+		}
 	}
 	defer func() {
+		// Nothing of the failed task may stay: not its shim (which would
+		// otherwise wait for a Delete that never comes), nor runc's state,
+		// nor the rootfs mount and the bundle. The shim goes first.
 		if err != nil {
+			t.shim.Shutdown()
 			mount.UnmountAll(t.Rootfs)
 			removeBundle(t.Bundle)
 		}
 	}()
-	// The shim starts first and comes up (a process start, a few
-	// milliseconds here) while the spec is written and the rootfs
-	// mounted: it reads neither before its Create.
-	if t.shim, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: c.ID, Bundle: t.Bundle, Runtime: t.Runtime,
-		RuntimeRoot: m.runtimeRoot(ns, t.Runtime), Socket: m.socket(t.Bundle), Namespace: ns,
-		LegacyCgroupView: ociruntime.LegacyCgroupView(t.Runtime), SystemdCgroup: choice.SystemdCgroup}); err != nil {
-		return nil, err
-	}
-	defer func() {
-		// Nothing of the failed task may stay: not its shim (which would
-		// otherwise wait for a Delete that never comes), nor runc's state.
-		// The shim goes before the rootfs is unmounted (deferred earlier).
-		if err != nil {
-			t.shim.Shutdown()
-		}
-	}()
-	if err := writeSpec(t.Bundle, t.Runtime, c.Spec); err != nil {
-		return nil, err
-	}
-	if err := mount.All(req.Rootfs, t.Rootfs); err != nil {
-		return nil, fmt.Errorf("mount rootfs: %w", err)
-	}
 	st, err := m.createInit(ctx, t, shim.CreateRequest{Stdio: stdio})
 	if err != nil {
 		return nil, fmt.Errorf("create task %q: %w", c.ID, t.shim.StartError(err))

@@ -49,6 +49,8 @@ type Manager struct {
 	// runtime's delete) and whose bundle is not removed yet; closed once
 	// both are done. A new task of the same id waits for it.
 	leaving map[string]chan struct{}
+	// prepared holds the preparations (Prepare) of tasks not created yet.
+	prepared map[string]*preparation
 }
 
 // Task is one container's running (or stopped, not yet deleted) task.
@@ -88,11 +90,13 @@ func (t *Task) gone(err error) error {
 
 // New returns a manager; Recover reconnects to running shims.
 func New(ctx context.Context, cfg Config, db *badger.DB, outbox *events.Outbox, containers *container.Store) *Manager {
-	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}, leaving: map[string]chan struct{}{}}
+	m := &Manager{cfg: cfg, db: db, outbox: outbox, containers: containers, ctx: ctx, tasks: map[string]*Task{}, leaving: map[string]chan struct{}{},
+		prepared: map[string]*preparation{}}
 	containers.InUse = func(ns, id string) bool {
 		_, ok := m.lookup(ns, id)
 		return ok
 	}
+	containers.Deleted = m.containerDeleted
 	return m
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	"github.com/dgraph-io/badger/v4"
@@ -25,6 +26,11 @@ const (
 // conflict that running it again on the fresh records resolves.
 type Store struct {
 	db *badger.DB
+	// leaving holds the ids of removed containers whose record's deletion
+	// is not committed yet (DeleteContainerLater): to every reader and
+	// writer they are gone already.
+	leaving sync.Map
+	deletes sync.WaitGroup
 }
 
 // New returns the store over db.
@@ -33,7 +39,7 @@ func New(db *badger.DB) *Store { return &Store{db: db} }
 // AddSandbox records a new sandbox and reserves its name.
 func (s *Store) AddSandbox(ctx context.Context, sb *Sandbox) error {
 	return berthstore.Update(ctx, s.db, func(txn *badger.Txn) error {
-		if err := reserve(txn, sb.Name, sb.ID); err != nil {
+		if err := s.reserve(txn, sb.Name, sb.ID); err != nil {
 			return err
 		}
 		return put(txn, sandboxPrefix+sb.ID, sb)
@@ -50,18 +56,23 @@ func (s *Store) AddContainer(ctx context.Context, c *Container) error {
 			}
 			return err
 		}
-		if err := reserve(txn, c.Name, c.ID); err != nil {
+		if err := s.reserve(txn, c.Name, c.ID); err != nil {
 			return err
 		}
 		return put(txn, containerPrefix+c.ID, c)
 	})
 }
 
-func reserve(txn *badger.Txn, name, id string) error {
+// reserve takes name for id, if no one holds it but a container that is
+// leaving (its record's deletion releases the name only while it holds it).
+func (s *Store) reserve(txn *badger.Txn, name, id string) error {
 	item, err := txn.Get([]byte(namePrefix + name))
 	if err == nil {
 		var holder string
 		item.Value(func(v []byte) error { holder = string(v); return nil })
+		if _, gone := s.leaving.Load(holder); gone {
+			return txn.Set([]byte(namePrefix+name), []byte(id))
+		}
 		return fmt.Errorf("name %q is reserved for %q: %w", name, holder, errdefs.ErrAlreadyExists)
 	}
 	if !errors.Is(err, badger.ErrKeyNotFound) {
@@ -81,6 +92,9 @@ func (s *Store) Sandbox(id string) (*Sandbox, error) {
 
 // Container returns a container by id.
 func (s *Store) Container(id string) (*Container, error) {
+	if _, gone := s.leaving.Load(id); gone {
+		return nil, fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
+	}
 	c := &Container{}
 	if err := s.get(containerPrefix, id, c); err != nil {
 		return nil, fmt.Errorf("container %q: %w", id, err)
@@ -118,6 +132,9 @@ func (s *Store) UpdateSandbox(ctx context.Context, id string, fn func(*Sandbox) 
 // UpdateContainer applies fn to a container's record, as UpdateSandbox
 // does.
 func (s *Store) UpdateContainer(ctx context.Context, id string, fn func(*Container) error) (*Container, error) {
+	if _, gone := s.leaving.Load(id); gone {
+		return nil, fmt.Errorf("container %q: %w", id, errdefs.ErrNotFound)
+	}
 	c, err := update(ctx, s.db, containerPrefix+id, fn)
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", id, err)
@@ -177,6 +194,26 @@ func (s *Store) DeleteContainer(ctx context.Context, id string) error {
 	})
 }
 
+// DeleteContainerLater removes a container's record for every caller at
+// once and commits the deletion (a synced write) in the background: for a
+// record that taskd's durable deletion of the container already makes
+// void, so that a record a crash brings back is dropped at start
+// (RuntimeService.Reconcile). A failed deletion leaves the container gone
+// to this process; the next start drops the record.
+func (s *Store) DeleteContainerLater(ctx context.Context, id string) {
+	s.leaving.Store(id, struct{}{})
+	s.deletes.Add(1)
+	go func() {
+		defer s.deletes.Done()
+		if err := s.DeleteContainer(context.WithoutCancel(ctx), id); err == nil {
+			s.leaving.Delete(id)
+		}
+	}()
+}
+
+// WaitDeletes waits for the deletions DeleteContainerLater started.
+func (s *Store) WaitDeletes() { s.deletes.Wait() }
+
 func (s *Store) delete(ctx context.Context, prefix, id string, name func([]byte) (string, error)) error {
 	return berthstore.Update(ctx, s.db, func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(prefix + id))
@@ -225,7 +262,9 @@ func (s *Store) Containers() ([]*Container, error) {
 		if err := json.Unmarshal(b, c); err != nil {
 			return err
 		}
-		out = append(out, c)
+		if _, gone := s.leaving.Load(c.ID); !gone {
+			out = append(out, c)
+		}
 		return nil
 	})
 	return out, err

@@ -156,3 +156,47 @@ func TestRetriedUpdateSeesTheFreshRecord(t *testing.T) {
 		t.Fatalf("returned %+v, stored %+v: want the message cleared and exit code 3", got, stored)
 	}
 }
+
+// TestLeavingContainerIsGoneAtOnce: a container whose record's deletion
+// is not committed yet is gone to readers and writers, and its name is
+// free; the deletion, once committed, leaves the name's new holder alone.
+func TestLeavingContainerIsGoneAtOnce(t *testing.T) {
+	s := newStore(t)
+	ctx := context.Background()
+	if err := s.AddSandbox(ctx, &Sandbox{ID: "p1", Name: "pod"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddContainer(ctx, &Container{ID: "c1", SandboxID: "p1", Name: "web"}); err != nil {
+		t.Fatal(err)
+	}
+	// Leaving, its deletion not started: what DeleteContainerLater shows
+	// before the commit.
+	s.leaving.Store("c1", struct{}{})
+	if _, err := s.Container("c1"); !errdefs.IsNotFound(err) {
+		t.Fatalf("Container of a leaving container: %v", err)
+	}
+	if _, err := s.ResolveContainer("c"); !errdefs.IsNotFound(err) {
+		t.Fatalf("ResolveContainer of a leaving container: %v", err)
+	}
+	if all, err := s.Containers(); err != nil || len(all) != 0 {
+		t.Fatalf("Containers: %v %v", all, err)
+	}
+	if _, err := s.UpdateContainer(ctx, "c1", func(*Container) error { return nil }); !errdefs.IsNotFound(err) {
+		t.Fatalf("UpdateContainer of a leaving container: %v", err)
+	}
+	if err := s.AddContainer(ctx, &Container{ID: "c2", SandboxID: "p1", Name: "web"}); err != nil {
+		t.Fatalf("the name of a leaving container is not free: %v", err)
+	}
+
+	s.DeleteContainerLater(ctx, "c1")
+	s.WaitDeletes()
+	if _, ok := s.leaving.Load("c1"); ok {
+		t.Fatal("c1 still leaving after its deletion committed")
+	}
+	if _, err := s.Container("c1"); !errdefs.IsNotFound(err) {
+		t.Fatalf("c1 after its deletion: %v", err)
+	}
+	if err := s.AddContainer(ctx, &Container{ID: "c3", SandboxID: "p1", Name: "web"}); !errdefs.IsAlreadyExists(err) {
+		t.Fatalf("c1's deletion released c2's name: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package task
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/containerd/api/types"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	"berth.dev/pkg/mount"
+	"berth.dev/pkg/namespace"
+	"berth.dev/services/taskd/internal/ociruntime"
+	"berth.dev/services/taskd/internal/shim"
+)
+
+// preparation is what a container's task needs before the runtime's
+// create, made ahead (Prepare): its shim started, its bundle and spec
+// written, its rootfs mounted. It is no task: nothing lists it, and the
+// container's deletion undoes it.
+type preparation struct {
+	// done closes once the preparation is made, or failed (err).
+	done   chan struct{}
+	err    error
+	bundle string
+	choice runtimeChoice
+	rootfs []*types.Mount
+	// spec is the container's spec the bundle's config.json was written
+	// from.
+	spec []byte
+	shim *shim.Client
+}
+
+// Prepare makes ahead what creating the task of container id needs before
+// the runtime's create, from the container's spec and runtime options (the
+// CRI sends them once it recorded the container, so that starting it waits
+// for little more than the runtime). It does not need the record: Create
+// uses the preparation only if the record has the same spec and options
+// (fits), and a DeleteContainer of id undoes it whether or not the record
+// exists. An id that has a task, is prepared, or whose previous task is
+// still leaving is left as it is.
+func (m *Manager) Prepare(ctx context.Context, id string, spec, opts *anypb.Any, rootfs []*types.Mount) error {
+	ns, err := namespace.Required(ctx)
+	if err != nil {
+		return err
+	}
+	key := taskKey(ns, id)
+	m.mu.Lock()
+	_, hasTask := m.tasks[key]
+	_, prepared := m.prepared[key]
+	_, leaving := m.leaving[key]
+	if hasTask || prepared || leaving {
+		m.mu.Unlock()
+		return nil
+	}
+	p := &preparation{done: make(chan struct{}), bundle: m.bundle(ns, id), rootfs: rootfs, spec: spec.GetValue(),
+		choice: runtimeOptions(m.cfg.DefaultRuntime, opts)}
+	m.prepared[key] = p
+	m.mu.Unlock()
+	defer close(p.done)
+	if p.err = ociruntime.Check(p.choice.Binary); p.err == nil {
+		p.shim, p.err = m.makeBundle(ns, id, p.bundle, p.choice, spec, rootfs)
+	}
+	if p.err != nil {
+		m.mu.Lock()
+		if m.prepared[key] == p {
+			delete(m.prepared, key)
+		}
+		m.mu.Unlock()
+	}
+	return p.err
+}
+
+// makeBundle starts the shim of task id, writes its bundle's spec and
+// mounts its rootfs. On failure nothing is left: no shim, mount or
+// directory.
+func (m *Manager) makeBundle(ns, id, bundle string, choice runtimeChoice, spec *anypb.Any, rootfs []*types.Mount) (_ *shim.Client, err error) {
+	dir := filepath.Join(bundle, "rootfs")
+	if err := os.MkdirAll(dir, 0o711); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			mount.UnmountAll(dir)
+			removeBundle(bundle)
+		}
+	}()
+	// The shim starts first and comes up (a process start, a few
+	// milliseconds here) while the spec is written and the rootfs
+	// mounted: it reads neither before its Create.
+	c, err := shim.Launch(m.cfg.ShimBinary, shim.Config{ID: id, Bundle: bundle, Runtime: choice.Binary,
+		RuntimeRoot: m.runtimeRoot(ns, choice.Binary), Socket: m.socket(bundle), Namespace: ns,
+		LegacyCgroupView: ociruntime.LegacyCgroupView(choice.Binary), SystemdCgroup: choice.SystemdCgroup})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		// The shim goes before the rootfs is unmounted (deferred earlier).
+		if err != nil {
+			c.Shutdown()
+		}
+	}()
+	if err := writeSpec(bundle, choice.Binary, spec); err != nil {
+		return nil, err
+	}
+	if err := mount.All(rootfs, dir); err != nil {
+		return nil, fmt.Errorf("mount rootfs: %w", err)
+	}
+	return c, nil
+}
+
+// takePrepared hands the preparation of task ns/id to its create, once it
+// is made; nil if there is none.
+func (m *Manager) takePrepared(ns, id string) *preparation {
+	m.mu.Lock()
+	p := m.prepared[taskKey(ns, id)]
+	delete(m.prepared, taskKey(ns, id))
+	m.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	<-p.done
+	if p.err != nil {
+		return nil
+	}
+	return p
+}
+
+// fits says whether p is what a create with choice, rootfs and spec would
+// make, its shim still there.
+func (p *preparation) fits(choice runtimeChoice, rootfs []*types.Mount, spec []byte) bool {
+	if p.choice != choice || !bytes.Equal(p.spec, spec) || len(p.rootfs) != len(rootfs) || p.shim.Exited() {
+		return false
+	}
+	for i := range rootfs {
+		if !proto.Equal(p.rootfs[i], rootfs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// undo removes what p made: its shim, its rootfs mount, its bundle.
+func (p *preparation) undo() {
+	p.shim.Shutdown()
+	mount.UnmountAll(filepath.Join(p.bundle, "rootfs"))
+	removeBundle(p.bundle)
+}
+
+// containerDeleted undoes the preparation of a deleted container (or of
+// an id whose container was never recorded), once it is made.
+func (m *Manager) containerDeleted(ns, id string) {
+	if p := m.takePrepared(ns, id); p != nil {
+		p.undo()
+	}
+}
