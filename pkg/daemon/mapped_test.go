@@ -37,10 +37,13 @@ func TestSharedFileMappings(t *testing.T) {
 7f1736400000-7f1738400000 r--s 00000000 fd:01 789 /var/lib/berth/taskd/db/000001.vlog
 7f65ba600000-7f65ba800000 rw-p 00000000 00:00 0
 7f65bb000000-7f65bb001000 rw-s 00000000 00:01 5 /dev/zero (deleted)
+7f65bb400000-7f65bb600000 r--s 00000000 fd:01 457 /var/lib/berth/taskd/db/000003.sst
+7f65bc000000-7f65bc200000 rw-s 00000000 fd:01 458 /var/lib/berth/taskd/db/00002.mem
+7f65bd000000-7f65bd200000 rw-p 00000000 fd:01 459 /var/lib/berth/taskd/db/00003.mem
 7ffcc588d000-7ffcc58ae000 rw-p 00000000 00:00 0 [stack]
 `)
-	got := sharedFileMappings(maps)
-	want := []addrRange{{0x7f65ba400000, 0x7f65ba600000}, {0x7f1736400000, 0x7f1738400000}, {0x7f65bb000000, 0x7f65bb001000}}
+	got := sharedFileMappings(maps, ".mem")
+	want := []addrRange{{0x7f65ba400000, 0x7f65ba600000}, {0x7f65bc000000, 0x7f65bc200000}}
 	if len(got) != len(want) {
 		t.Fatalf("got %x, want %x", got, want)
 	}
@@ -51,8 +54,8 @@ func TestSharedFileMappings(t *testing.T) {
 	}
 }
 
-// A shared file mapping written and read through is resident; paged out,
-// its pages leave memory and the file reads back the same.
+// A memtable log's mapping written through is resident; paged out, its
+// pages leave memory and the file reads back the same.
 func TestPageOutMappedFilesReclaimsAndKeepsData(t *testing.T) {
 	const size = 64 << 12
 	dir := t.TempDir()
@@ -63,7 +66,7 @@ func TestPageOutMappedFilesReclaimsAndKeepsData(t *testing.T) {
 	if fs.Type == unix.TMPFS_MAGIC {
 		t.Skip("tmpfs pages have nowhere to go without swap")
 	}
-	path := filepath.Join(dir, "mapped")
+	path := filepath.Join(dir, "00001"+memtableLog)
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
