@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
@@ -52,6 +54,8 @@ const tryTimeout = 10 * time.Second
 // Queue keeps the errands in the gateway's store and runs them against
 // imaged.
 type Queue struct {
+	// mu is held while an errand is tried and settled (BeforeCreate).
+	mu     sync.Mutex
 	db     *badger.DB
 	imaged *grpc.ClientConn
 	wake   chan struct{}
@@ -85,10 +89,16 @@ func (q *Queue) Add(ctx context.Context, e Errand) error {
 	return nil
 }
 
-// CancelDrop forgets the drop of lease ns/id: its client asks to create
-// it again, and what imaged answers that create (AlreadyExists when the
-// failed create did make it) is what the client knows of it.
-func (q *Queue) CancelDrop(ctx context.Context, ns, id string) {
+// BeforeCreate settles the errand pending for lease ns/id before a new
+// create of it goes to imaged. A delete imaged may not have taken is
+// finished first: the client asked for it before this create, and run
+// after it, it would delete the lease just made. It fails, and so should
+// the create, while imaged does not answer. A drop is forgotten when the
+// create is its client's again (follows: what imaged answers that create,
+// AlreadyExists when the failed create did make it, is what the client
+// knows of it); another's create leaves it, imaged dropping only a lease of
+// the client whose create failed.
+func (q *Queue) BeforeCreate(ctx context.Context, ns, id string, follows bool) error {
 	k := Errand{Namespace: ns, ID: id}.key()
 	var pending bool
 	q.db.View(func(txn *badger.Txn) error {
@@ -97,18 +107,40 @@ func (q *Queue) CancelDrop(ctx context.Context, ns, id string) {
 		return nil
 	})
 	if !pending {
-		return
+		return nil
 	}
-	err := store.Update(ctx, q.db, func(txn *badger.Txn) error {
-		e, err := get(txn, k)
-		if err != nil || e == nil || !e.Drop {
-			return err
+	// Not while Run tries the errand: a drop or delete it read before
+	// this create must not reach imaged after it.
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var e *Errand
+	if err := q.db.View(func(txn *badger.Txn) (err error) {
+		e, err = get(txn, k)
+		return err
+	}); err != nil || e == nil {
+		return err
+	}
+	if e.Drop {
+		if !follows {
+			return nil
 		}
-		return txn.Delete([]byte(k))
-	})
-	if err != nil {
-		log.G(ctx).Warn("forget a lease drop", zap.String("namespace", ns), zap.String("id", id), zap.Error(err))
+		err := store.Update(ctx, q.db, func(txn *badger.Txn) error {
+			cur, err := get(txn, k)
+			if err != nil || cur == nil || !cur.Drop {
+				return err
+			}
+			return txn.Delete([]byte(k))
+		})
+		if err != nil {
+			log.G(ctx).Warn("forget a lease drop", zap.String("namespace", ns), zap.String("id", id), zap.Error(err))
+		}
+		return nil
 	}
+	if err := q.try(ctx, *e); err != nil {
+		return fmt.Errorf("an earlier delete of lease %q is not finished: %v: %w", id, err, errdefs.ErrUnavailable)
+	}
+	q.done(ctx, *e)
+	return nil
 }
 
 func get(txn *badger.Txn, k string) (*Errand, error) {
@@ -155,19 +187,37 @@ func (q *Queue) runAll(ctx context.Context) bool {
 	})
 	left := false
 	for _, e := range errands {
-		if err := q.try(ctx, e); err != nil {
-			if time.Since(time.Unix(0, e.Since)) > giveUpAfter {
-				log.G(ctx).Warn("gave up a lease errand", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
-				q.done(ctx, e)
-				continue
-			}
-			log.G(ctx).Debug("lease errand not done yet", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
+		if q.runOne(ctx, e) {
 			left = true
-			continue
 		}
-		q.done(ctx, e)
 	}
 	return left
+}
+
+// runOne tries e, unless a create of its lease settled it since it was
+// read, and reports whether it is left.
+func (q *Queue) runOne(ctx context.Context, e Errand) (left bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var cur *Errand
+	q.db.View(func(txn *badger.Txn) (err error) {
+		cur, err = get(txn, e.key())
+		return err
+	})
+	if cur == nil || *cur != e {
+		return cur != nil
+	}
+	if err := q.try(ctx, e); err != nil {
+		if time.Since(time.Unix(0, e.Since)) > giveUpAfter {
+			log.G(ctx).Warn("gave up a lease errand", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
+			q.done(ctx, e)
+			return false
+		}
+		log.G(ctx).Debug("lease errand not done yet", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
+		return true
+	}
+	q.done(ctx, e)
+	return false
 }
 
 // try runs e once; nil means it is done.

@@ -124,12 +124,13 @@ func TestErrandsOutliveTheGatewayAndImagedDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A new create of the same lease forgets only a drop.
+	// A new create of the same lease by its client forgets a drop.
 	if err := dead.Add(ctx, Errand{Namespace: "b", ID: "recreated", Drop: true, Client: "boot1.4"}); err != nil {
 		t.Fatal(err)
 	}
-	dead.CancelDrop(ctx, "b", "recreated")
-	dead.CancelDrop(ctx, "a", "l1")
+	if err := dead.BeforeCreate(ctx, "b", "recreated", true); err != nil {
+		t.Fatal(err)
+	}
 
 	q := New(db, cc)
 	rctx, cancel := context.WithCancel(ctx)

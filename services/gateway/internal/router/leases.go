@@ -42,6 +42,8 @@ func uncertain(err error) bool {
 // the gateway has imaged drop it (an errand, so that imaged down or the
 // gateway killed meanwhile does not keep it). A create without an id gets
 // one here, as imaged would give it, so that such a lease can be named.
+// An earlier delete of the lease imaged may have missed is finished
+// before the create goes on (errand.Queue.BeforeCreate).
 func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b *Backend) error {
 	req := &leasesapi.CreateRequest{}
 	if err := ss.RecvMsg(req); err != nil {
@@ -56,8 +58,10 @@ func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b
 		rand.Read(id)
 		req.ID = hex.EncodeToString(id)
 	}
-	if follows {
-		r.errands.CancelDrop(ctx, ns, req.ID)
+	if ns != "" && req.ID != "" {
+		if err := r.errands.BeforeCreate(ctx, ns, req.ID, follows); err != nil {
+			return err
+		}
 	}
 	resp := &frame{}
 	err := invoke(outgoing(ctx, leaseCreate), ss, b, leaseCreate, req, resp)
