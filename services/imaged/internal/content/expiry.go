@@ -84,10 +84,17 @@ func (w *Writer) expire(now time.Time, timeout time.Duration) bool {
 	}
 	w.expired = fmt.Errorf("ingest %s expired: nothing was written to it for %s: %w", w.meta.Ref, timeout, errdefs.ErrAborted)
 	close(w.done)
-	// What the writer held is dropped with the ingest; its goroutine ends.
+	if !w.reading {
+		w.release()
+	}
+	return true
+}
+
+// release drops what the expired writer held with the ingest; its
+// goroutine ends.
+func (w *Writer) release() {
 	w.out.Abort()
 	w.f.Close()
-	return true
 }
 
 // lastWrite is when an ingest not held by a writer was last opened or

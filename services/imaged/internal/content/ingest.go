@@ -65,6 +65,10 @@ type Writer struct {
 	updated time.Time
 	expired error
 	done    chan struct{} // closed when the ingest expires
+	// reading is set while ReadFrom runs: out and f are then its own, and
+	// an expiry leaves their ending to it (its read goes into out's chunk
+	// with no lock held).
+	reading bool
 }
 
 // Ingests are per namespace and ref, as in containerd.
@@ -215,7 +219,22 @@ func (w *Writer) Write(p []byte) (int, error) {
 // written with Write was copied from its read buffer into that buffer.
 // What was read is hashed there.
 func (w *Writer) ReadFrom(r io.Reader) (int64, error) {
+	w.mu.Lock()
+	if w.expired != nil {
+		w.mu.Unlock()
+		return 0, w.expired
+	}
+	w.reading = true
+	w.mu.Unlock()
 	n, err := w.out.ReadFrom(&hashingReader{w: w, r: r})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.reading = false
+	if w.expired != nil {
+		// Expired during the read: what expire left to it.
+		w.release()
+		return n, w.expired
+	}
 	return n, full("ingest "+w.meta.Ref, err)
 }
 
@@ -243,6 +262,11 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	// meanwhile.
 	n, err := h.r.Read(p)
 	w.mu.Lock()
+	if w.expired != nil {
+		// What came after the expiry is no part of the ingest.
+		w.mu.Unlock()
+		return 0, w.expired
+	}
 	w.h.Write(p[:n])
 	w.offset += int64(n)
 	w.updated = time.Now()
