@@ -208,6 +208,13 @@ func (q *Queue) runOne(ctx context.Context, e Errand) (left bool) {
 		return cur != nil
 	}
 	if err := q.try(ctx, e); err != nil {
+		if answered(err) {
+			// imaged's answer about the request itself: no try would end
+			// otherwise.
+			log.G(ctx).Warn("imaged refused a lease errand", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
+			q.done(ctx, e)
+			return false
+		}
 		if time.Since(time.Unix(0, e.Since)) > giveUpAfter {
 			log.G(ctx).Warn("gave up a lease errand", zap.String("namespace", e.Namespace), zap.String("id", e.ID), zap.Bool("drop", e.Drop), zap.Error(err))
 			q.done(ctx, e)
@@ -233,6 +240,17 @@ func (q *Queue) try(ctx context.Context, e Errand) error {
 		return nil
 	}
 	return err
+}
+
+// answered reports whether err is imaged's answer about the request (an
+// invalid id, a refusal) rather than a failure to reach imaged or to hear
+// from it, which a later try may get past.
+func answered(err error) bool {
+	switch status.Code(err) {
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.Unknown, codes.Internal, codes.ResourceExhausted:
+		return false
+	}
+	return true
 }
 
 // done removes e's record unless a later errand for the lease replaced it.

@@ -57,6 +57,9 @@ func (f *imaged) Delete(ctx context.Context, req *leasesapi.DeleteRequest) (*emp
 	if req.ID == "gone" {
 		return nil, status.Error(codes.NotFound, "no lease")
 	}
+	if req.ID == "refused" {
+		return nil, status.Error(codes.FailedPrecondition, "not this lease")
+	}
 	return &emptypb.Empty{}, nil
 }
 
@@ -108,7 +111,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // Errands recorded by a gateway that died before imaged came back are run
 // by the next one, retried while imaged does not answer, and forgotten
-// once done (a delete of a lease already gone is done too).
+// once done (a delete of a lease already gone is done too, and one imaged
+// refuses is not tried again).
 func TestErrandsOutliveTheGatewayAndImagedDown(t *testing.T) {
 	db := storetest.Open(t)
 	f := &imaged{refuse: 3}
@@ -118,6 +122,7 @@ func TestErrandsOutliveTheGatewayAndImagedDown(t *testing.T) {
 	for _, e := range []Errand{
 		{Namespace: "a", ID: "l1", Sync: true},
 		{Namespace: "a", ID: "gone"},
+		{Namespace: "a", ID: "refused"},
 		{Namespace: "b", ID: "unanswered", Drop: true, Client: "boot1.4"},
 	} {
 		if err := dead.Add(ctx, e); err != nil {
