@@ -202,8 +202,8 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		}
 		return rec.Add(ns, events.TopicContainerDelete, &apievents.ContainerDelete{ID: id})
 	})
-	// A preparation may precede the container's record and stay when the
-	// record is never made: deleting the id undoes it either way.
+	// The id's task preparation goes with the container; a deletion that
+	// finds no record (another took it meanwhile) looks for one too.
 	if (err == nil || errdefs.IsNotFound(err)) && s.Deleted != nil {
 		s.Deleted(ns, id)
 	}

@@ -37,11 +37,12 @@ type preparation struct {
 // Prepare makes ahead what creating the task of container id needs before
 // the runtime's create, from the container's spec and runtime options (the
 // CRI sends them once it recorded the container, so that starting it waits
-// for little more than the runtime). It does not need the record: Create
-// uses the preparation only if the record has the same spec and options
-// (fits), and a DeleteContainer of id undoes it whether or not the record
-// exists. An id that has a task, is prepared, or whose previous task is
-// still leaving is left as it is.
+// for little more than the runtime). Create uses the preparation only if
+// the record has the same spec and options (fits), and a DeleteContainer
+// of id undoes it. The container must be recorded (NotFound otherwise): a
+// preparation of an id no container has would be a shim and a mount
+// nothing lists nor deletes. An id that has a task, is prepared, or whose
+// previous task is still leaving is left as it is.
 func (m *Manager) Prepare(ctx context.Context, id string, spec, opts *anypb.Any, rootfs []*types.Mount) error {
 	ns, err := namespace.Required(ctx)
 	if err != nil {
@@ -61,7 +62,13 @@ func (m *Manager) Prepare(ctx context.Context, id string, spec, opts *anypb.Any,
 	m.prepared[key] = p
 	m.mu.Unlock()
 	defer close(p.done)
-	if p.err = ociruntime.Check(p.choice.Binary); p.err == nil {
+	// Looked up once the preparation is registered: a deletion committed
+	// before finds no record here, one committed after takes the
+	// preparation (containerDeleted) once it is made, and undoes it.
+	if _, p.err = m.containers.GetIn(ns, id); p.err == nil {
+		p.err = ociruntime.Check(p.choice.Binary)
+	}
+	if p.err == nil {
 		p.shim, p.err = m.makeBundle(ns, id, p.bundle, p.choice, spec, rootfs)
 	}
 	if p.err != nil {
@@ -151,7 +158,7 @@ func (p *preparation) undo() {
 }
 
 // containerDeleted undoes the preparation of a deleted container (or of
-// an id whose container was never recorded), once it is made.
+// an id whose container was not found), once it is made.
 func (m *Manager) containerDeleted(ns, id string) {
 	if p := m.takePrepared(ns, id); p != nil {
 		p.undo()

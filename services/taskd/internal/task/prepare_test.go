@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	"github.com/containerd/containerd/api/types"
+	"github.com/containerd/errdefs"
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"berth.dev/pkg/namespace"
@@ -46,8 +48,11 @@ func TestFailedPreparationLeavesNothing(t *testing.T) {
 	m.cfg.DefaultRuntime = "/bin/true" // any executable: the shim fails first
 	ctx := namespace.WithNamespace(context.Background(), "ns")
 	spec := &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Spec", Value: []byte(`{}`)}
-	if err := m.Prepare(ctx, "c1", spec, nil, nil); err == nil {
-		t.Fatal("Prepare with no shim binary succeeded")
+	if _, err := m.containers.Create(ctx, &containersapi.Container{ID: "c1", Runtime: &containersapi.Container_Runtime{Name: "io.containerd.runc.v2"}, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Prepare(ctx, "c1", spec, nil, nil); err == nil || errdefs.IsNotFound(err) {
+		t.Fatalf("Prepare with no shim binary: %v, want the shim's failure", err)
 	}
 	if _, err := os.Stat(m.bundle("ns", "c1")); !os.IsNotExist(err) {
 		t.Fatalf("bundle left: %v", err)
@@ -60,5 +65,27 @@ func TestFailedPreparationLeavesNothing(t *testing.T) {
 	}
 	if p := m.takePrepared("ns", "c1"); p != nil {
 		t.Fatal("a failed preparation was handed to a create")
+	}
+}
+
+// TestPreparationNeedsTheContainer: a preparation of an id no container
+// has is refused before anything is made: nothing would list or delete
+// its shim and mount.
+func TestPreparationNeedsTheContainer(t *testing.T) {
+	m, _ := newTestManager(t)
+	dir := t.TempDir()
+	m.cfg.StateDir, m.cfg.SocketDir = filepath.Join(dir, "shims"), filepath.Join(dir, "s")
+	m.cfg.ShimBinary = filepath.Join(dir, "no-such-shim")
+	m.cfg.DefaultRuntime = "/bin/true"
+	ctx := namespace.WithNamespace(context.Background(), "ns")
+	spec := &anypb.Any{TypeUrl: "types.containerd.io/opencontainers/runtime-spec/1/Spec", Value: []byte(`{}`)}
+	if err := m.Prepare(ctx, "never-created", spec, nil, nil); !errdefs.IsNotFound(err) {
+		t.Fatalf("Prepare of an id with no container: %v, want NotFound", err)
+	}
+	if _, err := os.Stat(m.bundle("ns", "never-created")); !os.IsNotExist(err) {
+		t.Fatalf("bundle made: %v", err)
+	}
+	if p := m.takePrepared("ns", "never-created"); p != nil {
+		t.Fatal("a preparation of an id with no container was kept")
 	}
 }
