@@ -53,6 +53,12 @@ func ForSandbox(sb Sandbox) (*specs.Spec, error) {
 	}
 	s.Process.Args = args
 	s.Process.Env = withPath(sb.Image.Env)
+	// The pause process needs no privileges it does not start with.
+	s.Process.NoNewPrivileges = true
+	// Nor the cgroup filesystem: containerd's sandbox spec has no
+	// /sys/fs/cgroup, and on a cgroup v1 host runc mounts a tmpfs there
+	// and binds every hierarchy into it, read-only, at each pod's start.
+	s.Mounts = withoutMount(s.Mounts, "/sys/fs/cgroup")
 	if sb.Image.WorkingDir != "" {
 		s.Process.Cwd = sb.Image.WorkingDir
 	}
@@ -104,6 +110,16 @@ func ForSandbox(sb Sandbox) (*specs.Spec, error) {
 		AnnotationSandboxLogDir: cfg.GetLogDirectory(),
 	}
 	return s, nil
+}
+
+func withoutMount(ms []specs.Mount, dst string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range ms {
+		if m.Destination != dst {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func shmMount(dir string) specs.Mount {

@@ -152,6 +152,29 @@ func TestContainerSpec(t *testing.T) {
 	if len(s.Linux.MaskedPaths) == 0 || s.Linux.Seccomp != nil {
 		t.Errorf("masked %v seccomp %v", s.Linux.MaskedPaths, s.Linux.Seccomp)
 	}
+	if !hasMount(s, "/sys/fs/cgroup") || s.Process.Rlimits != nil {
+		t.Errorf("cgroup mount %v, rlimits %v", hasMount(s, "/sys/fs/cgroup"), s.Process.Rlimits)
+	}
+}
+
+// The pause container's spec is containerd's sandbox spec: no cgroup
+// filesystem, no new privileges, no rlimits.
+func TestSandboxSpec(t *testing.T) {
+	s, err := ForSandbox(Sandbox{ID: "s1", Config: &runtimeapi.PodSandboxConfig{Hostname: "pod"},
+		Image: ocispec.ImageConfig{Entrypoint: []string{"/pause"}}, NetNS: "/run/netns/x", ShmDir: "/run/shm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasMount(s, "/sys/fs/cgroup") || !hasMount(s, "/sys") || !hasMount(s, "/dev/shm") {
+		t.Errorf("mounts %+v", s.Mounts)
+	}
+	if !s.Process.NoNewPrivileges || s.Process.Rlimits != nil || !s.Root.Readonly {
+		t.Errorf("no new privileges %v, rlimits %v, read-only root %v", s.Process.NoNewPrivileges, s.Process.Rlimits, s.Root.Readonly)
+	}
+}
+
+func hasMount(s *specs.Spec, dst string) bool {
+	return slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == dst })
 }
 
 func TestPrivilegedCapabilitiesAreOwn(t *testing.T) {
