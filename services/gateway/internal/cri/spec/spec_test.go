@@ -171,6 +171,34 @@ func TestSandboxSpec(t *testing.T) {
 	if !s.Process.NoNewPrivileges || s.Process.Rlimits != nil || !s.Root.Readonly {
 		t.Errorf("no new privileges %v, rlimits %v, read-only root %v", s.Process.NoNewPrivileges, s.Process.Rlimits, s.Root.Readonly)
 	}
+	if s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "0" {
+		t.Errorf("sysctls %v", s.Linux.Sysctl)
+	}
+}
+
+// A pod with its own network gets containerd's unprivileged port and ping
+// sysctls unless it sets them; a pod on the host's network gets neither.
+func TestSandboxSysctlDefaults(t *testing.T) {
+	img := ocispec.ImageConfig{Entrypoint: []string{"/pause"}}
+	own, err := ForSandbox(Sandbox{ID: "s1", Image: img, NetNS: "/run/netns/x", Config: &runtimeapi.PodSandboxConfig{
+		Linux: &runtimeapi.LinuxPodSandboxConfig{Sysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "80"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "80" {
+		t.Errorf("the pod's value lost: %v", own.Linux.Sysctl)
+	}
+	if _, ok := own.Linux.Sysctl["net.ipv4.ping_group_range"]; ok == runningInUserNS() {
+		t.Errorf("ping_group_range %v in a user namespace %v", own.Linux.Sysctl, runningInUserNS())
+	}
+	host, err := ForSandbox(Sandbox{ID: "s2", Image: img, Config: &runtimeapi.PodSandboxConfig{Linux: &runtimeapi.LinuxPodSandboxConfig{
+		SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.Linux.Sysctl != nil {
+		t.Errorf("host network pod got sysctls %v", host.Linux.Sysctl)
+	}
 }
 
 func hasMount(s *specs.Spec, dst string) bool {
