@@ -48,19 +48,28 @@ func readHeap(s []metrics.Sample) heapSample {
 }
 
 // releaser decides, from samples taken every releaseEvery, when to release.
-type releaser struct{ lastAllocs uint64 }
+type releaser struct {
+	lastAllocs uint64
+	// pagedOut is set once mapped files were paged out in the current
+	// quiet spell, and cleared when the daemon works again.
+	pagedOut bool
+}
 
 // release takes the next sample and reports whether the daemon is quiet
 // (allocated little since the last one) while its heap holds much more than
-// its live objects.
-func (r *releaser) release(s heapSample) bool {
+// its live objects, and whether mapped files are to be paged out: at the
+// first sample of each quiet spell.
+func (r *releaser) release(s heapSample) (heap, files bool) {
 	quiet := s.allocs-r.lastAllocs < quietAllocs
 	r.lastAllocs = s.allocs
-	return quiet && s.held > s.live+releaseAbove
+	files = quiet && !r.pagedOut
+	r.pagedOut = quiet
+	return quiet && s.held > s.live+releaseAbove, files
 }
 
 // releaseIdleMemory returns the heap's garbage and free pages to the system
-// whenever the daemon is quiet and holds enough of them, until ctx ends.
+// whenever the daemon is quiet and holds enough of them, and has the pages
+// of its mapped files reclaimed once per quiet spell, until ctx ends.
 func releaseIdleMemory(ctx context.Context) error {
 	samples := make([]metrics.Sample, len(heapMetrics))
 	for i, name := range heapMetrics {
@@ -75,8 +84,12 @@ func releaseIdleMemory(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		if r.release(readHeap(samples)) {
+		heap, files := r.release(readHeap(samples))
+		if heap {
 			releaseHeap()
+		}
+		if files {
+			pageOutMappedFiles()
 		}
 	}
 }

@@ -24,7 +24,7 @@ func TestReleaserReleasesWhenQuietWithGarbage(t *testing.T) {
 		{"quiet, live heap grew", heapSample{allocs: 40*mib + 3*mib/2, held: 12 * mib, live: 11 * mib}, false},
 	}
 	for _, s := range steps {
-		if got := r.release(s.s); got != s.release {
+		if got, _ := r.release(s.s); got != s.release {
 			t.Errorf("%s: release %v, want %v", s.name, got, s.release)
 		}
 	}

@@ -116,7 +116,7 @@ func run(ctx context.Context, d *daemon.Daemon, cfg Config) error {
 	d.Go(func() error { return runtime.Monitor(ctx, d.Bus) })
 
 	srv := d.GRPCServer(rt.ServerOptions()...)
-	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse}).Register(srv)
+	(&server.Namespaces{Store: namespaces, InUse: set.NamespaceInUse, Deleted: rt.ForgetNamespace}).Register(srv)
 	(&server.Version{Release: release, Revision: buildRevision()}).Register(srv)
 	(&server.Introspection{Daemons: set, Own: ownPlugins(), UUID: uuid}).Register(srv)
 	(&server.Events{Broadcaster: broadcaster, Outbox: d.Outbox}).Register(srv)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apievents "github.com/containerd/containerd/api/events"
+	containersapi "github.com/containerd/containerd/api/services/containers/v1"
 	tasksapi "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/dgraph-io/badger/v4"
@@ -22,8 +23,24 @@ import (
 	"berth.dev/services/gateway/internal/cri/store"
 )
 
-// runningTasks says every task runs, so only events can end them.
-type runningTasks struct{ Tasks }
+// runningTasks says every task runs, so only events can end them, and
+// that taskd has every container the CRI records.
+type runningTasks struct {
+	Tasks
+	st *store.Store
+}
+
+func (r runningTasks) Containers(ctx context.Context) ([]*containersapi.Container, error) {
+	records, err := r.st.Containers()
+	if err != nil {
+		return nil, err
+	}
+	var out []*containersapi.Container
+	for _, c := range records {
+		out = append(out, &containersapi.Container{ID: c.ID})
+	}
+	return out, nil
+}
 
 func (runningTasks) Task(ctx context.Context, id string) (*task.Process, error) {
 	return &task.Process{ID: id, Status: task.Status_RUNNING}, nil
@@ -63,7 +80,7 @@ func TestExitWhileAwayIsApplied(t *testing.T) {
 	}
 
 	st := store.New(db)
-	s := New(Config{Node: node}, st, runningTasks{}, nil, nil, nil)
+	s := New(Config{Node: node}, st, runningTasks{st: st}, nil, nil, nil)
 	if err := st.AddSandbox(ctx, &store.Sandbox{ID: "pod", Name: "pod", State: store.SandboxReady}); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"berth.dev/pkg/log"
@@ -61,12 +60,7 @@ func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b
 		r.errands.CancelDrop(ctx, ns, req.ID)
 	}
 	resp := &frame{}
-	var header, trailer metadata.MD
-	err := b.Conn.Invoke(outgoing(ctx, leaseCreate), leaseCreate, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
-	if len(header) > 0 {
-		ss.SetHeader(header)
-	}
-	ss.SetTrailer(trailer)
+	err := invoke(outgoing(ctx, leaseCreate), ss, b, leaseCreate, req, resp)
 	if err != nil {
 		if follows && uncertain(err) {
 			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Drop: true, Client: client})
@@ -84,12 +78,7 @@ func (r *Router) forwardLeaseDelete(ctx context.Context, ss grpc.ServerStream, b
 		return err
 	}
 	resp := &frame{}
-	var header, trailer metadata.MD
-	err := b.Conn.Invoke(outgoing(ctx, leaseDelete), leaseDelete, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
-	if len(header) > 0 {
-		ss.SetHeader(header)
-	}
-	ss.SetTrailer(trailer)
+	err := invoke(outgoing(ctx, leaseDelete), ss, b, leaseDelete, req, resp)
 	if err != nil {
 		if ns, ok := namespace.FromContext(ctx); ok && ns != "" && req.ID != "" && uncertain(err) {
 			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Sync: req.Sync})

@@ -65,6 +65,11 @@ func (h *heldListings) set(ns string, l *heldListing) {
 	h.byNS[ns] = l
 }
 
+// ForgetNamespace lets go of the listing held for ns, a namespace deleted:
+// a namespace emptied by deletes no one listed since would otherwise stay
+// held for good.
+func (r *Router) ForgetNamespace(ns string) { r.lists.set(ns, nil) }
+
 // newHeld holds a copy of enc, the listing tagged tag, when it splits
 // into entries.
 func newHeld(tag string, enc []byte) *heldListing {

@@ -184,6 +184,10 @@ func TestListsAnsweredFromHeldListing(t *testing.T) {
 	ctx = namespace.WithNamespace(context.Background(), ns)
 	check("other namespace", all[:2], 2, listcache.None)
 
+	// A namespace deleted is no longer held.
+	f.router.ForgetNamespace("other")
+	check("other namespace, after its delete", all[:2], 2, listcache.None)
+
 	// An untagged answer drops what the gateway held.
 	ctx = namespace.WithNamespace(context.Background(), "ns")
 	srv.mu.Lock()

@@ -69,18 +69,25 @@ func forwardUnary(ctx context.Context, ss grpc.ServerStream, b *Backend, method 
 // forwardUnaryOf forwards req, received already, as forwardUnary does.
 func forwardUnaryOf(ctx context.Context, ss grpc.ServerStream, b *Backend, method string, req *frame) error {
 	resp := &frame{}
-	var header, trailer metadata.MD
-	err := b.Conn.Invoke(ctx, method, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
+	err := invoke(ctx, ss, b, method, req, resp)
 	// gRPC frees what it sent; a request it never took is released here.
 	req.payload.Free()
-	if len(header) > 0 {
-		ss.SetHeader(header)
-	}
-	ss.SetTrailer(trailer)
 	if err != nil {
 		return unavailable(b, err)
 	}
 	return send(ss, resp)
+}
+
+// invoke makes a unary call of method to b and relays the daemon's header
+// and trailer to the client's stream ss.
+func invoke(ctx context.Context, ss grpc.ServerStream, b *Backend, method string, req any, resp *frame) error {
+	var header, trailer metadata.MD
+	err := b.Conn.Invoke(ctx, method, req, resp, grpc.ForceCodecV2(codec{}), grpc.Header(&header), grpc.Trailer(&trailer))
+	if len(header) > 0 {
+		ss.SetHeader(header)
+	}
+	ss.SetTrailer(trailer)
+	return err
 }
 
 // forwardServerStream forwards a call of one request and a stream of

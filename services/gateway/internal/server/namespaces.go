@@ -16,6 +16,9 @@ type Namespaces struct {
 	Store *namespace.Store
 	// InUse fails when a daemon still holds resources in the namespace.
 	InUse func(ctx context.Context, name string) error
+	// Deleted, when set, is told of each namespace deleted, so what the
+	// gateway keeps per namespace goes with it.
+	Deleted func(name string)
 }
 
 // Register adds the service to srv.
@@ -64,6 +67,9 @@ func (s *Namespaces) Update(ctx context.Context, req *api.UpdateNamespaceRequest
 func (s *Namespaces) Delete(ctx context.Context, req *api.DeleteNamespaceRequest) (*emptypb.Empty, error) {
 	if err := s.Store.Delete(ctx, req.Name, s.InUse); err != nil {
 		return nil, err
+	}
+	if s.Deleted != nil {
+		s.Deleted(req.Name)
 	}
 	return &emptypb.Empty{}, nil
 }

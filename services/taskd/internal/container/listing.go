@@ -128,7 +128,11 @@ func (s *Store) listing(ns string) (*Listing, error) {
 	if err != nil {
 		return nil, err
 	}
-	if keep {
+	// An empty namespace (its containers gone, or about to be deleted)
+	// is not kept, here nor, untagged, in the gateway: reading it again
+	// finds nothing at no cost, and holding it would keep a namespace's
+	// entry for good.
+	if keep && l.Len() > 0 {
 		l.tag = s.tags.Next()
 		if !s.listings.put(ns, l, gen) {
 			l.tag = ""

@@ -179,6 +179,41 @@ func TestListingSeesWrites(t *testing.T) {
 	check(other, "oa,ob")
 }
 
+// A namespace's listing is kept (tagged) while it has containers, and
+// neither kept nor held once they are gone.
+func TestListingOfEmptyNamespaceNotKept(t *testing.T) {
+	s, _ := newStore(t)
+	ctx := namespace.WithNamespace(context.Background(), "ns1")
+	tagOf := func() string {
+		t.Helper()
+		l, err := s.Listing(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Tag()
+	}
+	if tag := tagOf(); tag != "" {
+		t.Fatalf("empty namespace listed with tag %q", tag)
+	}
+	if _, err := s.Create(ctx, sample("a")); err != nil {
+		t.Fatal(err)
+	}
+	if tag := tagOf(); tag == "" || tagOf() != tag {
+		t.Fatal("a namespace with a container is not kept")
+	}
+	if err := s.Delete(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if tag := tagOf(); tag != "" {
+		t.Fatalf("namespace emptied listed with tag %q", tag)
+	}
+	s.listings.mu.Lock()
+	defer s.listings.mu.Unlock()
+	if n := len(s.listings.byNS); n != 0 {
+		t.Fatalf("%d listings kept after the namespace emptied", n)
+	}
+}
+
 // Lists running alongside writes never keep a listing that misses a write
 // that returned: after the writes, every list sees all of them.
 func TestListingConcurrentWrites(t *testing.T) {

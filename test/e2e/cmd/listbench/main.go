@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -25,6 +24,8 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"google.golang.org/grpc"
+
+	"berth.dev/test/e2e/cmd/internal/figures"
 )
 
 func main() {
@@ -68,9 +69,9 @@ func main() {
 				_, err = cc.List(ctx, &containersapi.ListContainersRequest{})
 			}
 			must(err)
-			v = append(v, ms(time.Since(t0)))
+			v = append(v, figures.Ms(time.Since(t0)))
 		}
-		fmt.Printf("%s %s median %.2f ms\n", as[0], *kind, median(v))
+		fmt.Printf("%s %s median %.2f ms\n", as[0], *kind, figures.Median(v))
 		return
 	}
 	kinds := []string{"task", "stream-after", "unary-after", "stream-idle", "unary-idle"}
@@ -84,28 +85,28 @@ func main() {
 			t0 := time.Now()
 			_, err := c.TaskService().List(ctx, &tasksapi.ListTasksRequest{})
 			must(err)
-			res[i]["task"] = append(res[i]["task"], ms(time.Since(t0)))
+			res[i]["task"] = append(res[i]["task"], figures.Ms(time.Since(t0)))
 			if r%2 == 0 {
 				t0 = time.Now()
 				_, err = c.ContainerService().List(ctx)
 				must(err)
-				res[i]["stream-after"] = append(res[i]["stream-after"], ms(time.Since(t0)))
+				res[i]["stream-after"] = append(res[i]["stream-after"], figures.Ms(time.Since(t0)))
 			} else {
 				t0 = time.Now()
 				_, err = cc.List(ctx, &containersapi.ListContainersRequest{})
 				must(err)
-				res[i]["unary-after"] = append(res[i]["unary-after"], ms(time.Since(t0)))
+				res[i]["unary-after"] = append(res[i]["unary-after"], figures.Ms(time.Since(t0)))
 			}
 			time.Sleep(*gap)
 			t0 = time.Now()
 			_, err = c.ContainerService().List(ctx)
 			must(err)
-			res[i]["stream-idle"] = append(res[i]["stream-idle"], ms(time.Since(t0)))
+			res[i]["stream-idle"] = append(res[i]["stream-idle"], figures.Ms(time.Since(t0)))
 			time.Sleep(*gap)
 			t0 = time.Now()
 			_, err = cc.List(ctx, &containersapi.ListContainersRequest{})
 			must(err)
-			res[i]["unary-idle"] = append(res[i]["unary-idle"], ms(time.Since(t0)))
+			res[i]["unary-idle"] = append(res[i]["unary-idle"], figures.Ms(time.Since(t0)))
 			time.Sleep(*gap)
 		}
 	}
@@ -114,22 +115,8 @@ func main() {
 	for i, a := range as {
 		fmt.Printf("%-60s", a)
 		for _, k := range kinds {
-			fmt.Printf(" %s %.1f", k, median(res[i][k]))
+			fmt.Printf(" %s %.1f", k, figures.Median(res[i][k]))
 		}
 		fmt.Println()
 	}
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +28,8 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+
+	"berth.dev/test/e2e/cmd/internal/figures"
 )
 
 func main() {
@@ -160,20 +161,20 @@ func latency(ctx context.Context, address, address2 string, rounds int) error {
 			if err != nil {
 				return err
 			}
-			tasks[i] = append(tasks[i], ms(time.Since(t0)))
+			tasks[i] = append(tasks[i], figures.Ms(time.Since(t0)))
 			ntasks[i] = len(resp.Tasks)
 			t0 = time.Now()
 			cs, err := c.ContainerService().List(ctx)
 			if err != nil {
 				return err
 			}
-			ctrs[i] = append(ctrs[i], ms(time.Since(t0)))
+			ctrs[i] = append(ctrs[i], figures.Ms(time.Since(t0)))
 			nctrs[i] = len(cs)
 		}
 	}
 	for i, a := range addrs {
 		fmt.Printf("%s: task list %.2f ms (%d tasks), container list %.2f ms (%d containers), median of %d\n",
-			a, median(tasks[i]), ntasks[i], median(ctrs[i]), nctrs[i], rounds)
+			a, figures.Median(tasks[i]), ntasks[i], figures.Median(ctrs[i]), nctrs[i], rounds)
 	}
 	return nil
 }
@@ -201,7 +202,7 @@ func wait(ctx context.Context, address string, running int, since int64) error {
 				}
 			}
 			if n >= running {
-				fmt.Printf("%d tasks listed running %.0f ms after %s\n", n, ms(time.Since(t0)), t0.Format("15:04:05.000"))
+				fmt.Printf("%d tasks listed running %.0f ms after %s\n", n, figures.Ms(time.Since(t0)), t0.Format("15:04:05.000"))
 				return nil
 			}
 			last = strconv.Itoa(n) + " running"
@@ -264,18 +265,4 @@ func cleanOne(ctx context.Context, c containerd.Container) error {
 		return err
 	}
 	return c.Delete(ctx, containerd.WithSnapshotCleanup)
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func median(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
