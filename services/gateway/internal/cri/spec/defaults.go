@@ -48,9 +48,10 @@ func baseSpec() *specs.Spec {
 		Version: specs.Version,
 		Root:    &specs.Root{Path: "rootfs"},
 		Process: &specs.Process{
-			Cwd:             "/",
-			Capabilities:    &specs.LinuxCapabilities{Bounding: caps, Permitted: caps, Effective: caps},
-			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
+			Cwd:          "/",
+			Capabilities: &specs.LinuxCapabilities{Bounding: caps, Permitted: caps, Effective: caps},
+			// No rlimits: containerd's CRI drops its default RLIMIT_NOFILE
+			// of 1024, so containers inherit the runtime's limits.
 			NoNewPrivileges: false,
 		},
 		Mounts: defaultMounts(),

@@ -2,7 +2,9 @@ package spec
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"sync"
 
 	"github.com/containerd/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -53,6 +55,12 @@ func ForSandbox(sb Sandbox) (*specs.Spec, error) {
 	}
 	s.Process.Args = args
 	s.Process.Env = withPath(sb.Image.Env)
+	// The pause process needs no privileges it does not start with.
+	s.Process.NoNewPrivileges = true
+	// Nor the cgroup filesystem: containerd's sandbox spec has no
+	// /sys/fs/cgroup, and on a cgroup v1 host runc mounts a tmpfs there
+	// and binds every hierarchy into it, read-only, at each pod's start.
+	s.Mounts = withoutMount(s.Mounts, "/sys/fs/cgroup")
 	if sb.Image.WorkingDir != "" {
 		s.Process.Cwd = sb.Image.WorkingDir
 	}
@@ -106,6 +114,16 @@ func ForSandbox(sb Sandbox) (*specs.Spec, error) {
 	return s, nil
 }
 
+func withoutMount(ms []specs.Mount, dst string) []specs.Mount {
+	var out []specs.Mount
+	for _, m := range ms {
+		if m.Destination != dst {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func shmMount(dir string) specs.Mount {
 	if dir == "" {
 		return specs.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "ro"}}
@@ -113,13 +131,19 @@ func shmMount(dir string) specs.Mount {
 	return specs.Mount{Destination: "/dev/shm", Type: "bind", Source: dir, Options: []string{"rbind", "rw"}}
 }
 
-// sandboxSysctls refuses sysctls of namespaces the pod shares with the
-// host: they would change the node.
+// sandboxSysctls adds containerd's network defaults and refuses sysctls of
+// namespaces the pod shares with the host: they would change the node.
 func sandboxSysctls(in map[string]string, hostNet, hostIPC bool) (map[string]string, error) {
-	if len(in) == 0 {
-		return nil, nil
-	}
 	out := map[string]string{}
+	if !hostNet {
+		// containerd's defaults (enable_unprivileged_ports and _icmp): in
+		// its own network namespace a pod's non-root processes may bind
+		// low ports and ping, unless the pod sets these itself.
+		out["net.ipv4.ip_unprivileged_port_start"] = "0"
+		if !runningInUserNS() {
+			out["net.ipv4.ping_group_range"] = "0 2147483647"
+		}
+	}
 	for k, v := range in {
 		switch {
 		case hostNet && strings.HasPrefix(k, "net."):
@@ -129,8 +153,22 @@ func sandboxSysctls(in map[string]string, hostNet, hostIPC bool) (map[string]str
 		}
 		out[k] = v
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
 	return out, nil
 }
+
+// runningInUserNS tells whether Berth itself runs in a user namespace,
+// where a pod's ping_group_range cannot name groups outside its map.
+var runningInUserNS = sync.OnceValue(func() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+})
 
 func withPath(env []string) []string {
 	for _, e := range env {

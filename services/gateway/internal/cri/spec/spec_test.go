@@ -152,6 +152,57 @@ func TestContainerSpec(t *testing.T) {
 	if len(s.Linux.MaskedPaths) == 0 || s.Linux.Seccomp != nil {
 		t.Errorf("masked %v seccomp %v", s.Linux.MaskedPaths, s.Linux.Seccomp)
 	}
+	if !hasMount(s, "/sys/fs/cgroup") || s.Process.Rlimits != nil {
+		t.Errorf("cgroup mount %v, rlimits %v", hasMount(s, "/sys/fs/cgroup"), s.Process.Rlimits)
+	}
+}
+
+// The pause container's spec is containerd's sandbox spec: no cgroup
+// filesystem, no new privileges, no rlimits.
+func TestSandboxSpec(t *testing.T) {
+	s, err := ForSandbox(Sandbox{ID: "s1", Config: &runtimeapi.PodSandboxConfig{Hostname: "pod"},
+		Image: ocispec.ImageConfig{Entrypoint: []string{"/pause"}}, NetNS: "/run/netns/x", ShmDir: "/run/shm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasMount(s, "/sys/fs/cgroup") || !hasMount(s, "/sys") || !hasMount(s, "/dev/shm") {
+		t.Errorf("mounts %+v", s.Mounts)
+	}
+	if !s.Process.NoNewPrivileges || s.Process.Rlimits != nil || !s.Root.Readonly {
+		t.Errorf("no new privileges %v, rlimits %v, read-only root %v", s.Process.NoNewPrivileges, s.Process.Rlimits, s.Root.Readonly)
+	}
+	if s.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "0" {
+		t.Errorf("sysctls %v", s.Linux.Sysctl)
+	}
+}
+
+// A pod with its own network gets containerd's unprivileged port and ping
+// sysctls unless it sets them; a pod on the host's network gets neither.
+func TestSandboxSysctlDefaults(t *testing.T) {
+	img := ocispec.ImageConfig{Entrypoint: []string{"/pause"}}
+	own, err := ForSandbox(Sandbox{ID: "s1", Image: img, NetNS: "/run/netns/x", Config: &runtimeapi.PodSandboxConfig{
+		Linux: &runtimeapi.LinuxPodSandboxConfig{Sysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "80"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if own.Linux.Sysctl["net.ipv4.ip_unprivileged_port_start"] != "80" {
+		t.Errorf("the pod's value lost: %v", own.Linux.Sysctl)
+	}
+	if _, ok := own.Linux.Sysctl["net.ipv4.ping_group_range"]; ok == runningInUserNS() {
+		t.Errorf("ping_group_range %v in a user namespace %v", own.Linux.Sysctl, runningInUserNS())
+	}
+	host, err := ForSandbox(Sandbox{ID: "s2", Image: img, Config: &runtimeapi.PodSandboxConfig{Linux: &runtimeapi.LinuxPodSandboxConfig{
+		SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host.Linux.Sysctl != nil {
+		t.Errorf("host network pod got sysctls %v", host.Linux.Sysctl)
+	}
+}
+
+func hasMount(s *specs.Spec, dst string) bool {
+	return slices.ContainsFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == dst })
 }
 
 func TestPrivilegedCapabilitiesAreOwn(t *testing.T) {
