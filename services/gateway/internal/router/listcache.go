@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/pkg/batch"
 	"berth.dev/pkg/listcache"
+	"berth.dev/pkg/namespace"
 )
 
 // listed names the list methods whose unfiltered answers the gateway keeps
@@ -70,10 +71,10 @@ func (h *heldListings) set(ns string, l *heldListing) {
 // held for good.
 func (r *Router) ForgetNamespace(ns string) { r.lists.set(ns, nil) }
 
-// newHeld holds a copy of enc, the listing tagged tag, when it splits
-// into entries.
+// newHeld holds enc, the listing tagged tag, when it splits into
+// entries. enc becomes the held listing's: the caller passes bytes of its
+// own that nothing changes after.
 func newHeld(tag string, enc []byte) *heldListing {
-	enc = append([]byte(nil), enc...)
 	entries, ok := batch.Split(enc)
 	if !ok && len(enc) > 0 {
 		return nil
@@ -118,7 +119,7 @@ func (r *Router) forwardList(ctx context.Context, ss grpc.ServerStream, b *Backe
 		return err
 	}
 	stream := shapeOf(method) == serverStream
-	ns := firstOf(ctx, "containerd-namespace")
+	ns, _ := namespace.FromContext(ctx)
 	if req.payload.Len() != 0 || ns == "" {
 		if stream {
 			return forwardServerStreamOf(ctx, ss, b, method, req)
@@ -157,7 +158,7 @@ func (r *Router) list(ctx context.Context, ss grpc.ServerStream, b *Backend, met
 	var next *heldListing
 	if tag != "" {
 		buf := resp.payload.MaterializeToBuffer(mem.DefaultBufferPool())
-		next = newHeld(tag, buf.ReadOnlyData())
+		next = newHeld(tag, append([]byte(nil), buf.ReadOnlyData()...))
 		buf.Free()
 	}
 	r.lists.set(ns, next)
@@ -217,12 +218,4 @@ func (r *Router) listStream(ctx context.Context, ss grpc.ServerStream, b *Backen
 	}
 	r.lists.set(ns, next)
 	return nil
-}
-
-func firstOf(ctx context.Context, key string) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(key); len(v) > 0 {
-		return v[0]
-	}
-	return ""
 }
