@@ -242,15 +242,22 @@ func (q *Queue) try(ctx context.Context, e Errand) error {
 	return err
 }
 
-// answered reports whether err is imaged's answer about the request (an
-// invalid id, a refusal) rather than a failure to reach imaged or to hear
-// from it, which a later try may get past.
-func answered(err error) bool {
+// Uncertain reports whether a lease call that failed with err may or may
+// not have been applied (imaged down, killed during it, the caller gone):
+// not an answer imaged gave about the request itself.
+func Uncertain(err error) bool {
 	switch status.Code(err) {
-	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.Unknown, codes.Internal, codes.ResourceExhausted:
-		return false
+	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.Unknown, codes.Internal:
+		return true
 	}
-	return true
+	return false
+}
+
+// answered reports whether err is imaged's answer about the request (an
+// invalid id, a refusal) that no later try would get past: neither an
+// uncertain failure nor imaged short of resources for the moment.
+func answered(err error) bool {
+	return !Uncertain(err) && status.Code(err) != codes.ResourceExhausted
 }
 
 // done removes e's record unless a later errand for the lease replaced it.

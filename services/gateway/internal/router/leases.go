@@ -8,8 +8,6 @@ import (
 	leasesapi "github.com/containerd/containerd/api/services/leases/v1"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"berth.dev/pkg/log"
 	"berth.dev/pkg/namespace"
@@ -24,17 +22,6 @@ const expireLabel = "containerd.io/gc.expire"
 // FinishLeases has the router keep, in q, the lease calls of clients that
 // imaged could not take (see package errand).
 func (r *Router) FinishLeases(q *errand.Queue) { r.errands = q }
-
-// uncertain reports whether a failed call may or may not have been applied
-// (imaged down, killed during it, the caller gone): not an answer imaged
-// gave about the request itself.
-func uncertain(err error) bool {
-	switch status.Code(err) {
-	case codes.Unavailable, codes.Canceled, codes.DeadlineExceeded, codes.Aborted, codes.Unknown, codes.Internal:
-		return true
-	}
-	return false
-}
 
 // forwardLeaseCreate forwards a leases Create. A temporary lease made for
 // a client follows that client: when its create fails in a way that
@@ -66,7 +53,7 @@ func (r *Router) forwardLeaseCreate(ctx context.Context, ss grpc.ServerStream, b
 	resp := &frame{}
 	err := invoke(outgoing(ctx, leaseCreate), ss, b, leaseCreate, req, resp)
 	if err != nil {
-		if follows && uncertain(err) {
+		if follows && errand.Uncertain(err) {
 			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Drop: true, Client: client})
 		}
 		return unavailable(b, err)
@@ -84,7 +71,7 @@ func (r *Router) forwardLeaseDelete(ctx context.Context, ss grpc.ServerStream, b
 	resp := &frame{}
 	err := invoke(outgoing(ctx, leaseDelete), ss, b, leaseDelete, req, resp)
 	if err != nil {
-		if ns, ok := namespace.FromContext(ctx); ok && ns != "" && req.ID != "" && uncertain(err) {
+		if ns, ok := namespace.FromContext(ctx); ok && ns != "" && req.ID != "" && errand.Uncertain(err) {
 			r.queue(ctx, errand.Errand{Namespace: ns, ID: req.ID, Sync: req.Sync})
 		}
 		return unavailable(b, err)
