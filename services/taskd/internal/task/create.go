@@ -19,7 +19,6 @@ import (
 
 	"berth.dev/pkg/events"
 	"berth.dev/pkg/log"
-	"berth.dev/pkg/mount"
 	"berth.dev/pkg/namespace"
 	"berth.dev/services/taskd/internal/ociruntime"
 	"berth.dev/services/taskd/internal/shim"
@@ -85,9 +84,7 @@ func (m *Manager) Create(ctx context.Context, req *tasksapi.CreateTaskRequest) (
 		// otherwise wait for a Delete that never comes), nor runc's state,
 		// nor the rootfs mount and the bundle. The shim goes first.
 		if err != nil {
-			t.shim.Shutdown()
-			mount.UnmountAll(t.Rootfs)
-			removeBundle(t.Bundle)
+			dismantle(t.shim, t.Bundle)
 		}
 	}()
 	st, err := m.createInit(ctx, t, shim.CreateRequest{Stdio: stdio})

@@ -89,27 +89,23 @@ func (m *Manager) makeBundle(ns, id, bundle string, choice runtimeChoice, spec *
 	if err := os.MkdirAll(dir, 0o711); err != nil {
 		return nil, err
 	}
+	// c is not the result: a failure's return sets that to nil before
+	// this runs.
+	var c *shim.Client
 	defer func() {
 		if err != nil {
-			mount.UnmountAll(dir)
-			removeBundle(bundle)
+			dismantle(c, bundle)
 		}
 	}()
 	// The shim starts first and comes up (a process start, a few
 	// milliseconds here) while the spec is written and the rootfs
 	// mounted: it reads neither before its Create.
-	c, err := shim.Launch(m.cfg.ShimBinary, shim.Config{ID: id, Bundle: bundle, Runtime: choice.Binary,
+	c, err = shim.Launch(m.cfg.ShimBinary, shim.Config{ID: id, Bundle: bundle, Runtime: choice.Binary,
 		RuntimeRoot: m.runtimeRoot(ns, choice.Binary), Socket: m.socket(bundle), Namespace: ns,
 		LegacyCgroupView: ociruntime.LegacyCgroupView(choice.Binary), SystemdCgroup: choice.SystemdCgroup})
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		// The shim goes before the rootfs is unmounted (deferred earlier).
-		if err != nil {
-			c.Shutdown()
-		}
-	}()
 	if err := writeSpec(bundle, choice.Binary, spec); err != nil {
 		return nil, err
 	}
@@ -151,10 +147,18 @@ func (p *preparation) fits(choice runtimeChoice, rootfs []*types.Mount, spec []b
 }
 
 // undo removes what p made: its shim, its rootfs mount, its bundle.
-func (p *preparation) undo() {
-	p.shim.Shutdown()
-	mount.UnmountAll(filepath.Join(p.bundle, "rootfs"))
-	removeBundle(p.bundle)
+func (p *preparation) undo() { dismantle(p.shim, p.bundle) }
+
+// dismantle removes a task's bundle as a failed create or an unused
+// preparation leaves it: its shim (if it has one) shut down first, which
+// would otherwise wait for a Delete that never comes and may hold the
+// rootfs, then the rootfs unmounted and the bundle removed.
+func dismantle(c *shim.Client, bundle string) {
+	if c != nil {
+		c.Shutdown()
+	}
+	mount.UnmountAll(filepath.Join(bundle, "rootfs"))
+	removeBundle(bundle)
 }
 
 // containerDeleted undoes the preparation of a deleted container (or of
