@@ -223,11 +223,3 @@ func toStoreMounts(ms []*types.Mount) []store.Mount {
 	}
 	return out
 }
-
-func fromStoreMounts(ms []store.Mount) []*types.Mount {
-	var out []*types.Mount
-	for _, m := range ms {
-		out = append(out, &types.Mount{Type: m.Type, Source: m.Source, Target: m.Target, Options: m.Options})
-	}
-	return out
-}
