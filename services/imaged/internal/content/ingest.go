@@ -45,6 +45,17 @@ type ingestMeta struct {
 	Lease string `json:"lease,omitempty"`
 }
 
+// readIngestMeta reads an ingest's meta.json; false if it is missing or
+// unreadable.
+func readIngestMeta(dir string) (ingestMeta, bool) {
+	var m ingestMeta
+	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
+	if err != nil || json.Unmarshal(b, &m) != nil {
+		return m, false
+	}
+	return m, true
+}
+
 // Writer is an open ingest, held by one writer until Close, or until it
 // expires (see ExpireIngests).
 type Writer struct {
@@ -145,8 +156,7 @@ func (s *Store) openIngest(dir string, meta ingestMeta) (_ *Writer, err error) {
 	case !os.IsExist(merr):
 		return nil, full("ingest "+meta.Ref, merr)
 	}
-	var old ingestMeta
-	if b, err := os.ReadFile(filepath.Join(dir, "meta.json")); err == nil && json.Unmarshal(b, &old) == nil {
+	if old, ok := readIngestMeta(dir); ok {
 		meta.StartedAt = old.StartedAt
 		if meta.Total == 0 {
 			meta.Total = old.Total
@@ -496,8 +506,7 @@ func (s *Store) ListStatuses(ctx context.Context) ([]*api.Status, error) {
 	dirs, _ := filepath.Glob(filepath.Join(s.root, "ingest", "*"))
 	var out []*api.Status
 	for _, d := range dirs {
-		var meta ingestMeta
-		if b, err := os.ReadFile(filepath.Join(d, "meta.json")); err != nil || json.Unmarshal(b, &meta) != nil || meta.Namespace != ns {
+		if meta, ok := readIngestMeta(d); !ok || meta.Namespace != ns {
 			continue
 		}
 		if st, err := s.status(d); err == nil {

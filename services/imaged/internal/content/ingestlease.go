@@ -2,7 +2,6 @@ package content
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 )
@@ -58,13 +57,4 @@ func (s *Store) RemoveIngestsOfEndedLeases(ended func(ns, lease string) bool) in
 		}
 	}
 	return removed
-}
-
-func readIngestMeta(dir string) (ingestMeta, bool) {
-	var m ingestMeta
-	b, err := os.ReadFile(filepath.Join(dir, "meta.json"))
-	if err != nil || json.Unmarshal(b, &m) != nil {
-		return m, false
-	}
-	return m, true
 }
