@@ -213,15 +213,28 @@ func (w *Writer) Write(p []byte) (int, error) {
 		return 0, w.expired
 	}
 	n, err := w.out.Write(p)
-	w.h.Write(p[:n])
-	w.offset += int64(n)
-	w.updated = time.Now()
-	if !w.out.Direct() && w.offset-w.flushed >= writeBackChunk {
-		// Best effort: the commit's fsync is what makes it durable.
-		unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.offset-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
-		w.flushed = w.offset
-	}
+	w.wrote(p[:n])
+	w.startWriteBack(w.offset)
 	return n, full("ingest "+w.meta.Ref, err)
+}
+
+// wrote counts p, appended to the ingest: hashed, added to the offset,
+// the ingest touched. w.mu is held.
+func (w *Writer) wrote(p []byte) {
+	w.h.Write(p)
+	w.offset += int64(len(p))
+	w.updated = time.Now()
+}
+
+// startWriteBack starts the write-out of what went into the file through
+// the page cache since the last one, once that is writeBackChunk; upto is
+// how much the file holds. Best effort: the commit's fsync is what makes
+// it durable. w.mu is held.
+func (w *Writer) startWriteBack(upto int64) {
+	if !w.out.Direct() && upto-w.flushed >= writeBackChunk {
+		unix.SyncFileRange(int(w.f.Fd()), w.flushed, upto-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = upto
+	}
 }
 
 // ReadFrom appends what r reads until its end, as Write would, but read
@@ -261,12 +274,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 		w.mu.Unlock()
 		return 0, err
 	}
-	// Through the page cache every read is written before the next one
-	// (see Write): start the write-out of what came since the last one.
-	if written := w.out.Offset(); !w.out.Direct() && written-w.flushed >= writeBackChunk {
-		unix.SyncFileRange(int(w.f.Fd()), w.flushed, written-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
-		w.flushed = written
-	}
+	// Through the page cache every read is written before the next one:
+	// start the write-out of what came since the last one.
+	w.startWriteBack(w.out.Offset())
 	w.mu.Unlock()
 	// Unlocked: a download may wait long, and the ingest may expire
 	// meanwhile.
@@ -277,9 +287,7 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 		w.mu.Unlock()
 		return 0, w.expired
 	}
-	w.h.Write(p[:n])
-	w.offset += int64(n)
-	w.updated = time.Now()
+	w.wrote(p[:n])
 	w.mu.Unlock()
 	return n, err
 }
