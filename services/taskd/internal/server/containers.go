@@ -58,20 +58,35 @@ func (s *Containers) List(ctx context.Context, req *api.ListContainersRequest) (
 // listEncoded answers List with the listing's encoding, a
 // ListContainersResponse's, sent as it is.
 func (s *Containers) listEncoded(ctx context.Context, req *api.ListContainersRequest) (grpcserver.Encoded, error) {
-	l, err := s.Store.Listing(ctx, req.Filters...)
+	l, err := s.listing(ctx, req.Filters, func(md metadata.MD) error { return grpc.SetHeader(ctx, md) })
+	if err != nil {
+		return nil, err
+	}
+	if l == nil {
+		return grpcserver.Encoded(nil), nil
+	}
+	return grpcserver.Encoded(l.Response()), nil
+}
+
+// listing returns the listing a list call answers with, having set the
+// call's header (setHeader) to its tag or to "unchanged" when the gateway
+// asks (pkg/listcache); nil when the gateway holds it already and the
+// answer is empty.
+func (s *Containers) listing(ctx context.Context, fs []string, setHeader func(metadata.MD) error) (*container.Listing, error) {
+	l, err := s.Store.Listing(ctx, fs...)
 	if err != nil {
 		return nil, err
 	}
 	md, unchanged := tagged(ctx, l)
 	if md != nil {
-		if err := grpc.SetHeader(ctx, md); err != nil {
+		if err := setHeader(md); err != nil {
 			return nil, err
 		}
 	}
 	if unchanged {
-		return grpcserver.Encoded(nil), nil
+		return nil, nil
 	}
-	return grpcserver.Encoded(l.Response()), nil
+	return l, nil
 }
 
 // tagged returns the header telling the gateway, when it keeps listings
@@ -109,18 +124,9 @@ func (s *Containers) listHandler(_ any, ctx context.Context, dec func(any) error
 // without decoding, runs of them a message, a few dozen frames for
 // hundreds of containers.
 func (s *Containers) ListStream(req *api.ListContainersRequest, ss api.Containers_ListStreamServer) error {
-	l, err := s.Store.Listing(ss.Context(), req.Filters...)
-	if err != nil {
+	l, err := s.listing(ss.Context(), req.Filters, ss.SetHeader)
+	if err != nil || l == nil {
 		return err
-	}
-	md, unchanged := tagged(ss.Context(), l)
-	if md != nil {
-		if err := ss.SetHeader(md); err != nil {
-			return err
-		}
-	}
-	if unchanged {
-		return nil
 	}
 	if batch.Requested(ss.Context()) {
 		for _, b := range l.Batches(batch.Size) {
