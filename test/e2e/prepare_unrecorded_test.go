@@ -29,7 +29,8 @@ func TestPrepareTaskOfNoContainerIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cc.Close()
+	// Closed after the deletion below: cleanups run last registered first.
+	t.Cleanup(func() { cc.Close() })
 	ns := fmt.Sprintf("prep-%d", rand.Int63())
 	id := fmt.Sprintf("unrecorded-%d", rand.Int63())
 	ctx, cancel := context.WithTimeout(namespace.WithNamespace(context.Background(), ns), time.Minute)
